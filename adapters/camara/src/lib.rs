@@ -1,0 +1,1 @@
+//! CAMARA adapter (being written).

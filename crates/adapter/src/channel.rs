@@ -1,0 +1,69 @@
+//! A channel's configuration, as written in `config/channels/*.toml`.
+
+use serde::{Deserialize, Serialize};
+use switchboard_core::Secret;
+
+use crate::capability::Capabilities;
+
+/// One configured way to reach one or more operators.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChannelSettings {
+    /// Filled from the table key when the channel comes from configuration.
+    #[serde(default)]
+    pub id: String,
+    /// The adapter kind (`"camara"`).
+    pub adapter: String,
+    /// The upstream API root, e.g. `https://api.operator.example/carrier-billing/v0.5`'s origin.
+    pub base_url: String,
+    /// OAuth2 token endpoint; adapters default it from `base_url` when absent.
+    #[serde(default)]
+    pub token_url: Option<String>,
+    #[serde(default)]
+    pub credentials: Credentials,
+    /// Operator ids (from the number plan) this channel serves.
+    pub operators: Vec<String>,
+    pub capabilities: Capabilities,
+    /// Lower goes first when several channels serve an operator.
+    #[serde(default = "default_priority")]
+    pub priority: u32,
+    #[serde(default)]
+    pub timeouts: Timeouts,
+    #[serde(default = "enabled")]
+    pub enabled: bool,
+}
+
+fn default_priority() -> u32 {
+    100
+}
+
+fn enabled() -> bool {
+    true
+}
+
+/// Upstream credentials. Secrets may come from the environment
+/// (`SWITCHBOARD_CHANNELS__<ID>__CREDENTIALS__CLIENT_SECRET`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Credentials {
+    #[serde(default)]
+    pub client_id: String,
+    #[serde(default)]
+    pub client_secret: Secret,
+}
+
+/// Every upstream call has a deadline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Timeouts {
+    /// Time to open the TCP (and TLS) connection.
+    pub connect_ms: u64,
+    /// Whole-request deadline; past it the outcome of a charge is unknown.
+    pub request_ms: u64,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts { connect_ms: 1_000, request_ms: 5_000 }
+    }
+}

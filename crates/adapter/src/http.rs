@@ -1,0 +1,83 @@
+//! The shared upstream HTTP client: one connection pool per channel, always with deadlines.
+
+use std::time::Duration;
+
+use crate::channel::Timeouts;
+use crate::error::AdapterError;
+
+/// Builds HTTP clients for adapters. Every client has a connect timeout and a request deadline.
+#[derive(Debug, Clone, Default)]
+pub struct UpstreamHttp {
+    user_agent: Option<String>,
+}
+
+impl UpstreamHttp {
+    pub fn new() -> Self {
+        UpstreamHttp { user_agent: Some(format!("switchboard/{}", env!("CARGO_PKG_VERSION"))) }
+    }
+
+    /// A client for one channel, with that channel's timeouts.
+    pub fn client(&self, timeouts: Timeouts) -> Result<reqwest::Client, String> {
+        let mut builder = reqwest::Client::builder()
+            .connect_timeout(Duration::from_millis(timeouts.connect_ms))
+            .timeout(Duration::from_millis(timeouts.request_ms))
+            .pool_idle_timeout(Duration::from_secs(60))
+            .redirect(reqwest::redirect::Policy::none());
+        if let Some(ua) = &self.user_agent {
+            builder = builder.user_agent(ua);
+        }
+        builder.build().map_err(|e| format!("cannot build HTTP client: {e}"))
+    }
+}
+
+/// Classifies a failed send: a failed connection proves nothing was sent; anything later does not.
+pub fn classify_send_error(err: &reqwest::Error) -> AdapterError {
+    if err.is_connect() {
+        AdapterError::NotSent(format!("cannot connect to upstream: {}", without_url(err)))
+    } else if err.is_timeout() {
+        AdapterError::Unknown("upstream did not answer before the deadline".into())
+    } else {
+        AdapterError::Unknown(format!("upstream call failed: {}", without_url(err)))
+    }
+}
+
+fn without_url(err: &reqwest::Error) -> String {
+    // URLs may carry phone numbers or ids; keep them out of messages.
+    let mut e = err.to_string();
+    if let Some(url) = err.url() {
+        e = e.replace(url.as_str(), "<upstream>");
+    }
+    e
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn connection_refused_means_not_sent() {
+        // Bind then drop a listener so the port is (very likely) closed.
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let client = UpstreamHttp::new().client(Timeouts { connect_ms: 500, request_ms: 1000 }).unwrap();
+        let err = client.get(format!("http://127.0.0.1:{port}/x")).send().await.unwrap_err();
+        assert!(matches!(classify_send_error(&err), AdapterError::NotSent(_)), "{err:?}");
+    }
+
+    #[tokio::test]
+    async fn a_silent_server_means_unknown_outcome() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        // Accept and hold the connection without answering.
+        let holder = tokio::spawn(async move {
+            let (_sock, _) = listener.accept().await.unwrap();
+            std::future::pending::<()>().await;
+        });
+        let client = UpstreamHttp::new().client(Timeouts { connect_ms: 500, request_ms: 200 }).unwrap();
+        let err = client.post(format!("http://{addr}/charge")).send().await.unwrap_err();
+        assert!(matches!(classify_send_error(&err), AdapterError::Unknown(_)), "{err:?}");
+        holder.abort();
+    }
+}

@@ -1,0 +1,22 @@
+//! Switchboard's domain: the types and rules every other crate shares. No I/O lives here.
+
+pub mod correlator;
+pub mod currency;
+pub mod error;
+pub mod money;
+pub mod msisdn;
+pub mod payment;
+pub mod secret;
+pub mod sink;
+pub mod state;
+
+pub use error::{ApiError, ErrorCode};
+pub use money::{Amount, Currency, Money};
+pub use msisdn::Msisdn;
+pub use payment::{
+    AmountTransaction, ChargingInformation, ChargingMetaData, PaymentAmount, PaymentItem,
+    PaymentRecord, PaymentFlow, Phase, PendingAction, ValidationInfo,
+};
+pub use secret::Secret;
+pub use sink::{Sink, SinkCredential};
+pub use state::{PaymentStatus, TransitionError};
