@@ -222,6 +222,12 @@ pub struct PaymentRecord {
     pub fingerprint: String,
     /// Set when reconciliation gave up: the outcome needs a human.
     pub needs_review: bool,
+    /// Status queries made so far to settle this payment; drives the backoff.
+    #[serde(default)]
+    pub reconcile_attempts: u32,
+    /// When reconciliation should look at this payment next (None: not waiting on anything).
+    #[serde(default)]
+    pub next_check_at: Option<DateTime<Utc>>,
 }
 
 impl PaymentRecord {
@@ -232,6 +238,19 @@ impl PaymentRecord {
 
     pub fn is_visible(&self) -> bool {
         self.phase == Phase::Live
+    }
+
+    /// Whether Switchboard is still waiting to learn something from the operator about this payment.
+    pub fn is_unsettled(&self) -> bool {
+        match self.phase {
+            Phase::Submitting => true,
+            Phase::Rejected(_) => false,
+            Phase::Live => {
+                !self.needs_review
+                    && (matches!(self.status, PaymentStatus::Processing | PaymentStatus::Reserved)
+                        || self.pending_action.is_some())
+            }
+        }
     }
 
     /// Moves to `to` if the state machine allows; a repeat of the current state is a no-op.

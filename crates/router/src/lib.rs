@@ -1,0 +1,178 @@
+//! Routing: which operator a number belongs to, and which channels can serve it.
+
+mod number_plan;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use switchboard_adapter::{Adapter, Capabilities, Capability};
+use switchboard_core::{ApiError, ErrorCode, Msisdn};
+
+pub use number_plan::{NumberPlan, NumberPlanError, OperatorInfo};
+
+/// A ready channel: its adapter and what it may be used for.
+pub struct Channel {
+    pub id: String,
+    pub adapter: Arc<dyn Adapter>,
+    /// Configured capabilities cut to what the adapter supports.
+    pub capabilities: Capabilities,
+    pub priority: u32,
+    pub operators: Vec<String>,
+}
+
+/// Why a request cannot be routed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RouteError {
+    #[error("no operator serves this number")]
+    UnknownNumber,
+    #[error("operator {operator} has no channel for {capability:?}")]
+    NoChannel { operator: String, capability: Capability },
+}
+
+impl From<RouteError> for ApiError {
+    fn from(e: RouteError) -> Self {
+        match e {
+            RouteError::UnknownNumber => {
+                ApiError::new(ErrorCode::IdentifierNotFound, "The phone number does not belong to a supported operator.")
+            }
+            RouteError::NoChannel { capability, .. } => ApiError::new(
+                ErrorCode::ServiceNotApplicable,
+                match capability {
+                    Capability::TwoStepPayment => "This operator does not offer two-step payments.",
+                    _ => "This operation is not available for the subscriber's operator.",
+                },
+            ),
+        }
+    }
+}
+
+/// The decision for one request.
+pub struct Route<'a> {
+    pub operator: &'a OperatorInfo,
+    /// Channels able to do the operation, best first.
+    pub channels: Vec<Arc<Channel>>,
+}
+
+pub struct Router {
+    plan: NumberPlan,
+    by_operator: HashMap<String, Vec<Arc<Channel>>>,
+    by_id: HashMap<String, Arc<Channel>>,
+}
+
+impl Router {
+    pub fn new(plan: NumberPlan, channels: Vec<Channel>) -> Router {
+        let mut by_operator: HashMap<String, Vec<Arc<Channel>>> = HashMap::new();
+        let mut by_id = HashMap::new();
+        for channel in channels {
+            let channel = Arc::new(channel);
+            for op in &channel.operators {
+                by_operator.entry(op.clone()).or_default().push(channel.clone());
+            }
+            by_id.insert(channel.id.clone(), channel);
+        }
+        for list in by_operator.values_mut() {
+            list.sort_by(|a, b| a.priority.cmp(&b.priority).then_with(|| a.id.cmp(&b.id)));
+        }
+        Router { plan, by_operator, by_id }
+    }
+
+    pub fn operator_for(&self, msisdn: &Msisdn) -> Result<&OperatorInfo, RouteError> {
+        self.plan.lookup(msisdn).ok_or(RouteError::UnknownNumber)
+    }
+
+    /// Number → operator → the channels able to do `capability`, in priority order.
+    pub fn route(&self, msisdn: &Msisdn, capability: Capability) -> Result<Route<'_>, RouteError> {
+        let operator = self.operator_for(msisdn)?;
+        let channels: Vec<Arc<Channel>> = self
+            .by_operator
+            .get(&operator.id)
+            .map(|list| list.iter().filter(|c| c.capabilities.contains(capability)).cloned().collect())
+            .unwrap_or_default();
+        if channels.is_empty() {
+            return Err(RouteError::NoChannel { operator: operator.id.clone(), capability });
+        }
+        Ok(Route { operator, channels })
+    }
+
+    /// The channel a payment was sent through (for later operations on it).
+    pub fn channel(&self, id: &str) -> Option<Arc<Channel>> {
+        self.by_id.get(id).cloned()
+    }
+
+    pub fn channels(&self) -> impl Iterator<Item = &Arc<Channel>> {
+        self.by_id.values()
+    }
+
+    pub fn plan(&self) -> &NumberPlan {
+        &self.plan
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use async_trait::async_trait;
+
+    struct Dummy;
+
+    #[async_trait]
+    impl Adapter for Dummy {
+        fn kind(&self) -> &'static str {
+            "dummy"
+        }
+        fn capabilities(&self) -> Capabilities {
+            Capabilities::of(&[Capability::Payment, Capability::TwoStepPayment])
+        }
+    }
+
+    fn channel(id: &str, priority: u32, caps: &[Capability]) -> Channel {
+        Channel {
+            id: id.into(),
+            adapter: Arc::new(Dummy),
+            capabilities: Capabilities::of(caps),
+            priority,
+            operators: vec!["movistar-es".into()],
+        }
+    }
+
+    fn router() -> Router {
+        let plan = NumberPlan::new(vec![
+            OperatorInfo::new("movistar-es", "ES", &["+346", "+347"], &["EUR"]),
+            OperatorInfo::new("telekom-de", "DE", &["+4915", "+4916"], &["EUR"]),
+        ])
+        .unwrap();
+        Router::new(
+            plan,
+            vec![
+                channel("backup", 200, &[Capability::Payment]),
+                channel("direct", 100, &[Capability::Payment, Capability::TwoStepPayment]),
+            ],
+        )
+    }
+
+    #[test]
+    fn routes_by_prefix_in_priority_order() {
+        let r = router();
+        let route = r.route(&Msisdn::parse("+34600000001").unwrap(), Capability::Payment).unwrap();
+        assert_eq!(route.operator.id, "movistar-es");
+        let ids: Vec<_> = route.channels.iter().map(|c| c.id.as_str()).collect();
+        assert_eq!(ids, ["direct", "backup"]);
+        let two = r.route(&Msisdn::parse("+34700000001").unwrap(), Capability::TwoStepPayment).unwrap();
+        assert_eq!(two.channels.len(), 1);
+    }
+
+    #[test]
+    fn unknown_numbers_are_identifier_not_found() {
+        let r = router();
+        let err = r.route(&Msisdn::parse("+33600000001").unwrap(), Capability::Payment).err().unwrap();
+        assert_eq!(ApiError::from(err).code, ErrorCode::IdentifierNotFound);
+    }
+
+    #[test]
+    fn operator_without_a_capable_channel_is_not_applicable() {
+        let r = router();
+        let err = r.route(&Msisdn::parse("+491500000001").unwrap(), Capability::Payment).err().unwrap();
+        assert_eq!(err, RouteError::NoChannel { operator: "telekom-de".into(), capability: Capability::Payment });
+        assert_eq!(ApiError::from(err).code, ErrorCode::ServiceNotApplicable);
+    }
+}

@@ -1,0 +1,92 @@
+//! Where Switchboard keeps its state. The [`Store`] trait is backend-neutral: every operation that
+//! must be atomic is one call, so a networked backend can do it in one round trip (a script).
+
+pub mod conformance;
+mod memory;
+mod query;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use switchboard_core::PaymentRecord;
+
+pub use memory::MemoryStore;
+pub use query::{PaymentPage, PaymentQuery, SortOrder};
+
+/// A store that cannot answer. Callers answer 503 and change nothing.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    #[error("stored data is unreadable: {0}")]
+    Corrupt(String),
+}
+
+/// A per-merchant idempotency key: the merchant's `clientCorrelator`, or its `referenceCode`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum IdempotencyKey {
+    ClientCorrelator(String),
+    ReferenceCode(String),
+}
+
+/// The result of [`Store::insert_payment`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum InsertOutcome {
+    /// The keys were free; the payment is stored.
+    Inserted,
+    /// `key` already belongs to `existing`; nothing was written.
+    Existing { key: IdempotencyKey, existing: Box<PaymentRecord> },
+}
+
+/// The result of [`Store::update_payment`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum UpdateOutcome {
+    Updated,
+    /// Someone else wrote first; here is what is stored now.
+    Conflict(Box<PaymentRecord>),
+    Missing,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Claims every key for `record.merchant_id` and stores the record, all or nothing. Keys are
+    /// checked in order; the first one already taken is reported with the record that holds it.
+    async fn insert_payment(
+        &self,
+        record: &PaymentRecord,
+        keys: &[IdempotencyKey],
+    ) -> Result<InsertOutcome, StoreError>;
+
+    /// Writes `record` if the stored version is `expected_version` (compare-and-set). The stored
+    /// version becomes `record.version`, which the caller must have bumped. `release` keys are
+    /// freed in the same step (a refused payment gives its `referenceCode` back).
+    async fn update_payment(
+        &self,
+        record: &PaymentRecord,
+        expected_version: u64,
+        release: &[IdempotencyKey],
+    ) -> Result<UpdateOutcome, StoreError>;
+
+    /// A merchant's payment by id; another merchant's id is `None`.
+    async fn get_payment(
+        &self,
+        merchant_id: &str,
+        payment_id: &str,
+    ) -> Result<Option<PaymentRecord>, StoreError>;
+
+    /// A merchant's visible payments, filtered, sorted on creation date and paginated.
+    async fn list_payments(
+        &self,
+        merchant_id: &str,
+        query: &PaymentQuery,
+    ) -> Result<PaymentPage, StoreError>;
+
+    /// Payments waiting on the operator whose next check is due at `now`, oldest first.
+    async fn due_for_reconciliation(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<PaymentRecord>, StoreError>;
+
+    /// Cheap liveness check for `/readyz`.
+    async fn ping(&self) -> Result<(), StoreError>;
+}

@@ -1,0 +1,156 @@
+//! The embedded default: everything in one process's memory. One mutex makes every call atomic.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use switchboard_core::{PaymentRecord, Phase};
+
+use crate::query::{PaymentPage, PaymentQuery, SortOrder};
+use crate::{IdempotencyKey, InsertOutcome, Store, StoreError, UpdateOutcome};
+
+#[derive(Default)]
+struct Inner {
+    payments: HashMap<String, PaymentRecord>,
+    /// (merchant, key) → payment id.
+    keys: HashMap<(String, IdempotencyKey), String>,
+    /// merchant → (creation time, id): the list index.
+    by_merchant: HashMap<String, BTreeSet<(DateTime<Utc>, String)>>,
+}
+
+#[derive(Default)]
+pub struct MemoryStore {
+    inner: Mutex<Inner>,
+}
+
+impl MemoryStore {
+    pub fn new() -> Self {
+        MemoryStore::default()
+    }
+
+    fn lock(&self) -> Result<std::sync::MutexGuard<'_, Inner>, StoreError> {
+        // A poisoned lock means a panic mid-write; refuse rather than serve half-written state.
+        self.inner.lock().map_err(|_| StoreError::Unavailable("memory store poisoned".into()))
+    }
+}
+
+#[async_trait]
+impl Store for MemoryStore {
+    async fn insert_payment(
+        &self,
+        record: &PaymentRecord,
+        keys: &[IdempotencyKey],
+    ) -> Result<InsertOutcome, StoreError> {
+        let mut inner = self.lock()?;
+        for key in keys {
+            let slot = (record.merchant_id.clone(), key.clone());
+            if let Some(id) = inner.keys.get(&slot) {
+                let existing = inner
+                    .payments
+                    .get(id)
+                    .ok_or_else(|| StoreError::Corrupt(format!("key points at missing payment {id}")))?;
+                return Ok(InsertOutcome::Existing { key: key.clone(), existing: Box::new(existing.clone()) });
+            }
+        }
+        if inner.payments.contains_key(&record.id) {
+            return Err(StoreError::Corrupt(format!("payment id {} reused", record.id)));
+        }
+        for key in keys {
+            inner.keys.insert((record.merchant_id.clone(), key.clone()), record.id.clone());
+        }
+        inner
+            .by_merchant
+            .entry(record.merchant_id.clone())
+            .or_default()
+            .insert((record.created_at, record.id.clone()));
+        inner.payments.insert(record.id.clone(), record.clone());
+        Ok(InsertOutcome::Inserted)
+    }
+
+    async fn update_payment(
+        &self,
+        record: &PaymentRecord,
+        expected_version: u64,
+        release: &[IdempotencyKey],
+    ) -> Result<UpdateOutcome, StoreError> {
+        let mut inner = self.lock()?;
+        let Some(stored) = inner.payments.get_mut(&record.id) else {
+            return Ok(UpdateOutcome::Missing);
+        };
+        if stored.version != expected_version || stored.merchant_id != record.merchant_id {
+            return Ok(UpdateOutcome::Conflict(Box::new(stored.clone())));
+        }
+        *stored = record.clone();
+        for key in release {
+            let slot = (record.merchant_id.clone(), key.clone());
+            if inner.keys.get(&slot) == Some(&record.id) {
+                inner.keys.remove(&slot);
+            }
+        }
+        Ok(UpdateOutcome::Updated)
+    }
+
+    async fn get_payment(
+        &self,
+        merchant_id: &str,
+        payment_id: &str,
+    ) -> Result<Option<PaymentRecord>, StoreError> {
+        let inner = self.lock()?;
+        Ok(inner.payments.get(payment_id).filter(|p| p.merchant_id == merchant_id).cloned())
+    }
+
+    async fn list_payments(
+        &self,
+        merchant_id: &str,
+        query: &PaymentQuery,
+    ) -> Result<PaymentPage, StoreError> {
+        let inner = self.lock()?;
+        let Some(index) = inner.by_merchant.get(merchant_id) else {
+            return Ok(PaymentPage { items: Vec::new(), total: 0 });
+        };
+        let matching = |(_, id): &(DateTime<Utc>, String)| {
+            inner.payments.get(id).filter(|p| query.matches(p)).cloned()
+        };
+        let all: Vec<PaymentRecord> = match query.order {
+            SortOrder::Asc => index.iter().filter_map(matching).collect(),
+            SortOrder::Desc => index.iter().rev().filter_map(matching).collect(),
+        };
+        let total = all.len();
+        let items = all.into_iter().skip(query.offset()).take(query.per_page as usize).collect();
+        Ok(PaymentPage { items, total })
+    }
+
+    async fn due_for_reconciliation(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<PaymentRecord>, StoreError> {
+        let inner = self.lock()?;
+        let mut due: Vec<PaymentRecord> = inner
+            .payments
+            .values()
+            .filter(|p| p.is_unsettled() && p.next_check_at.is_some_and(|t| t <= now))
+            .filter(|p| !matches!(p.phase, Phase::Rejected(_)))
+            .cloned()
+            .collect();
+        due.sort_by_key(|p| p.next_check_at);
+        due.truncate(limit);
+        Ok(due)
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.lock().map(|_| ())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::MemoryStore;
+    use crate::conformance;
+
+    #[tokio::test]
+    async fn memory_store_passes_the_store_conformance_suite() {
+        conformance::run_all(|| async { MemoryStore::new() }).await;
+    }
+}
