@@ -1,1 +1,65 @@
-fn main() {}
+//! `switchboard-sandbox`: runs the simulated operators on their own.
+
+use std::net::SocketAddr;
+
+use clap::Parser;
+use switchboard_sandbox::{SandboxConfig, CARRIER_BILLING_PATH};
+use tracing_subscriber::EnvFilter;
+
+/// Simulated CAMARA Carrier Billing operators for Switchboard.
+#[derive(Debug, Parser)]
+#[command(name = "switchboard-sandbox", version)]
+struct Args {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:9080")]
+    listen: SocketAddr,
+    /// Delay of asynchronous transitions (processing → final), in ms.
+    #[arg(long)]
+    async_delay_ms: Option<u64>,
+    /// Lifetime of expiring reservations (phones ending in 89), in ms.
+    #[arg(long)]
+    reservation_ttl_ms: Option<u64>,
+    /// Delay of the first answer for phones ending in 85, in ms.
+    #[arg(long)]
+    slow_ms: Option<u64>,
+    /// Lifetime of issued access tokens, in seconds.
+    #[arg(long)]
+    token_ttl_secs: Option<u64>,
+}
+
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .init();
+    let args = Args::parse();
+    let mut config = SandboxConfig::with_default_operators(args.listen);
+    let timings = &mut config.timings;
+    if let Some(ms) = args.async_delay_ms {
+        timings.async_delay_ms = ms;
+    }
+    if let Some(ms) = args.reservation_ttl_ms {
+        timings.reservation_ttl_ms = ms;
+    }
+    if let Some(ms) = args.slow_ms {
+        timings.slow_ms = ms;
+    }
+    if let Some(secs) = args.token_ttl_secs {
+        timings.token_ttl_secs = secs;
+    }
+    let operators = config.operators.clone();
+    let handle = switchboard_sandbox::start(config).await?;
+    for operator in &operators {
+        let base = handle.base_url(&operator.id);
+        println!(
+            "{} ({:?}): token {base}/oauth2/token, carrier billing {base}{CARRIER_BILLING_PATH}",
+            operator.id, operator.mode
+        );
+    }
+    println!("admin: http://{}/_admin/charges", handle.addr());
+    tokio::signal::ctrl_c().await?;
+    handle.stop().await;
+    Ok(())
+}

@@ -1,0 +1,3 @@
+//! The merchant-facing APIs.
+
+pub mod carrier_billing;

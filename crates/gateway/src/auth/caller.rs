@@ -1,0 +1,58 @@
+//! The authenticated merchant behind a request.
+
+use std::future::{ready, Ready};
+
+use actix_web::{web, FromRequest, HttpRequest};
+use switchboard_core::{ApiError, ErrorCode, Msisdn};
+
+use crate::http::HttpError;
+use crate::state::AppState;
+
+/// Who is calling: the merchant, its granted scopes, and (for phone-bound tokens) the subscriber.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub merchant_id: String,
+    pub scopes: Vec<String>,
+    /// Set by 3-legged (phone-bound) tokens; `None` for client-credentials tokens.
+    pub msisdn: Option<Msisdn>,
+}
+
+impl Caller {
+    /// 403 `PERMISSION_DENIED` unless the token carries `scope`.
+    pub fn require(&self, scope: &str) -> Result<(), ApiError> {
+        if self.scopes.iter().any(|s| s == scope) {
+            Ok(())
+        } else {
+            Err(ApiError::new(ErrorCode::PermissionDenied, format!("The access token lacks the scope '{scope}'.")))
+        }
+    }
+}
+
+fn bearer(req: &HttpRequest) -> Option<&str> {
+    let value = req.headers().get(actix_web::http::header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
+}
+
+fn authenticate(req: &HttpRequest) -> Result<Caller, ApiError> {
+    let unauthenticated = || ApiError::of(ErrorCode::Unauthenticated);
+    let state = req.app_data::<web::Data<AppState>>().ok_or_else(|| ApiError::of(ErrorCode::Internal))?;
+    let token = bearer(req).ok_or_else(unauthenticated)?;
+    let claims = state.tokens.verify(token).ok_or_else(unauthenticated)?;
+    // A merchant removed from configuration loses access at once, whatever its tokens say.
+    state.merchants.by_id(&claims.sub).ok_or_else(unauthenticated)?;
+    Ok(Caller {
+        merchant_id: claims.sub,
+        scopes: claims.scope.split_whitespace().map(str::to_string).collect(),
+        msisdn: None,
+    })
+}
+
+impl FromRequest for Caller {
+    type Error = HttpError;
+    type Future = Ready<Result<Caller, HttpError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        ready(authenticate(req).map_err(HttpError))
+    }
+}

@@ -1,0 +1,109 @@
+//! The configuration tree. Every table is keyed by id so layers merge entry by entry.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+
+use serde::{Deserialize, Serialize};
+use switchboard_adapter::ChannelSettings;
+use switchboard_core::Secret;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub store: StoreConfig,
+    pub auth: AuthConfig,
+    pub payments: PaymentsConfig,
+    pub reconcile: ReconcileConfig,
+    pub sandbox: SandboxSettings,
+    #[serde(default)]
+    pub operators: BTreeMap<String, OperatorConfig>,
+    #[serde(default)]
+    pub merchants: BTreeMap<String, MerchantConfig>,
+    #[serde(default)]
+    pub channels: BTreeMap<String, ChannelSettings>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    pub host: String,
+    pub port: u16,
+    /// Base for `resourceURL`; empty means "from the request".
+    #[serde(default)]
+    pub public_url: String,
+    /// HTTP worker threads; 0 means one per core.
+    #[serde(default)]
+    pub workers: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StoreBackend {
+    Memory,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreConfig {
+    pub backend: StoreBackend,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthConfig {
+    #[serde(default)]
+    pub signing_key: Secret,
+    pub token_ttl_secs: u64,
+    pub issuer: String,
+    pub audience: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PaymentsConfig {
+    pub duplicate_wait_ms: u64,
+    pub max_per_page: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReconcileConfig {
+    pub interval_ms: u64,
+    pub min_delay_ms: u64,
+    pub max_delay_ms: u64,
+    pub max_age_secs: u64,
+    pub batch: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SandboxSettings {
+    pub listen: SocketAddr,
+    pub async_delay_ms: u64,
+    pub reservation_ttl_ms: u64,
+    pub slow_ms: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OperatorConfig {
+    pub country: String,
+    pub prefixes: Vec<String>,
+    pub currencies: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MerchantConfig {
+    #[serde(default)]
+    pub name: String,
+    /// OAuth2 client id; defaults to the merchant id.
+    #[serde(default)]
+    pub client_id: String,
+    pub client_secret: Secret,
+    pub scopes: Vec<String>,
+}
+
+/// Marks channels served by the in-process sandbox: `base_url = "sandbox://<operator>"`.
+pub const SANDBOX_SCHEME: &str = "sandbox://";

@@ -1,0 +1,127 @@
+//! Checks across fields, so a bad configuration stops the start with a message naming what is wrong.
+
+use std::collections::HashSet;
+
+use switchboard_core::Currency;
+
+use super::model::{Config, SANDBOX_SCHEME};
+use crate::auth::scopes::KNOWN_SCOPES;
+
+pub fn validate(config: &Config) -> Result<(), String> {
+    let mut problems = Vec::new();
+    let public_url = &config.server.public_url;
+    if !public_url.is_empty() && !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
+        problems.push(format!("server.public_url '{public_url}' must start with http:// or https://"));
+    }
+    if config.auth.token_ttl_secs == 0 {
+        problems.push("auth.token_ttl_secs must be above 0".into());
+    }
+    if config.payments.max_per_page == 0 {
+        problems.push("payments.max_per_page must be above 0".into());
+    }
+    let r = &config.reconcile;
+    if r.interval_ms == 0 || r.min_delay_ms == 0 || r.batch == 0 {
+        problems.push("reconcile.interval_ms, min_delay_ms and batch must be above 0".into());
+    }
+    if r.min_delay_ms > r.max_delay_ms {
+        problems.push("reconcile.min_delay_ms must not exceed reconcile.max_delay_ms".into());
+    }
+    for (id, op) in &config.operators {
+        if op.country.len() != 2 || !op.country.bytes().all(|b| b.is_ascii_uppercase()) {
+            problems.push(format!("operators.{id}.country '{}' must be an ISO 3166 alpha-2 code", op.country));
+        }
+        for c in &op.currencies {
+            if Currency::parse(c).is_none() {
+                problems.push(format!("operators.{id}.currencies: '{c}' is not an ISO 4217 code"));
+            }
+        }
+    }
+    if let Err(e) = crate::app::number_plan(config) {
+        problems.push(format!("operators: {e}"));
+    }
+    let mut client_ids = HashSet::new();
+    for (id, m) in &config.merchants {
+        if m.client_secret.is_empty() {
+            problems.push(format!("merchants.{id}.client_secret must be set"));
+        }
+        let client_id = if m.client_id.is_empty() { id } else { &m.client_id };
+        if !client_ids.insert(client_id.clone()) {
+            problems.push(format!("merchants.{id}: client_id '{client_id}' is used twice"));
+        }
+        for s in &m.scopes {
+            if !KNOWN_SCOPES.contains(&s.as_str()) {
+                problems.push(format!("merchants.{id}.scopes: unknown scope '{s}'"));
+            }
+        }
+    }
+    for (id, ch) in config.channels.iter().filter(|(_, c)| c.enabled) {
+        for op in &ch.operators {
+            if !config.operators.contains_key(op) {
+                problems.push(format!("channels.{id}: operator '{op}' is not in the number plan"));
+            }
+        }
+        if ch.operators.is_empty() {
+            problems.push(format!("channels.{id}: serves no operator"));
+        }
+        let url = &ch.base_url;
+        if let Some(op) = url.strip_prefix(SANDBOX_SCHEME) {
+            if !crate::app::SANDBOX_OPERATORS.contains(&op) {
+                problems.push(format!(
+                    "channels.{id}.base_url: the sandbox has no operator '{op}' (it has {})",
+                    crate::app::SANDBOX_OPERATORS.join(", ")
+                ));
+            }
+        } else if !(url.starts_with("http://") || url.starts_with("https://")) {
+            problems.push(format!("channels.{id}.base_url '{url}' must be http(s):// or {SANDBOX_SCHEME}<operator>"));
+        }
+        if ch.timeouts.connect_ms == 0 || ch.timeouts.request_ms == 0 {
+            problems.push(format!("channels.{id}.timeouts must be above 0"));
+        }
+        if ch.capabilities.iter().next().is_none() {
+            problems.push(format!("channels.{id}.capabilities must not be empty"));
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems.join("; "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+
+    fn defaults() -> Config {
+        crate::config::defaults_for_test()
+    }
+
+    #[test]
+    fn names_every_problem() {
+        let mut c = defaults();
+        c.channels.get_mut("movistar_es_sandbox").unwrap().operators = vec!["atlantis".into()];
+        c.merchants.get_mut("demo-merchant").unwrap().scopes.push("carrier-billing:everything".into());
+        c.operators.get_mut("movistar-es").unwrap().currencies.push("EURO".into());
+        let err = validate(&c).unwrap_err();
+        assert!(err.contains("operator 'atlantis' is not in the number plan"), "{err}");
+        assert!(err.contains("unknown scope 'carrier-billing:everything'"), "{err}");
+        assert!(err.contains("'EURO' is not an ISO 4217 code"), "{err}");
+    }
+
+    #[test]
+    fn rejects_unknown_sandbox_operators_and_bad_urls() {
+        let mut c = defaults();
+        c.channels.get_mut("movistar_es_sandbox").unwrap().base_url = "sandbox://nowhere".into();
+        c.channels.get_mut("telekom_de_sandbox").unwrap().base_url = "ftp://x".into();
+        let err = validate(&c).unwrap_err();
+        assert!(err.contains("no operator 'nowhere'") && err.contains("ftp://x"), "{err}");
+    }
+
+    #[test]
+    fn duplicate_prefixes_are_refused() {
+        let mut c = defaults();
+        c.operators.get_mut("telekom-de").unwrap().prefixes = vec!["+346".into()];
+        assert!(validate(&c).unwrap_err().contains("+346"));
+    }
+}

@@ -1,0 +1,9 @@
+//! HTTP plumbing shared by every handler: CAMARA error responses, `x-correlator`, JSON bodies.
+
+mod body;
+mod correlator;
+mod error;
+
+pub use body::{from_value, json_value, parse_json, parse_query_pairs};
+pub use correlator::{x_correlator, CorrelatorId, X_CORRELATOR};
+pub use error::{not_found_route, HttpError};

@@ -1,0 +1,16 @@
+//! The Switchboard gateway: the actix-web application, merchant auth, the CAMARA handlers, and the
+//! workers that settle unknown outcomes. `app::start` runs it all; the `switchboard` binary wraps it.
+
+pub mod api;
+pub mod app;
+pub mod auth;
+pub mod config;
+mod health;
+pub mod http;
+mod openapi;
+pub mod payments;
+pub mod reconcile;
+pub mod state;
+
+pub use app::{start, Running, StartError};
+pub use openapi::CARRIER_BILLING as CARRIER_BILLING_OPENAPI;

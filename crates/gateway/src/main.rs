@@ -1,0 +1,48 @@
+//! `switchboard`: run the gateway.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use switchboard_gateway::config::{self, ConfigSource};
+
+#[derive(Parser)]
+#[command(name = "switchboard", version, about = "Multi-operator carrier billing and top-up gateway")]
+struct Cli {
+    /// Configuration file (default: config/switchboard.toml when present, else the embedded defaults).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("SWITCHBOARD_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let cli = Cli::parse();
+    let source = cli.config.map(ConfigSource::File).unwrap_or(ConfigSource::Default);
+    let config = match config::load(&source) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("switchboard: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let running = match switchboard_gateway::start(config).await {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("switchboard: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    println!("switchboard listening on {}", running.base_url());
+    if let Err(e) = tokio::signal::ctrl_c().await {
+        eprintln!("switchboard: cannot listen for signals: {e}");
+    }
+    tracing::info!("shutting down");
+    running.stop().await;
+    ExitCode::SUCCESS
+}

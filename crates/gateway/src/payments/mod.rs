@@ -1,0 +1,19 @@
+//! The payment rules behind the Carrier Billing handlers: idempotency, routing, the upstream call and
+//! the state change. Nothing here knows about HTTP.
+
+mod actions;
+mod create;
+mod fingerprint;
+mod settle;
+
+pub use actions::{cancel, confirm, validate};
+pub use create::{submit, NewPayment, Submitted};
+pub use settle::{apply_upstream, next_check, update_with};
+
+use switchboard_core::{ApiError, ErrorCode};
+use switchboard_store::StoreError;
+
+pub(crate) fn store_error(e: StoreError) -> ApiError {
+    tracing::error!(error = %e, "store failure");
+    ApiError::new(ErrorCode::Unavailable, "The payment store is unavailable. Try again later.")
+}

@@ -1,0 +1,6 @@
+//! HTTP tests of the sandbox, against a real server started with short timings.
+
+mod auth;
+mod helpers;
+mod one_step;
+mod two_step;
