@@ -59,7 +59,10 @@ mod tests {
         let effective = configured.intersect(&supported);
         assert!(effective.contains(Capability::Payment));
         assert!(!effective.contains(Capability::Refund));
-        assert_eq!(configured.missing_from(&supported), vec![Capability::Refund]);
+        assert_eq!(
+            configured.missing_from(&supported),
+            vec![Capability::Refund]
+        );
     }
 
     #[test]

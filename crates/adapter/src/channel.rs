@@ -64,6 +64,9 @@ pub struct Timeouts {
 
 impl Default for Timeouts {
     fn default() -> Self {
-        Timeouts { connect_ms: 1_000, request_ms: 5_000 }
+        Timeouts {
+            connect_ms: 1_000,
+            request_ms: 5_000,
+        }
     }
 }

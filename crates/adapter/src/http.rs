@@ -13,7 +13,9 @@ pub struct UpstreamHttp {
 
 impl UpstreamHttp {
     pub fn new() -> Self {
-        UpstreamHttp { user_agent: Some(format!("switchboard/{}", env!("CARGO_PKG_VERSION"))) }
+        UpstreamHttp {
+            user_agent: Some(format!("switchboard/{}", env!("CARGO_PKG_VERSION"))),
+        }
     }
 
     /// A client for one channel, with that channel's timeouts.
@@ -26,7 +28,9 @@ impl UpstreamHttp {
         if let Some(ua) = &self.user_agent {
             builder = builder.user_agent(ua);
         }
-        builder.build().map_err(|e| format!("cannot build HTTP client: {e}"))
+        builder
+            .build()
+            .map_err(|e| format!("cannot build HTTP client: {e}"))
     }
 }
 
@@ -61,9 +65,21 @@ mod tests {
             let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
             l.local_addr().unwrap().port()
         };
-        let client = UpstreamHttp::new().client(Timeouts { connect_ms: 500, request_ms: 1000 }).unwrap();
-        let err = client.get(format!("http://127.0.0.1:{port}/x")).send().await.unwrap_err();
-        assert!(matches!(classify_send_error(&err), AdapterError::NotSent(_)), "{err:?}");
+        let client = UpstreamHttp::new()
+            .client(Timeouts {
+                connect_ms: 500,
+                request_ms: 1000,
+            })
+            .unwrap();
+        let err = client
+            .get(format!("http://127.0.0.1:{port}/x"))
+            .send()
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(classify_send_error(&err), AdapterError::NotSent(_)),
+            "{err:?}"
+        );
     }
 
     #[tokio::test]
@@ -75,9 +91,21 @@ mod tests {
             let (_sock, _) = listener.accept().await.unwrap();
             std::future::pending::<()>().await;
         });
-        let client = UpstreamHttp::new().client(Timeouts { connect_ms: 500, request_ms: 200 }).unwrap();
-        let err = client.post(format!("http://{addr}/charge")).send().await.unwrap_err();
-        assert!(matches!(classify_send_error(&err), AdapterError::Unknown(_)), "{err:?}");
+        let client = UpstreamHttp::new()
+            .client(Timeouts {
+                connect_ms: 500,
+                request_ms: 200,
+            })
+            .unwrap();
+        let err = client
+            .post(format!("http://{addr}/charge"))
+            .send()
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(classify_send_error(&err), AdapterError::Unknown(_)),
+            "{err:?}"
+        );
         holder.abort();
     }
 }

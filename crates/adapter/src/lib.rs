@@ -59,13 +59,19 @@ pub trait Adapter: Send + Sync + 'static {
     fn capabilities(&self) -> Capabilities;
 
     /// 1-step charge. The upstream idempotency key must be `payment.upstream_correlator`.
-    async fn create_payment(&self, payment: &PaymentRecord) -> Result<UpstreamPayment, AdapterError> {
+    async fn create_payment(
+        &self,
+        payment: &PaymentRecord,
+    ) -> Result<UpstreamPayment, AdapterError> {
         let _ = payment;
         Err(AdapterError::Unsupported("one-step payment"))
     }
 
     /// 2-step: reserve the amount.
-    async fn prepare_payment(&self, payment: &PaymentRecord) -> Result<UpstreamPayment, AdapterError> {
+    async fn prepare_payment(
+        &self,
+        payment: &PaymentRecord,
+    ) -> Result<UpstreamPayment, AdapterError> {
         let _ = payment;
         Err(AdapterError::Unsupported("two-step payment"))
     }
@@ -82,19 +88,29 @@ pub trait Adapter: Send + Sync + 'static {
     }
 
     /// 2-step: charge the reserved amount.
-    async fn confirm_payment(&self, payment: &PaymentRecord) -> Result<UpstreamPayment, AdapterError> {
+    async fn confirm_payment(
+        &self,
+        payment: &PaymentRecord,
+    ) -> Result<UpstreamPayment, AdapterError> {
         let _ = payment;
         Err(AdapterError::Unsupported("payment confirmation"))
     }
 
     /// 2-step: release the reservation.
-    async fn cancel_payment(&self, payment: &PaymentRecord) -> Result<UpstreamPayment, AdapterError> {
+    async fn cancel_payment(
+        &self,
+        payment: &PaymentRecord,
+    ) -> Result<UpstreamPayment, AdapterError> {
         let _ = payment;
         Err(AdapterError::Unsupported("payment cancellation"))
     }
 
-    /// The operator's current view of the payment. Must never apply a charge that was not applied.
-    async fn payment_status(&self, payment: &PaymentRecord) -> Result<UpstreamPayment, AdapterError> {
+    /// The operator's current view of the payment. May complete the original request idempotently
+    /// (replaying it with the same upstream `clientCorrelator`), but must never charge twice.
+    async fn payment_status(
+        &self,
+        payment: &PaymentRecord,
+    ) -> Result<UpstreamPayment, AdapterError> {
         let _ = payment;
         Err(AdapterError::Unsupported("payment status"))
     }

@@ -37,14 +37,17 @@ impl AdapterRegistry {
         settings: &ChannelSettings,
         http: &UpstreamHttp,
     ) -> Result<Arc<dyn Adapter>, AdapterBuildError> {
-        let factory = self.factories.get(settings.adapter.as_str()).ok_or_else(|| AdapterBuildError {
-            channel: settings.id.clone(),
-            reason: format!(
-                "unknown adapter '{}' (known: {})",
-                settings.adapter,
-                self.kinds().collect::<Vec<_>>().join(", ")
-            ),
-        })?;
+        let factory = self
+            .factories
+            .get(settings.adapter.as_str())
+            .ok_or_else(|| AdapterBuildError {
+                channel: settings.id.clone(),
+                reason: format!(
+                    "unknown adapter '{}' (known: {})",
+                    settings.adapter,
+                    self.kinds().collect::<Vec<_>>().join(", ")
+                ),
+            })?;
         factory(settings, http)
     }
 }
@@ -67,7 +70,10 @@ mod tests {
         }
     }
 
-    fn nothing(_: &ChannelSettings, _: &UpstreamHttp) -> Result<Arc<dyn Adapter>, AdapterBuildError> {
+    fn nothing(
+        _: &ChannelSettings,
+        _: &UpstreamHttp,
+    ) -> Result<Arc<dyn Adapter>, AdapterBuildError> {
         Ok(Arc::new(Nothing))
     }
 
@@ -87,17 +93,29 @@ mod tests {
     async fn builds_registered_kinds_and_names_unknown_ones() {
         let mut reg = AdapterRegistry::new();
         reg.register("nothing", nothing);
-        let adapter = reg.build(&settings("nothing"), &UpstreamHttp::new()).unwrap();
+        let adapter = reg
+            .build(&settings("nothing"), &UpstreamHttp::new())
+            .unwrap();
         assert_eq!(adapter.kind(), "nothing");
-        let err = reg.build(&settings("smoke-signals"), &UpstreamHttp::new()).err().unwrap();
+        let err = reg
+            .build(&settings("smoke-signals"), &UpstreamHttp::new())
+            .err()
+            .unwrap();
         assert!(err.reason.contains("smoke-signals") && err.reason.contains("nothing"));
     }
 
     #[tokio::test]
     async fn unoffered_operations_are_errors_not_panics() {
         let adapter = nothing(&settings("nothing"), &UpstreamHttp::new()).unwrap();
-        let record: switchboard_core::PaymentRecord = serde_json::from_value(crate::token::tests_support::record_json()).unwrap();
-        assert!(matches!(adapter.prepare_payment(&record).await, Err(crate::AdapterError::Unsupported(_))));
-        assert!(matches!(adapter.payment_status(&record).await, Err(crate::AdapterError::Unsupported(_))));
+        let record: switchboard_core::PaymentRecord =
+            serde_json::from_value(crate::token::tests_support::record_json()).unwrap();
+        assert!(matches!(
+            adapter.prepare_payment(&record).await,
+            Err(crate::AdapterError::Unsupported(_))
+        ));
+        assert!(matches!(
+            adapter.payment_status(&record).await,
+            Err(crate::AdapterError::Unsupported(_))
+        ));
     }
 }

@@ -18,7 +18,10 @@ pub struct CachedToken {
 
 impl CachedToken {
     pub fn new(value: String, expires_in: Duration) -> Self {
-        CachedToken { value, expires_at: Instant::now() + expires_in }
+        CachedToken {
+            value,
+            expires_at: Instant::now() + expires_in,
+        }
     }
 
     fn usable(&self) -> bool {
@@ -112,16 +115,24 @@ mod tests {
     #[tokio::test]
     async fn expiring_tokens_are_refetched_and_invalidation_is_targeted() {
         let cache = TokenCache::new();
-        let short = cache.get(|| async { Ok(CachedToken::new("old".into(), Duration::from_secs(10))) }).await;
+        let short = cache
+            .get(|| async { Ok(CachedToken::new("old".into(), Duration::from_secs(10))) })
+            .await;
         assert_eq!(short.unwrap(), "old");
         // 10 s is inside the refresh margin: the next call fetches again.
-        let next = cache.get(|| async { Ok(CachedToken::new("new".into(), Duration::from_secs(3600))) }).await;
+        let next = cache
+            .get(|| async { Ok(CachedToken::new("new".into(), Duration::from_secs(3600))) })
+            .await;
         assert_eq!(next.unwrap(), "new");
         cache.invalidate("old").await; // stale rejection: keeps "new"
-        let same = cache.get(|| async { Err(AdapterError::NotSent("must not fetch".into())) }).await;
+        let same = cache
+            .get(|| async { Err(AdapterError::NotSent("must not fetch".into())) })
+            .await;
         assert_eq!(same.unwrap(), "new");
         cache.invalidate("new").await;
-        let err = cache.get(|| async { Err(AdapterError::NotSent("down".into())) }).await;
+        let err = cache
+            .get(|| async { Err(AdapterError::NotSent("down".into())) })
+            .await;
         assert!(matches!(err, Err(AdapterError::NotSent(_))));
     }
 }

@@ -91,7 +91,10 @@ pub struct ErrorInfo {
 
 impl ApiError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        ApiError { code, message: message.into() }
+        ApiError {
+            code,
+            message: message.into(),
+        }
     }
 
     /// The error with its code's standard message.
@@ -143,13 +146,20 @@ mod tests {
         let e = ApiError::new(ErrorCode::PaymentDenied, "no");
         assert_eq!(
             e.body(),
-            ErrorInfo { status: 403, code: "CARRIER_BILLING.PAYMENT_DENIED".into(), message: "no".into() }
+            ErrorInfo {
+                status: 403,
+                code: "CARRIER_BILLING.PAYMENT_DENIED".into(),
+                message: "no".into()
+            }
         );
         assert_eq!(ApiError::of(ErrorCode::Unauthenticated).status(), 401);
     }
 
     #[test]
     fn unknown_codes_are_not_guessed() {
-        assert_eq!(ErrorCode::from_code("CARRIER_BILLING.PHONE_NUMBER_REQUIRED"), None);
+        assert_eq!(
+            ErrorCode::from_code("CARRIER_BILLING.PHONE_NUMBER_REQUIRED"),
+            None
+        );
     }
 }

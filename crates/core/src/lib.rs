@@ -14,8 +14,8 @@ pub use error::{ApiError, ErrorCode};
 pub use money::{Amount, Currency, Money};
 pub use msisdn::Msisdn;
 pub use payment::{
-    AmountTransaction, ChargingInformation, ChargingMetaData, PaymentAmount, PaymentItem,
-    PaymentRecord, PaymentFlow, Phase, PendingAction, ValidationInfo,
+    AmountTransaction, ChargingInformation, ChargingMetaData, PaymentAmount, PaymentFlow,
+    PaymentItem, PaymentRecord, PendingAction, Phase, ValidationInfo,
 };
 pub use secret::Secret;
 pub use sink::{Sink, SinkCredential};

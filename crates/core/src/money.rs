@@ -114,7 +114,10 @@ impl Serialize for JsonDecimal {
         }
         // Values are capped at 12 significant digits, which an f64 carries exactly enough that its
         // shortest representation is the decimal text again.
-        let number: f64 = value.to_string().parse().map_err(serde::ser::Error::custom)?;
+        let number: f64 = value
+            .to_string()
+            .parse()
+            .map_err(serde::ser::Error::custom)?;
         serializer.serialize_f64(number)
     }
 }
@@ -229,15 +232,24 @@ mod tests {
     #[test]
     fn integers_and_trailing_zeros_are_normalised() {
         assert_eq!(serde_json::to_string(&parse("5").unwrap()).unwrap(), "5");
-        assert_eq!(serde_json::to_string(&parse("5.100").unwrap()).unwrap(), "5.1");
+        assert_eq!(
+            serde_json::to_string(&parse("5.100").unwrap()).unwrap(),
+            "5.1"
+        );
     }
 
     #[test]
     fn positive_amounts_reject_zero_and_negatives() {
         assert_eq!(Amount::positive(Decimal::ZERO), Err(AmountError::TooSmall));
-        assert_eq!(Amount::positive(Decimal::from(-1)), Err(AmountError::TooSmall));
+        assert_eq!(
+            Amount::positive(Decimal::from(-1)),
+            Err(AmountError::TooSmall)
+        );
         assert!(Amount::positive(Decimal::from_str("0.001").unwrap()).is_ok());
-        assert_eq!(Amount::non_negative(Decimal::from(-1)), Err(AmountError::Negative));
+        assert_eq!(
+            Amount::non_negative(Decimal::from(-1)),
+            Err(AmountError::Negative)
+        );
     }
 
     #[test]
@@ -269,7 +281,10 @@ mod tests {
     fn fee_allows_two_decimals_and_negatives() {
         assert!(serde_json::from_str::<Fee>("-1.25").is_ok());
         assert!(serde_json::from_str::<Fee>("1.255").is_err());
-        assert_eq!(serde_json::to_string(&serde_json::from_str::<Fee>("2.50").unwrap()).unwrap(), "2.5");
+        assert_eq!(
+            serde_json::to_string(&serde_json::from_str::<Fee>("2.50").unwrap()).unwrap(),
+            "2.5"
+        );
     }
 
     #[test]

@@ -40,7 +40,10 @@ impl Msisdn {
         let digits = self.digits();
         let head = &digits[..2.min(digits.len())];
         let tail = &digits[digits.len() - 2..];
-        format!("+{head}{}{tail}", "*".repeat(digits.len().saturating_sub(4)))
+        format!(
+            "+{head}{}{tail}",
+            "*".repeat(digits.len().saturating_sub(4))
+        )
     }
 }
 
@@ -54,7 +57,9 @@ impl<'de> Deserialize<'de> for Msisdn {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;
         Msisdn::parse(&text).ok_or_else(|| {
-            de::Error::custom("phoneNumber must be E.164 with a leading '+' (^\\+[1-9][0-9]{4,14}$)")
+            de::Error::custom(
+                "phoneNumber must be E.164 with a leading '+' (^\\+[1-9][0-9]{4,14}$)",
+            )
         })
     }
 }

@@ -73,17 +73,23 @@ pub struct PaymentAmount {
 
 fn check_text(field: &str, value: &str, max: usize) -> Result<(), ApiError> {
     if value.trim().is_empty() {
-        return Err(ApiError::invalid_argument(format!("{field} must not be empty")));
+        return Err(ApiError::invalid_argument(format!(
+            "{field} must not be empty"
+        )));
     }
     if value.chars().count() > max {
-        return Err(ApiError::invalid_argument(format!("{field} must be at most {max} characters")));
+        return Err(ApiError::invalid_argument(format!(
+            "{field} must be at most {max} characters"
+        )));
     }
     Ok(())
 }
 
 fn check_positive(field: &str, amount: Amount) -> Result<(), ApiError> {
     if amount.is_zero() {
-        return Err(ApiError::invalid_argument(format!("{field} must be at least 0.001")));
+        return Err(ApiError::invalid_argument(format!(
+            "{field} must be at least 0.001"
+        )));
     }
     Ok(())
 }
@@ -99,7 +105,11 @@ impl PaymentAmount {
         let prefix = "amountTransaction.paymentAmount";
         let info = &self.charging_information;
         check_positive(&format!("{prefix}.chargingInformation.amount"), info.amount)?;
-        check_text(&format!("{prefix}.chargingInformation.description"), &info.description, MAX_DESCRIPTION_LEN)?;
+        check_text(
+            &format!("{prefix}.chargingInformation.description"),
+            &info.description,
+            MAX_DESCRIPTION_LEN,
+        )?;
         if let Some(items) = &self.payment_details {
             if items.is_empty() {
                 return Err(ApiError::invalid_argument(format!(
@@ -110,7 +120,11 @@ impl PaymentAmount {
                 let p = format!("{prefix}.paymentDetails[{i}]");
                 check_text(&format!("{p}.id"), &item.id, MAX_REFERENCE_LEN)?;
                 check_positive(&format!("{p}.amount"), item.amount)?;
-                check_text(&format!("{p}.description"), &item.description, MAX_DESCRIPTION_LEN)?;
+                check_text(
+                    &format!("{p}.description"),
+                    &item.description,
+                    MAX_DESCRIPTION_LEN,
+                )?;
             }
         }
         if let Some(meta) = &self.charging_meta_data {
@@ -124,7 +138,11 @@ impl PaymentAmount {
             ];
             for (name, value) in texts {
                 if let Some(v) = value {
-                    check_text(&format!("{prefix}.chargingMetaData.{name}"), v, MAX_REFERENCE_LEN)?;
+                    check_text(
+                        &format!("{prefix}.chargingMetaData.{name}"),
+                        v,
+                        MAX_REFERENCE_LEN,
+                    )?;
                 }
             }
         }
@@ -141,7 +159,11 @@ pub struct AmountTransaction {
     pub client_correlator: Option<String>,
     pub payment_amount: PaymentAmount,
     pub reference_code: String,
-    #[serde(default, rename = "resourceURL", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "resourceURL",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub resource_url: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server_reference_code: Option<String>,
@@ -247,17 +269,20 @@ impl PaymentRecord {
             Phase::Rejected(_) => false,
             Phase::Live => {
                 !self.needs_review
-                    && (matches!(self.status, PaymentStatus::Processing | PaymentStatus::Reserved)
-                        || self.pending_action.is_some())
+                    && (matches!(
+                        self.status,
+                        PaymentStatus::Processing | PaymentStatus::Reserved
+                    ) || self.pending_action.is_some())
             }
         }
     }
 
     /// Moves to `to` if the state machine allows; a repeat of the current state is a no-op.
     pub fn move_to(&mut self, to: PaymentStatus, now: DateTime<Utc>) -> Result<bool, ApiError> {
-        let moved = self.status.check_move(to).map_err(|e| {
-            ApiError::new(ErrorCode::IncompatibleState, e.to_string())
-        })?;
+        let moved = self
+            .status
+            .check_move(to)
+            .map_err(|e| ApiError::new(ErrorCode::IncompatibleState, e.to_string()))?;
         if moved {
             self.status = to;
             self.updated_at = now;
@@ -303,19 +328,44 @@ mod tests {
 
     #[test]
     fn validation_rejects_zero_amounts_empty_lists_and_long_texts() {
-        let zero = amount(serde_json::json!({"chargingInformation": {"amount": 0, "currency": "EUR", "description": "x"}}));
-        assert!(zero.validate().unwrap_err().message.contains("chargingInformation.amount"));
-        let empty = amount(serde_json::json!({"chargingInformation": {"amount": 1, "currency": "EUR", "description": "x"}, "paymentDetails": []}));
-        assert!(empty.validate().unwrap_err().message.contains("paymentDetails"));
-        let long = amount(serde_json::json!({"chargingInformation": {"amount": 1, "currency": "EUR", "description": "x".repeat(257)}}));
+        let zero = amount(
+            serde_json::json!({"chargingInformation": {"amount": 0, "currency": "EUR", "description": "x"}}),
+        );
+        assert!(zero
+            .validate()
+            .unwrap_err()
+            .message
+            .contains("chargingInformation.amount"));
+        let empty = amount(
+            serde_json::json!({"chargingInformation": {"amount": 1, "currency": "EUR", "description": "x"}, "paymentDetails": []}),
+        );
+        assert!(empty
+            .validate()
+            .unwrap_err()
+            .message
+            .contains("paymentDetails"));
+        let long = amount(
+            serde_json::json!({"chargingInformation": {"amount": 1, "currency": "EUR", "description": "x".repeat(257)}}),
+        );
         assert!(long.validate().unwrap_err().message.contains("description"));
     }
 
     #[test]
     fn validation_info_uses_the_action_discriminator() {
-        let v: ValidationInfo = serde_json::from_str(r#"{"action":"validate","authorizationId":"a1"}"#).unwrap();
-        assert_eq!(v, ValidationInfo::Validate { authorization_id: "a1".into() });
-        let o = ValidationInfo::Open { validation_url: "https://x/v".into() };
-        assert_eq!(serde_json::to_value(&o).unwrap(), serde_json::json!({"action":"open","validationURL":"https://x/v"}));
+        let v: ValidationInfo =
+            serde_json::from_str(r#"{"action":"validate","authorizationId":"a1"}"#).unwrap();
+        assert_eq!(
+            v,
+            ValidationInfo::Validate {
+                authorization_id: "a1".into()
+            }
+        );
+        let o = ValidationInfo::Open {
+            validation_url: "https://x/v".into(),
+        };
+        assert_eq!(
+            serde_json::to_value(&o).unwrap(),
+            serde_json::json!({"action":"open","validationURL":"https://x/v"})
+        );
     }
 }

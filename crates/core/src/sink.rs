@@ -15,9 +15,12 @@ pub struct Sink(String);
 impl Sink {
     /// Applies the spec's `^https:\/\/.+$` pattern plus a URL sanity check (a host is required).
     pub fn parse(text: &str) -> Result<Sink, ApiError> {
-        let rest = text.strip_prefix("https://").ok_or_else(|| ApiError::of(ErrorCode::InvalidSink))?;
+        let rest = text
+            .strip_prefix("https://")
+            .ok_or_else(|| ApiError::of(ErrorCode::InvalidSink))?;
         let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
-        let host_ok = !host.is_empty() && !host.contains(char::is_whitespace) && !host.starts_with(':');
+        let host_ok =
+            !host.is_empty() && !host.contains(char::is_whitespace) && !host.starts_with(':');
         if !host_ok || text.contains(char::is_whitespace) {
             return Err(ApiError::of(ErrorCode::InvalidSink));
         }
@@ -53,14 +56,28 @@ mod tests {
     fn only_https_urls_with_a_host() {
         assert!(Sink::parse("https://merchant.example.com/notify").is_ok());
         assert!(Sink::parse("https://127.0.0.1:9443/x").is_ok());
-        for bad in ["http://merchant.example.com", "https://", "ftp://x", "merchant", "https:// x", "https:///path"] {
-            assert_eq!(Sink::parse(bad).unwrap_err().code, ErrorCode::InvalidSink, "{bad}");
+        for bad in [
+            "http://merchant.example.com",
+            "https://",
+            "ftp://x",
+            "merchant",
+            "https:// x",
+            "https:///path",
+        ] {
+            assert_eq!(
+                Sink::parse(bad).unwrap_err().code,
+                ErrorCode::InvalidSink,
+                "{bad}"
+            );
         }
     }
 
     #[test]
     fn credential_debug_hides_the_token() {
-        let c = SinkCredential { access_token: "secret-token".into(), access_token_expires_utc: Utc::now() };
+        let c = SinkCredential {
+            access_token: "secret-token".into(),
+            access_token_expires_utc: Utc::now(),
+        };
         assert!(!format!("{c:?}").contains("secret-token"));
     }
 }

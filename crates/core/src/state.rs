@@ -53,7 +53,10 @@ impl PaymentStatus {
     }
 
     pub fn is_terminal(self) -> bool {
-        matches!(self, PaymentStatus::Succeeded | PaymentStatus::Denied | PaymentStatus::Cancelled)
+        matches!(
+            self,
+            PaymentStatus::Succeeded | PaymentStatus::Denied | PaymentStatus::Cancelled
+        )
     }
 
     /// Whether the spec allows going from `self` to `to`. Staying in the same state is not a transition.
@@ -61,8 +64,10 @@ impl PaymentStatus {
         use PaymentStatus::*;
         matches!(
             (self, to),
-            (Processing, Succeeded | Reserved | PendingValidation | Denied)
-                | (PendingValidation, Reserved | Denied)
+            (
+                Processing,
+                Succeeded | Reserved | PendingValidation | Denied
+            ) | (PendingValidation, Reserved | Denied)
                 | (Reserved, Succeeded | Denied | Cancelled)
         )
     }
@@ -116,7 +121,11 @@ mod tests {
         ];
         for from in PaymentStatus::ALL {
             for to in PaymentStatus::ALL {
-                assert_eq!(from.can_move_to(to), allowed.contains(&(from, to)), "{from} -> {to}");
+                assert_eq!(
+                    from.can_move_to(to),
+                    allowed.contains(&(from, to)),
+                    "{from} -> {to}"
+                );
             }
         }
     }
@@ -129,7 +138,13 @@ mod tests {
                 assert!(!from.can_move_to(to));
             }
         }
-        assert_eq!(Succeeded.check_move(Cancelled), Err(TransitionError { from: Succeeded, to: Cancelled }));
+        assert_eq!(
+            Succeeded.check_move(Cancelled),
+            Err(TransitionError {
+                from: Succeeded,
+                to: Cancelled
+            })
+        );
     }
 
     #[test]
@@ -142,7 +157,10 @@ mod tests {
     fn parses_and_prints_spec_names() {
         for st in PaymentStatus::ALL {
             assert_eq!(st.as_str().parse::<PaymentStatus>(), Ok(st));
-            assert_eq!(serde_json::to_string(&st).unwrap(), format!("\"{}\"", st.as_str()));
+            assert_eq!(
+                serde_json::to_string(&st).unwrap(),
+                format!("\"{}\"", st.as_str())
+            );
         }
         assert!("pending-validation".parse::<PaymentStatus>().is_err());
     }

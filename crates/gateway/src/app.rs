@@ -22,7 +22,10 @@ pub const SANDBOX_OPERATORS: &[&str] = &["movistar-es", "telekom-de"];
 /// Every adapter kind Switchboard speaks. Adding an upstream style is one line here.
 pub fn adapter_registry() -> AdapterRegistry {
     let mut registry = AdapterRegistry::new();
-    registry.register(switchboard_adapter_camara::KIND, switchboard_adapter_camara::factory);
+    registry.register(
+        switchboard_adapter_camara::KIND,
+        switchboard_adapter_camara::factory,
+    );
     registry
 }
 
@@ -34,7 +37,11 @@ pub fn number_plan(config: &Config) -> Result<NumberPlan, NumberPlanError> {
             id: id.clone(),
             country: op.country.clone(),
             prefixes: op.prefixes.clone(),
-            currencies: op.currencies.iter().filter_map(|c| switchboard_core::Currency::parse(c)).collect(),
+            currencies: op
+                .currencies
+                .iter()
+                .filter_map(|c| switchboard_core::Currency::parse(c))
+                .collect(),
         })
         .collect();
     NumberPlan::new(operators)
@@ -86,8 +93,10 @@ impl Running {
 }
 
 async fn start_sandbox(config: &mut Config) -> Result<Option<SandboxHandle>, StartError> {
-    let uses_sandbox =
-        config.channels.values().any(|c| c.enabled && c.base_url.starts_with(SANDBOX_SCHEME));
+    let uses_sandbox = config
+        .channels
+        .values()
+        .any(|c| c.enabled && c.base_url.starts_with(SANDBOX_SCHEME));
     if !uses_sandbox {
         return Ok(None);
     }
@@ -101,7 +110,10 @@ async fn start_sandbox(config: &mut Config) -> Result<Option<SandboxHandle>, Sta
     };
     let handle = switchboard_sandbox::start(sandbox_config)
         .await
-        .map_err(|e| StartError::Sandbox { addr: s.listen, reason: e.to_string() })?;
+        .map_err(|e| StartError::Sandbox {
+            addr: s.listen,
+            reason: e.to_string(),
+        })?;
     for channel in config.channels.values_mut() {
         if let Some(op) = channel.base_url.strip_prefix(SANDBOX_SCHEME) {
             channel.base_url = handle.base_url(op);
@@ -118,7 +130,9 @@ fn build_router(config: &Config) -> Result<Router, StartError> {
     for (id, settings) in config.channels.iter().filter(|(_, c)| c.enabled) {
         let mut settings = settings.clone();
         settings.id = id.clone();
-        let adapter = registry.build(&settings, &http).map_err(|e| StartError::Config(e.to_string()))?;
+        let adapter = registry
+            .build(&settings, &http)
+            .map_err(|e| StartError::Config(e.to_string()))?;
         let supported = adapter.capabilities();
         let missing = settings.capabilities.missing_from(&supported);
         if !missing.is_empty() {
@@ -150,7 +164,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/oauth2/token", web::post().to(auth::token))
         .route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
-        .route("/openapi/carrier-billing.yaml", web::get().to(openapi::carrier_billing))
+        .route(
+            "/openapi/carrier-billing.yaml",
+            web::get().to(openapi::carrier_billing),
+        )
         .configure(api::carrier_billing::routes);
 }
 
@@ -178,12 +195,29 @@ pub async fn start(mut config: Config) -> Result<Running, StartError> {
     if state.config.server.workers > 0 {
         server = server.workers(state.config.server.workers);
     }
-    let server = server.bind(&addr).map_err(|e| StartError::Bind { addr: addr.clone(), reason: e.to_string() })?;
-    let bound = server.addrs().first().copied().ok_or_else(|| StartError::Bind { addr: addr.clone(), reason: "no address".into() })?;
+    let server = server.bind(&addr).map_err(|e| StartError::Bind {
+        addr: addr.clone(),
+        reason: e.to_string(),
+    })?;
+    let bound = server
+        .addrs()
+        .first()
+        .copied()
+        .ok_or_else(|| StartError::Bind {
+            addr: addr.clone(),
+            reason: "no address".into(),
+        })?;
     let server = server.run();
     let handle = server.handle();
     let server_task = tokio::spawn(server);
     let workers = vec![reconcile::spawn(state.clone())];
     tracing::info!(addr = %bound, "switchboard listening");
-    Ok(Running { addr: bound, sandbox, state, server: handle, server_task, workers })
+    Ok(Running {
+        addr: bound,
+        sandbox,
+        state,
+        server: handle,
+        server_task,
+        workers,
+    })
 }

@@ -7,7 +7,11 @@ use clap::Parser;
 use switchboard_gateway::config::{self, ConfigSource};
 
 #[derive(Parser)]
-#[command(name = "switchboard", version, about = "Multi-operator carrier billing and top-up gateway")]
+#[command(
+    name = "switchboard",
+    version,
+    about = "Multi-operator carrier billing and top-up gateway"
+)]
 struct Cli {
     /// Configuration file (default: config/switchboard.toml when present, else the embedded defaults).
     #[arg(long, value_name = "FILE")]
@@ -23,7 +27,10 @@ async fn main() -> ExitCode {
         )
         .init();
     let cli = Cli::parse();
-    let source = cli.config.map(ConfigSource::File).unwrap_or(ConfigSource::Default);
+    let source = cli
+        .config
+        .map(ConfigSource::File)
+        .unwrap_or(ConfigSource::Default);
     let config = match config::load(&source) {
         Ok(c) => c,
         Err(e) => {

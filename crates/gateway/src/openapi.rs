@@ -6,5 +6,7 @@ use actix_web::HttpResponse;
 pub const CARRIER_BILLING: &str = include_str!("../openapi/carrier-billing.yaml");
 
 pub async fn carrier_billing() -> HttpResponse {
-    HttpResponse::Ok().content_type("application/yaml").body(CARRIER_BILLING)
+    HttpResponse::Ok()
+        .content_type("application/yaml")
+        .body(CARRIER_BILLING)
 }

@@ -16,7 +16,8 @@ use crate::state::AppState;
 /// Runs [`run_once`] every `reconcile.interval_ms` until the task is aborted.
 pub fn spawn(state: web::Data<AppState>) -> JoinHandle<()> {
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_millis(state.config.reconcile.interval_ms));
+        let mut tick =
+            tokio::time::interval(Duration::from_millis(state.config.reconcile.interval_ms));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
@@ -27,7 +28,11 @@ pub fn spawn(state: web::Data<AppState>) -> JoinHandle<()> {
 
 /// One pass over the payments that are due. Returns how many were looked at.
 pub async fn run_once(state: &AppState) -> usize {
-    let due = match state.store.due_for_reconciliation(Utc::now(), state.config.reconcile.batch).await {
+    let due = match state
+        .store
+        .due_for_reconciliation(Utc::now(), state.config.reconcile.batch)
+        .await
+    {
         Ok(due) => due,
         Err(e) => {
             tracing::warn!(error = %e, "reconciliation skipped: store unavailable");
@@ -36,7 +41,8 @@ pub async fn run_once(state: &AppState) -> usize {
     };
     let count = due.len();
     for payment in due {
-        let span = tracing::info_span!("reconcile", payment_id = %payment.id, status = %payment.status);
+        let span =
+            tracing::info_span!("reconcile", payment_id = %payment.id, status = %payment.status);
         settle_one(state, payment).instrument(span).await;
     }
     count
@@ -46,7 +52,10 @@ async fn settle_one(state: &AppState, p: PaymentRecord) {
     let cfg = &state.config.reconcile;
     let now = Utc::now();
     let too_old = (now - p.created_at).num_seconds() > cfg.max_age_secs as i64;
-    let channel = p.channel_id.as_deref().and_then(|id| state.router.channel(id));
+    let channel = p
+        .channel_id
+        .as_deref()
+        .and_then(|id| state.router.channel(id));
     let answer = match (&channel, too_old) {
         (Some(channel), false) => Some(channel.adapter.payment_status(&p).await),
         _ => None,
@@ -57,7 +66,9 @@ async fn settle_one(state: &AppState, p: PaymentRecord) {
         match &answer {
             None => {
                 // Too old, or its channel is gone: stop asking; anything money-relevant needs a human.
-                let waiting = r.phase == Phase::Submitting || r.status == PaymentStatus::Processing || r.pending_action.is_some();
+                let waiting = r.phase == Phase::Submitting
+                    || r.status == PaymentStatus::Processing
+                    || r.pending_action.is_some();
                 r.needs_review = waiting;
                 r.next_check_at = None;
                 if waiting {
@@ -82,7 +93,9 @@ async fn settle_one(state: &AppState, p: PaymentRecord) {
             }
             Some(Err(AdapterError::NotSent(_) | AdapterError::Unknown(_))) => {}
         }
-        r.next_check_at = r.is_unsettled().then(|| next_check(cfg, r.reconcile_attempts, now));
+        r.next_check_at = r
+            .is_unsettled()
+            .then(|| next_check(cfg, r.reconcile_attempts, now));
         Ok(true)
     })
     .await;

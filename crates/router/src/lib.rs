@@ -26,15 +26,19 @@ pub enum RouteError {
     #[error("no operator serves this number")]
     UnknownNumber,
     #[error("operator {operator} has no channel for {capability:?}")]
-    NoChannel { operator: String, capability: Capability },
+    NoChannel {
+        operator: String,
+        capability: Capability,
+    },
 }
 
 impl From<RouteError> for ApiError {
     fn from(e: RouteError) -> Self {
         match e {
-            RouteError::UnknownNumber => {
-                ApiError::new(ErrorCode::IdentifierNotFound, "The phone number does not belong to a supported operator.")
-            }
+            RouteError::UnknownNumber => ApiError::new(
+                ErrorCode::IdentifierNotFound,
+                "The phone number does not belong to a supported operator.",
+            ),
             RouteError::NoChannel { capability, .. } => ApiError::new(
                 ErrorCode::ServiceNotApplicable,
                 match capability {
@@ -66,14 +70,21 @@ impl Router {
         for channel in channels {
             let channel = Arc::new(channel);
             for op in &channel.operators {
-                by_operator.entry(op.clone()).or_default().push(channel.clone());
+                by_operator
+                    .entry(op.clone())
+                    .or_default()
+                    .push(channel.clone());
             }
             by_id.insert(channel.id.clone(), channel);
         }
         for list in by_operator.values_mut() {
             list.sort_by(|a, b| a.priority.cmp(&b.priority).then_with(|| a.id.cmp(&b.id)));
         }
-        Router { plan, by_operator, by_id }
+        Router {
+            plan,
+            by_operator,
+            by_id,
+        }
     }
 
     pub fn operator_for(&self, msisdn: &Msisdn) -> Result<&OperatorInfo, RouteError> {
@@ -86,10 +97,18 @@ impl Router {
         let channels: Vec<Arc<Channel>> = self
             .by_operator
             .get(&operator.id)
-            .map(|list| list.iter().filter(|c| c.capabilities.contains(capability)).cloned().collect())
+            .map(|list| {
+                list.iter()
+                    .filter(|c| c.capabilities.contains(capability))
+                    .cloned()
+                    .collect()
+            })
             .unwrap_or_default();
         if channels.is_empty() {
-            return Err(RouteError::NoChannel { operator: operator.id.clone(), capability });
+            return Err(RouteError::NoChannel {
+                operator: operator.id.clone(),
+                capability,
+            });
         }
         Ok(Route { operator, channels })
     }
@@ -145,7 +164,11 @@ mod tests {
             plan,
             vec![
                 channel("backup", 200, &[Capability::Payment]),
-                channel("direct", 100, &[Capability::Payment, Capability::TwoStepPayment]),
+                channel(
+                    "direct",
+                    100,
+                    &[Capability::Payment, Capability::TwoStepPayment],
+                ),
             ],
         )
     }
@@ -153,26 +176,48 @@ mod tests {
     #[test]
     fn routes_by_prefix_in_priority_order() {
         let r = router();
-        let route = r.route(&Msisdn::parse("+34600000001").unwrap(), Capability::Payment).unwrap();
+        let route = r
+            .route(&Msisdn::parse("+34600000001").unwrap(), Capability::Payment)
+            .unwrap();
         assert_eq!(route.operator.id, "movistar-es");
         let ids: Vec<_> = route.channels.iter().map(|c| c.id.as_str()).collect();
         assert_eq!(ids, ["direct", "backup"]);
-        let two = r.route(&Msisdn::parse("+34700000001").unwrap(), Capability::TwoStepPayment).unwrap();
+        let two = r
+            .route(
+                &Msisdn::parse("+34700000001").unwrap(),
+                Capability::TwoStepPayment,
+            )
+            .unwrap();
         assert_eq!(two.channels.len(), 1);
     }
 
     #[test]
     fn unknown_numbers_are_identifier_not_found() {
         let r = router();
-        let err = r.route(&Msisdn::parse("+33600000001").unwrap(), Capability::Payment).err().unwrap();
+        let err = r
+            .route(&Msisdn::parse("+33600000001").unwrap(), Capability::Payment)
+            .err()
+            .unwrap();
         assert_eq!(ApiError::from(err).code, ErrorCode::IdentifierNotFound);
     }
 
     #[test]
     fn operator_without_a_capable_channel_is_not_applicable() {
         let r = router();
-        let err = r.route(&Msisdn::parse("+491500000001").unwrap(), Capability::Payment).err().unwrap();
-        assert_eq!(err, RouteError::NoChannel { operator: "telekom-de".into(), capability: Capability::Payment });
+        let err = r
+            .route(
+                &Msisdn::parse("+491500000001").unwrap(),
+                Capability::Payment,
+            )
+            .err()
+            .unwrap();
+        assert_eq!(
+            err,
+            RouteError::NoChannel {
+                operator: "telekom-de".into(),
+                capability: Capability::Payment
+            }
+        );
         assert_eq!(ApiError::from(err).code, ErrorCode::ServiceNotApplicable);
     }
 }

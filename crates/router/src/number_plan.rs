@@ -22,7 +22,10 @@ impl OperatorInfo {
             id: id.into(),
             country: country.into(),
             prefixes: prefixes.iter().map(|p| p.to_string()).collect(),
-            currencies: currencies.iter().map(|c| Currency::parse(c).expect("ISO 4217 literal")).collect(),
+            currencies: currencies
+                .iter()
+                .map(|c| Currency::parse(c).expect("ISO 4217 literal"))
+                .collect(),
         }
     }
 
@@ -36,7 +39,11 @@ pub enum NumberPlanError {
     #[error("operator '{operator}': prefix '{prefix}' must be '+' followed by 1 to 15 digits")]
     BadPrefix { operator: String, prefix: String },
     #[error("prefix '{prefix}' is claimed by both '{first}' and '{second}'")]
-    DuplicatePrefix { prefix: String, first: String, second: String },
+    DuplicatePrefix {
+        prefix: String,
+        first: String,
+        second: String,
+    },
     #[error("operator '{0}' has no prefixes")]
     NoPrefixes(String),
     #[error("operator '{0}' has no currencies")]
@@ -66,7 +73,10 @@ impl NumberPlan {
                     && digits.bytes().all(|b| b.is_ascii_digit())
                     && !digits.starts_with('0');
                 if !valid {
-                    return Err(NumberPlanError::BadPrefix { operator: op.id.clone(), prefix: prefix.clone() });
+                    return Err(NumberPlanError::BadPrefix {
+                        operator: op.id.clone(),
+                        prefix: prefix.clone(),
+                    });
                 }
                 if let Some((_, j)) = prefixes.iter().find(|(p, _)| p == digits) {
                     return Err(NumberPlanError::DuplicatePrefix {
@@ -79,12 +89,18 @@ impl NumberPlan {
             }
         }
         prefixes.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then_with(|| a.0.cmp(&b.0)));
-        Ok(NumberPlan { operators, prefixes })
+        Ok(NumberPlan {
+            operators,
+            prefixes,
+        })
     }
 
     pub fn lookup(&self, msisdn: &Msisdn) -> Option<&OperatorInfo> {
         let digits = msisdn.digits();
-        self.prefixes.iter().find(|(p, _)| digits.starts_with(p.as_str())).map(|(_, i)| &self.operators[*i])
+        self.prefixes
+            .iter()
+            .find(|(p, _)| digits.starts_with(p.as_str()))
+            .map(|(_, i)| &self.operators[*i])
     }
 
     pub fn operator(&self, id: &str) -> Option<&OperatorInfo> {
@@ -107,9 +123,21 @@ mod tests {
             OperatorInfo::new("special", "ES", &["+34699"], &["EUR"]),
         ])
         .unwrap();
-        assert_eq!(plan.lookup(&Msisdn::parse("+34699000001").unwrap()).unwrap().id, "special");
-        assert_eq!(plan.lookup(&Msisdn::parse("+34600000001").unwrap()).unwrap().id, "generic");
-        assert!(plan.lookup(&Msisdn::parse("+44700000001").unwrap()).is_none());
+        assert_eq!(
+            plan.lookup(&Msisdn::parse("+34699000001").unwrap())
+                .unwrap()
+                .id,
+            "special"
+        );
+        assert_eq!(
+            plan.lookup(&Msisdn::parse("+34600000001").unwrap())
+                .unwrap()
+                .id,
+            "generic"
+        );
+        assert!(plan
+            .lookup(&Msisdn::parse("+44700000001").unwrap())
+            .is_none());
     }
 
     #[test]

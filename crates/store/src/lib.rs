@@ -34,7 +34,10 @@ pub enum InsertOutcome {
     /// The keys were free; the payment is stored.
     Inserted,
     /// `key` already belongs to `existing`; nothing was written.
-    Existing { key: IdempotencyKey, existing: Box<PaymentRecord> },
+    Existing {
+        key: IdempotencyKey,
+        existing: Box<PaymentRecord>,
+    },
 }
 
 /// The result of [`Store::update_payment`].

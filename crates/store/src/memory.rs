@@ -31,7 +31,9 @@ impl MemoryStore {
 
     fn lock(&self) -> Result<std::sync::MutexGuard<'_, Inner>, StoreError> {
         // A poisoned lock means a panic mid-write; refuse rather than serve half-written state.
-        self.inner.lock().map_err(|_| StoreError::Unavailable("memory store poisoned".into()))
+        self.inner
+            .lock()
+            .map_err(|_| StoreError::Unavailable("memory store poisoned".into()))
     }
 }
 
@@ -46,18 +48,25 @@ impl Store for MemoryStore {
         for key in keys {
             let slot = (record.merchant_id.clone(), key.clone());
             if let Some(id) = inner.keys.get(&slot) {
-                let existing = inner
-                    .payments
-                    .get(id)
-                    .ok_or_else(|| StoreError::Corrupt(format!("key points at missing payment {id}")))?;
-                return Ok(InsertOutcome::Existing { key: key.clone(), existing: Box::new(existing.clone()) });
+                let existing = inner.payments.get(id).ok_or_else(|| {
+                    StoreError::Corrupt(format!("key points at missing payment {id}"))
+                })?;
+                return Ok(InsertOutcome::Existing {
+                    key: key.clone(),
+                    existing: Box::new(existing.clone()),
+                });
             }
         }
         if inner.payments.contains_key(&record.id) {
-            return Err(StoreError::Corrupt(format!("payment id {} reused", record.id)));
+            return Err(StoreError::Corrupt(format!(
+                "payment id {} reused",
+                record.id
+            )));
         }
         for key in keys {
-            inner.keys.insert((record.merchant_id.clone(), key.clone()), record.id.clone());
+            inner
+                .keys
+                .insert((record.merchant_id.clone(), key.clone()), record.id.clone());
         }
         inner
             .by_merchant
@@ -97,7 +106,11 @@ impl Store for MemoryStore {
         payment_id: &str,
     ) -> Result<Option<PaymentRecord>, StoreError> {
         let inner = self.lock()?;
-        Ok(inner.payments.get(payment_id).filter(|p| p.merchant_id == merchant_id).cloned())
+        Ok(inner
+            .payments
+            .get(payment_id)
+            .filter(|p| p.merchant_id == merchant_id)
+            .cloned())
     }
 
     async fn list_payments(
@@ -107,7 +120,10 @@ impl Store for MemoryStore {
     ) -> Result<PaymentPage, StoreError> {
         let inner = self.lock()?;
         let Some(index) = inner.by_merchant.get(merchant_id) else {
-            return Ok(PaymentPage { items: Vec::new(), total: 0 });
+            return Ok(PaymentPage {
+                items: Vec::new(),
+                total: 0,
+            });
         };
         let matching = |(_, id): &(DateTime<Utc>, String)| {
             inner.payments.get(id).filter(|p| query.matches(p)).cloned()
@@ -117,7 +133,11 @@ impl Store for MemoryStore {
             SortOrder::Desc => index.iter().rev().filter_map(matching).collect(),
         };
         let total = all.len();
-        let items = all.into_iter().skip(query.offset()).take(query.per_page as usize).collect();
+        let items = all
+            .into_iter()
+            .skip(query.offset())
+            .take(query.per_page as usize)
+            .collect();
         Ok(PaymentPage { items, total })
     }
 

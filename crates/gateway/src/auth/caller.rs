@@ -23,27 +23,46 @@ impl Caller {
         if self.scopes.iter().any(|s| s == scope) {
             Ok(())
         } else {
-            Err(ApiError::new(ErrorCode::PermissionDenied, format!("The access token lacks the scope '{scope}'.")))
+            Err(ApiError::new(
+                ErrorCode::PermissionDenied,
+                format!("The access token lacks the scope '{scope}'."),
+            ))
         }
     }
 }
 
 fn bearer(req: &HttpRequest) -> Option<&str> {
-    let value = req.headers().get(actix_web::http::header::AUTHORIZATION)?.to_str().ok()?;
+    let value = req
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
     let (scheme, token) = value.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
 }
 
 fn authenticate(req: &HttpRequest) -> Result<Caller, ApiError> {
     let unauthenticated = || ApiError::of(ErrorCode::Unauthenticated);
-    let state = req.app_data::<web::Data<AppState>>().ok_or_else(|| ApiError::of(ErrorCode::Internal))?;
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .ok_or_else(|| ApiError::of(ErrorCode::Internal))?;
     let token = bearer(req).ok_or_else(unauthenticated)?;
     let claims = state.tokens.verify(token).ok_or_else(unauthenticated)?;
     // A merchant removed from configuration loses access at once, whatever its tokens say.
-    state.merchants.by_id(&claims.sub).ok_or_else(unauthenticated)?;
+    state
+        .merchants
+        .by_id(&claims.sub)
+        .ok_or_else(unauthenticated)?;
     Ok(Caller {
         merchant_id: claims.sub,
-        scopes: claims.scope.split_whitespace().map(str::to_string).collect(),
+        scopes: claims
+            .scope
+            .split_whitespace()
+            .map(str::to_string)
+            .collect(),
         msisdn: None,
     })
 }

@@ -57,7 +57,11 @@ impl TokenIssuer {
         }
     }
 
-    pub fn issue(&self, merchant_id: &str, scopes: &[String]) -> Result<String, jsonwebtoken::errors::Error> {
+    pub fn issue(
+        &self,
+        merchant_id: &str,
+        scopes: &[String],
+    ) -> Result<String, jsonwebtoken::errors::Error> {
         let now = Utc::now().timestamp();
         let claims = Claims {
             iss: self.issuer.clone(),
@@ -73,7 +77,9 @@ impl TokenIssuer {
 
     /// The claims of a valid token; `None` for anything expired, tampered, foreign or malformed.
     pub fn verify(&self, token: &str) -> Option<Claims> {
-        decode::<Claims>(token, &self.decoding, &self.validation).ok().map(|d| d.claims)
+        decode::<Claims>(token, &self.decoding, &self.validation)
+            .ok()
+            .map(|d| d.claims)
     }
 }
 
@@ -118,12 +124,22 @@ mod tests {
             exp: Utc::now().timestamp() - 5,
             jti: "j".into(),
         };
-        let token = encode(&Header::new(Algorithm::HS256), &expired, &EncodingKey::from_secret(b"k1")).unwrap();
+        let token = encode(
+            &Header::new(Algorithm::HS256),
+            &expired,
+            &EncodingKey::from_secret(b"k1"),
+        )
+        .unwrap();
         assert!(issuer.verify(&token).is_none());
         let mut wrong_aud = expired;
         wrong_aud.exp = Utc::now().timestamp() + 60;
         wrong_aud.aud = "someone-else".into();
-        let token = encode(&Header::new(Algorithm::HS256), &wrong_aud, &EncodingKey::from_secret(b"k1")).unwrap();
+        let token = encode(
+            &Header::new(Algorithm::HS256),
+            &wrong_aud,
+            &EncodingKey::from_secret(b"k1"),
+        )
+        .unwrap();
         assert!(issuer.verify(&token).is_none());
         assert!(issuer.verify("not-a-jwt").is_none());
     }

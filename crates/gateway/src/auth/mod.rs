@@ -36,7 +36,11 @@ impl Merchants {
             .merchants
             .iter()
             .map(|(id, m)| {
-                let client_id = if m.client_id.is_empty() { id.clone() } else { m.client_id.clone() };
+                let client_id = if m.client_id.is_empty() {
+                    id.clone()
+                } else {
+                    m.client_id.clone()
+                };
                 let account = MerchantAccount {
                     id: id.clone(),
                     client_id: client_id.clone(),
@@ -52,7 +56,8 @@ impl Merchants {
     /// The account whose credentials these are. Compares secrets in constant time.
     pub fn authenticate(&self, client_id: &str, secret: &str) -> Option<&MerchantAccount> {
         let account = self.by_client_id.get(client_id)?;
-        constant_time_eq(account.client_secret.expose().as_bytes(), secret.as_bytes()).then_some(account)
+        constant_time_eq(account.client_secret.expose().as_bytes(), secret.as_bytes())
+            .then_some(account)
     }
 
     pub fn by_id(&self, merchant_id: &str) -> Option<&MerchantAccount> {
@@ -75,8 +80,16 @@ mod tests {
     fn authenticates_only_matching_credentials() {
         let config = crate::config::defaults_for_test();
         let merchants = Merchants::from_config(&config);
-        assert_eq!(merchants.authenticate("demo-merchant", "demo-secret").unwrap().id, "demo-merchant");
-        assert!(merchants.authenticate("demo-merchant", "demo-secret-2").is_none());
+        assert_eq!(
+            merchants
+                .authenticate("demo-merchant", "demo-secret")
+                .unwrap()
+                .id,
+            "demo-merchant"
+        );
+        assert!(merchants
+            .authenticate("demo-merchant", "demo-secret-2")
+            .is_none());
         assert!(merchants.authenticate("demo-merchant", "").is_none());
         assert!(merchants.authenticate("nobody", "demo-secret").is_none());
     }

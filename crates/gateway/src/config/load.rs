@@ -10,8 +10,14 @@ use super::model::Config;
 
 const EMBEDDED_MAIN: &str = include_str!("../../../../config/switchboard.toml");
 const EMBEDDED_CHANNELS: &[(&str, &str)] = &[
-    ("movistar_es_sandbox", include_str!("../../../../config/channels/movistar_es_sandbox.toml")),
-    ("telekom_de_sandbox", include_str!("../../../../config/channels/telekom_de_sandbox.toml")),
+    (
+        "movistar_es_sandbox",
+        include_str!("../../../../config/channels/movistar_es_sandbox.toml"),
+    ),
+    (
+        "telekom_de_sandbox",
+        include_str!("../../../../config/channels/telekom_de_sandbox.toml"),
+    ),
 ];
 
 /// Where the file layer comes from.
@@ -34,17 +40,23 @@ pub enum ConfigError {
 }
 
 fn read(path: &Path) -> Result<String, ConfigError> {
-    std::fs::read_to_string(path)
-        .map_err(|e| ConfigError::Read { path: path.display().to_string(), reason: e.to_string() })
+    std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    })
 }
 
 /// Wraps one channel file as `channels.<id>`: the id is the file name unless the file sets `id`.
 fn channel_layer(file_stem: &str, text: &str, origin: &str) -> Result<Figment, ConfigError> {
-    let mut table: toml::Table = toml::from_str(text)
-        .map_err(|e| ConfigError::Invalid(format!("{origin}: {e}")))?;
+    let mut table: toml::Table =
+        toml::from_str(text).map_err(|e| ConfigError::Invalid(format!("{origin}: {e}")))?;
     let id = match table.remove("id") {
         Some(toml::Value::String(id)) => id,
-        Some(_) => return Err(ConfigError::Invalid(format!("{origin}: id must be a string"))),
+        Some(_) => {
+            return Err(ConfigError::Invalid(format!(
+                "{origin}: id must be a string"
+            )))
+        }
         None => file_stem.to_string(),
     };
     let mut channels = toml::Table::new();
@@ -59,13 +71,20 @@ fn file_layers(mut figment: Figment, main: &Path) -> Result<Figment, ConfigError
     let dir = main.parent().unwrap_or(Path::new(".")).join("channels");
     if dir.is_dir() {
         let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-            .map_err(|e| ConfigError::Read { path: dir.display().to_string(), reason: e.to_string() })?
+            .map_err(|e| ConfigError::Read {
+                path: dir.display().to_string(),
+                reason: e.to_string(),
+            })?
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| p.extension().is_some_and(|x| x == "toml"))
             .collect();
         files.sort();
         for file in files {
-            let stem = file.file_stem().and_then(|s| s.to_str()).unwrap_or_default().to_string();
+            let stem = file
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or_default()
+                .to_string();
             let layer = channel_layer(&stem, &read(&file)?, &file.display().to_string())?;
             figment = figment.merge(layer);
         }
@@ -94,7 +113,10 @@ fn known_ids(figment: &Figment) -> HashMap<String, String> {
     for table in ["merchants", "channels", "operators"] {
         if let Ok(map) = figment.extract_inner::<HashMap<String, figment::value::Value>>(table) {
             for id in map.keys() {
-                ids.insert(format!("{table}.{}", id.to_lowercase().replace('-', "_")), id.clone());
+                ids.insert(
+                    format!("{table}.{}", id.to_lowercase().replace('-', "_")),
+                    id.clone(),
+                );
             }
         }
     }
@@ -119,12 +141,15 @@ pub fn load(source: &ConfigSource) -> Result<Config, ConfigError> {
     }
     let ids = known_ids(&figment);
     figment = figment.merge(env_layer(ids));
-    let config: Config = figment.extract().map_err(|e| ConfigError::Invalid(e.to_string()))?;
+    let config: Config = figment
+        .extract()
+        .map_err(|e| ConfigError::Invalid(e.to_string()))?;
     super::validate(&config).map_err(ConfigError::Invalid)?;
     Ok(config)
 }
 
 #[cfg(test)]
+#[allow(clippy::result_large_err)] // figment::Jail closures return figment::Error
 mod tests {
     use super::*;
 
@@ -135,14 +160,20 @@ mod tests {
         assert_eq!(config.server.host, "127.0.0.1");
         assert!(config.merchants.contains_key("demo-merchant"));
         assert!(config.merchants.contains_key("demo-merchant-2"));
-        assert_eq!(config.channels["movistar_es_sandbox"].operators, ["movistar-es"]);
+        assert_eq!(
+            config.channels["movistar_es_sandbox"].operators,
+            ["movistar-es"]
+        );
         assert!(config.operators.contains_key("telekom-de"));
     }
 
     #[test]
     fn a_missing_config_file_is_a_clear_error() {
         let err = load(&ConfigSource::File("/nonexistent/switchboard.toml".into())).unwrap_err();
-        assert!(err.to_string().contains("/nonexistent/switchboard.toml"), "{err}");
+        assert!(
+            err.to_string().contains("/nonexistent/switchboard.toml"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -158,12 +189,18 @@ mod tests {
         .unwrap();
         let mut loaded = None;
         figment::Jail::expect_with(|_| {
-            loaded = Some(load(&ConfigSource::File(dir.join("switchboard.toml"))).map_err(|e| e.to_string())?);
+            loaded = Some(
+                load(&ConfigSource::File(dir.join("switchboard.toml")))
+                    .map_err(|e| e.to_string())?,
+            );
             Ok(())
         });
         let config = loaded.unwrap();
         assert_eq!(config.server.port, 9191);
-        assert_eq!(config.server.host, "127.0.0.1", "untouched defaults survive");
+        assert_eq!(
+            config.server.host, "127.0.0.1",
+            "untouched defaults survive"
+        );
         assert_eq!(config.channels["extra"].priority, 50);
         assert!(config.channels.contains_key("movistar_es_sandbox"));
         std::fs::remove_dir_all(dir).ok();
@@ -173,10 +210,16 @@ mod tests {
     fn environment_overrides_and_maps_hyphenated_ids() {
         figment::Jail::expect_with(|jail| {
             jail.set_env("SWITCHBOARD_SERVER__PORT", "9090");
-            jail.set_env("SWITCHBOARD_MERCHANTS__DEMO_MERCHANT__CLIENT_SECRET", "from-env");
+            jail.set_env(
+                "SWITCHBOARD_MERCHANTS__DEMO_MERCHANT__CLIENT_SECRET",
+                "from-env",
+            );
             let config = load(&ConfigSource::EmbeddedOnly).map_err(|e| e.to_string())?;
             assert_eq!(config.server.port, 9090);
-            assert_eq!(config.merchants["demo-merchant"].client_secret.expose(), "from-env");
+            assert_eq!(
+                config.merchants["demo-merchant"].client_secret.expose(),
+                "from-env"
+            );
             assert!(!config.merchants.contains_key("demo_merchant"));
             Ok(())
         });

@@ -12,6 +12,7 @@ pub use validate::validate;
 /// The embedded defaults, read under figment's jail lock so tests that set environment variables
 /// cannot leak into it.
 #[cfg(test)]
+#[allow(clippy::result_large_err)] // figment::Jail closures return figment::Error
 pub fn defaults_for_test() -> Config {
     let mut out = None;
     figment::Jail::expect_with(|_| {

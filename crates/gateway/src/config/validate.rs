@@ -10,8 +10,11 @@ use crate::auth::scopes::KNOWN_SCOPES;
 pub fn validate(config: &Config) -> Result<(), String> {
     let mut problems = Vec::new();
     let public_url = &config.server.public_url;
-    if !public_url.is_empty() && !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
-        problems.push(format!("server.public_url '{public_url}' must start with http:// or https://"));
+    let http_url = public_url.starts_with("http://") || public_url.starts_with("https://");
+    if !public_url.is_empty() && !http_url {
+        problems.push(format!(
+            "server.public_url '{public_url}' must start with http:// or https://"
+        ));
     }
     if config.auth.token_ttl_secs == 0 {
         problems.push("auth.token_ttl_secs must be above 0".into());
@@ -28,11 +31,16 @@ pub fn validate(config: &Config) -> Result<(), String> {
     }
     for (id, op) in &config.operators {
         if op.country.len() != 2 || !op.country.bytes().all(|b| b.is_ascii_uppercase()) {
-            problems.push(format!("operators.{id}.country '{}' must be an ISO 3166 alpha-2 code", op.country));
+            problems.push(format!(
+                "operators.{id}.country '{}' must be an ISO 3166 alpha-2 code",
+                op.country
+            ));
         }
         for c in &op.currencies {
             if Currency::parse(c).is_none() {
-                problems.push(format!("operators.{id}.currencies: '{c}' is not an ISO 4217 code"));
+                problems.push(format!(
+                    "operators.{id}.currencies: '{c}' is not an ISO 4217 code"
+                ));
             }
         }
     }
@@ -44,9 +52,15 @@ pub fn validate(config: &Config) -> Result<(), String> {
         if m.client_secret.is_empty() {
             problems.push(format!("merchants.{id}.client_secret must be set"));
         }
-        let client_id = if m.client_id.is_empty() { id } else { &m.client_id };
+        let client_id = if m.client_id.is_empty() {
+            id
+        } else {
+            &m.client_id
+        };
         if !client_ids.insert(client_id.clone()) {
-            problems.push(format!("merchants.{id}: client_id '{client_id}' is used twice"));
+            problems.push(format!(
+                "merchants.{id}: client_id '{client_id}' is used twice"
+            ));
         }
         for s in &m.scopes {
             if !KNOWN_SCOPES.contains(&s.as_str()) {
@@ -57,7 +71,9 @@ pub fn validate(config: &Config) -> Result<(), String> {
     for (id, ch) in config.channels.iter().filter(|(_, c)| c.enabled) {
         for op in &ch.operators {
             if !config.operators.contains_key(op) {
-                problems.push(format!("channels.{id}: operator '{op}' is not in the number plan"));
+                problems.push(format!(
+                    "channels.{id}: operator '{op}' is not in the number plan"
+                ));
             }
         }
         if ch.operators.is_empty() {
@@ -72,7 +88,9 @@ pub fn validate(config: &Config) -> Result<(), String> {
                 ));
             }
         } else if !(url.starts_with("http://") || url.starts_with("https://")) {
-            problems.push(format!("channels.{id}.base_url '{url}' must be http(s):// or {SANDBOX_SCHEME}<operator>"));
+            problems.push(format!(
+                "channels.{id}.base_url '{url}' must be http(s):// or {SANDBOX_SCHEME}<operator>"
+            ));
         }
         if ch.timeouts.connect_ms == 0 || ch.timeouts.request_ms == 0 {
             problems.push(format!("channels.{id}.timeouts must be above 0"));
@@ -92,7 +110,6 @@ pub fn validate(config: &Config) -> Result<(), String> {
 mod tests {
     use super::*;
 
-
     fn defaults() -> Config {
         crate::config::defaults_for_test()
     }
@@ -101,11 +118,25 @@ mod tests {
     fn names_every_problem() {
         let mut c = defaults();
         c.channels.get_mut("movistar_es_sandbox").unwrap().operators = vec!["atlantis".into()];
-        c.merchants.get_mut("demo-merchant").unwrap().scopes.push("carrier-billing:everything".into());
-        c.operators.get_mut("movistar-es").unwrap().currencies.push("EURO".into());
+        c.merchants
+            .get_mut("demo-merchant")
+            .unwrap()
+            .scopes
+            .push("carrier-billing:everything".into());
+        c.operators
+            .get_mut("movistar-es")
+            .unwrap()
+            .currencies
+            .push("EURO".into());
         let err = validate(&c).unwrap_err();
-        assert!(err.contains("operator 'atlantis' is not in the number plan"), "{err}");
-        assert!(err.contains("unknown scope 'carrier-billing:everything'"), "{err}");
+        assert!(
+            err.contains("operator 'atlantis' is not in the number plan"),
+            "{err}"
+        );
+        assert!(
+            err.contains("unknown scope 'carrier-billing:everything'"),
+            "{err}"
+        );
         assert!(err.contains("'EURO' is not an ISO 4217 code"), "{err}");
     }
 
@@ -115,7 +146,10 @@ mod tests {
         c.channels.get_mut("movistar_es_sandbox").unwrap().base_url = "sandbox://nowhere".into();
         c.channels.get_mut("telekom_de_sandbox").unwrap().base_url = "ftp://x".into();
         let err = validate(&c).unwrap_err();
-        assert!(err.contains("no operator 'nowhere'") && err.contains("ftp://x"), "{err}");
+        assert!(
+            err.contains("no operator 'nowhere'") && err.contains("ftp://x"),
+            "{err}"
+        );
     }
 
     #[test]

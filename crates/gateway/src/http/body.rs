@@ -12,10 +12,15 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
 /// The body as untyped JSON (some checks must run before the typed parse).
 pub fn json_value(body: &[u8]) -> Result<serde_json::Value, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
-        return Err(ApiError::invalid_argument("A JSON request body is required."));
+        return Err(ApiError::invalid_argument(
+            "A JSON request body is required.",
+        ));
     }
     serde_json::from_slice(body).map_err(|e| {
-        ApiError::invalid_argument(format!("Malformed JSON body: {}", strip_position(&e.to_string())))
+        ApiError::invalid_argument(format!(
+            "Malformed JSON body: {}",
+            strip_position(&e.to_string())
+        ))
     })
 }
 
@@ -43,7 +48,8 @@ fn strip_position(message: &str) -> String {
 
 /// A query string as ordered pairs (repeated keys kept).
 pub fn parse_query_pairs(query: &str) -> Result<Vec<(String, String)>, ApiError> {
-    serde_urlencoded::from_str(query).map_err(|_| ApiError::invalid_argument("Malformed query string."))
+    serde_urlencoded::from_str(query)
+        .map_err(|_| ApiError::invalid_argument("Malformed query string."))
 }
 
 #[cfg(test)]
@@ -67,7 +73,11 @@ mod tests {
     #[test]
     fn errors_name_the_field() {
         let err = parse_json::<Outer>(br#"{"innerValue": {"amount": "x"}}"#).unwrap_err();
-        assert!(err.message.starts_with("innerValue.amount:"), "{}", err.message);
+        assert!(
+            err.message.starts_with("innerValue.amount:"),
+            "{}",
+            err.message
+        );
         assert!(!err.message.contains("line 1"), "{}", err.message);
         let err = parse_json::<Outer>(b"{not json").unwrap_err();
         assert_eq!(err.code, switchboard_core::ErrorCode::InvalidArgument);
@@ -78,6 +88,13 @@ mod tests {
     #[test]
     fn query_pairs_keep_repeats() {
         let pairs = parse_query_pairs("a=1&a=2&b=x%2Cy").unwrap();
-        assert_eq!(pairs, vec![("a".into(), "1".into()), ("a".into(), "2".into()), ("b".into(), "x,y".into())]);
+        assert_eq!(
+            pairs,
+            vec![
+                ("a".into(), "1".into()),
+                ("a".into(), "2".into()),
+                ("b".into(), "x,y".into())
+            ]
+        );
     }
 }

@@ -20,7 +20,10 @@ pub async fn x_correlator<B: MessageBody + 'static>(
     req: ServiceRequest,
     next: Next<B>,
 ) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error> {
-    let given = req.headers().get(&X_CORRELATOR).map(|v| v.to_str().map(str::to_string));
+    let given = req
+        .headers()
+        .get(&X_CORRELATOR)
+        .map(|v| v.to_str().map(str::to_string));
     let value = match given {
         Some(Ok(v)) if correlator::is_valid(&v) && !v.is_empty() => v,
         Some(Ok(v)) if v.is_empty() => uuid::Uuid::new_v4().to_string(),

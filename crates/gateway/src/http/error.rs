@@ -40,5 +40,8 @@ impl ResponseError for HttpError {
 
 /// Default service: unknown paths are a CAMARA 404.
 pub async fn not_found_route() -> Result<HttpResponse, HttpError> {
-    Err(HttpError(ApiError::new(ErrorCode::NotFound, "No such resource.")))
+    Err(HttpError(ApiError::new(
+        ErrorCode::NotFound,
+        "No such resource.",
+    )))
 }

@@ -2,32 +2,52 @@
 
 use chrono::Utc;
 use switchboard_adapter::{AdapterError, UpstreamPayment};
-use switchboard_core::{ApiError, ErrorCode, PaymentRecord, PaymentStatus, PendingAction, ValidationInfo};
+use switchboard_core::{
+    ApiError, ErrorCode, PaymentRecord, PaymentStatus, PendingAction, ValidationInfo,
+};
 use switchboard_router::Channel;
 
 use super::settle::{apply_upstream, next_check, update_with};
 use crate::state::AppState;
 
 fn channel_of(state: &AppState, p: &PaymentRecord) -> Result<std::sync::Arc<Channel>, ApiError> {
-    p.channel_id.as_deref().and_then(|id| state.router.channel(id)).ok_or_else(|| {
-        tracing::error!(payment_id = %p.id, "the payment's channel is no longer configured");
-        ApiError::new(ErrorCode::Unavailable, "The payment's operator channel is not available.")
-    })
+    p.channel_id
+        .as_deref()
+        .and_then(|id| state.router.channel(id))
+        .ok_or_else(|| {
+            tracing::error!(payment_id = %p.id, "the payment's channel is no longer configured");
+            ApiError::new(
+                ErrorCode::Unavailable,
+                "The payment's operator channel is not available.",
+            )
+        })
 }
 
 fn unavailable(e: &AdapterError) -> ApiError {
     match e {
-        AdapterError::Unknown(_) => ApiError::new(ErrorCode::Timeout, "The operator did not answer in time. Retry."),
-        _ => ApiError::new(ErrorCode::Unavailable, "The operator cannot be reached. Try again later."),
+        AdapterError::Unknown(_) => ApiError::new(
+            ErrorCode::Timeout,
+            "The operator did not answer in time. Retry.",
+        ),
+        _ => ApiError::new(
+            ErrorCode::Unavailable,
+            "The operator cannot be reached. Try again later.",
+        ),
     }
 }
 
 /// Records the operator's answer and schedules follow-up checks while something is pending.
-async fn record_answer(state: &AppState, p: &PaymentRecord, up: &UpstreamPayment) -> Result<PaymentRecord, ApiError> {
+async fn record_answer(
+    state: &AppState,
+    p: &PaymentRecord,
+    up: &UpstreamPayment,
+) -> Result<PaymentRecord, ApiError> {
     update_with(state.store.as_ref(), &p.merchant_id, &p.id, |r| {
         let now = Utc::now();
         let changed = apply_upstream(r, up, now);
-        let next = r.is_unsettled().then(|| next_check(&state.config.reconcile, 0, now));
+        let next = r
+            .is_unsettled()
+            .then(|| next_check(&state.config.reconcile, 0, now));
         let rescheduled = r.next_check_at != next;
         r.next_check_at = next;
         Ok(changed || rescheduled)
@@ -36,10 +56,20 @@ async fn record_answer(state: &AppState, p: &PaymentRecord, up: &UpstreamPayment
 }
 
 /// `POST /payments/{id}/validate`.
-pub async fn validate(state: &AppState, p: PaymentRecord, authorization_id: &str, code: &str) -> Result<(), ApiError> {
+pub async fn validate(
+    state: &AppState,
+    p: PaymentRecord,
+    authorization_id: &str,
+    code: &str,
+) -> Result<(), ApiError> {
     match p.status {
         PaymentStatus::PendingValidation => {}
-        PaymentStatus::Reserved => return Err(ApiError::new(ErrorCode::AlreadyExists, "Payment already validated.")),
+        PaymentStatus::Reserved => {
+            return Err(ApiError::new(
+                ErrorCode::AlreadyExists,
+                "Payment already validated.",
+            ))
+        }
         other => {
             return Err(ApiError::new(
                 ErrorCode::IncompatibleState,
@@ -48,11 +78,17 @@ pub async fn validate(state: &AppState, p: PaymentRecord, authorization_id: &str
         }
     }
     match &p.validation_info {
-        Some(ValidationInfo::Validate { authorization_id: expected }) if expected == authorization_id => {}
+        Some(ValidationInfo::Validate {
+            authorization_id: expected,
+        }) if expected == authorization_id => {}
         _ => return Err(ApiError::of(ErrorCode::InvalidAuthorizationId)),
     }
     let channel = channel_of(state, &p)?;
-    match channel.adapter.validate_payment(&p, authorization_id, code).await {
+    match channel
+        .adapter
+        .validate_payment(&p, authorization_id, code)
+        .await
+    {
         Ok(up) => record_answer(state, &p, &up).await.map(|_| ()),
         Err(AdapterError::Refused(e)) if e.code == ErrorCode::ValidationFailed => {
             let mut denied = UpstreamPayment::with_status(PaymentStatus::Denied);
@@ -116,7 +152,10 @@ async fn act(state: &AppState, p: PaymentRecord, action: Action) -> Result<(), A
                 already_pending = true;
                 Ok(false)
             }
-            Some(_) => Err(ApiError::new(ErrorCode::Aborted, "Another operation on this payment is in progress.")),
+            Some(_) => Err(ApiError::new(
+                ErrorCode::Aborted,
+                "Another operation on this payment is in progress.",
+            )),
             None => {
                 r.pending_action = Some(wanted);
                 r.next_check_at = Some(next_check(&state.config.reconcile, 0, Utc::now()));
@@ -157,13 +196,19 @@ async fn act(state: &AppState, p: PaymentRecord, action: Action) -> Result<(), A
 }
 
 /// Drops the pending action after a refusal, moving to the state the refusal proves (if any).
-async fn release(state: &AppState, p: &PaymentRecord, outcome: Option<PaymentStatus>) -> Result<(), ApiError> {
+async fn release(
+    state: &AppState,
+    p: &PaymentRecord,
+    outcome: Option<PaymentStatus>,
+) -> Result<(), ApiError> {
     update_with(state.store.as_ref(), &p.merchant_id, &p.id, |r| {
         r.pending_action = None;
         if let Some(status) = outcome {
             let _ = r.move_to(status, Utc::now());
         }
-        r.next_check_at = r.is_unsettled().then(|| next_check(&state.config.reconcile, 0, Utc::now()));
+        r.next_check_at = r
+            .is_unsettled()
+            .then(|| next_check(&state.config.reconcile, 0, Utc::now()));
         Ok(true)
     })
     .await

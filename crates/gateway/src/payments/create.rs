@@ -5,8 +5,8 @@ use std::time::Duration;
 use chrono::{DateTime, SubsecRound, Utc};
 use switchboard_adapter::{AdapterError, Capability};
 use switchboard_core::{
-    ApiError, ErrorCode, Msisdn, PaymentAmount, PaymentFlow, PaymentRecord, PaymentStatus, Phase, Sink,
-    SinkCredential,
+    ApiError, ErrorCode, Msisdn, PaymentAmount, PaymentFlow, PaymentRecord, PaymentStatus, Phase,
+    Sink, SinkCredential,
 };
 use switchboard_router::Channel;
 use switchboard_store::{IdempotencyKey, InsertOutcome, UpdateOutcome};
@@ -48,7 +48,9 @@ pub async fn submit(state: &AppState, req: NewPayment) -> Result<Submitted, ApiE
     let route = state.router.route(&req.msisdn, capability(req.flow))?;
     let currency = &req.payment_amount.charging_information.currency;
     if !route.operator.bills_in(currency) {
-        return Err(ApiError::invalid_argument(format!("Currency is unknown or not authorized: {currency}")));
+        return Err(ApiError::invalid_argument(format!(
+            "Currency is unknown or not authorized: {currency}"
+        )));
     }
     let now = Utc::now().trunc_subsecs(3);
     let id = uuid::Uuid::new_v4().to_string();
@@ -94,20 +96,42 @@ pub async fn submit(state: &AppState, req: NewPayment) -> Result<Submitted, ApiE
         needs_review: false,
         reconcile_attempts: 0,
         // If this process dies mid-call, reconciliation takes the payment over from here.
-        next_check_at: Some(now + chrono::Duration::milliseconds(state.config.payments.duplicate_wait_ms as i64)),
+        next_check_at: Some(
+            now + chrono::Duration::milliseconds(state.config.payments.duplicate_wait_ms as i64),
+        ),
     };
-    match state.store.insert_payment(&record, &keys).await.map_err(store_error)? {
+    match state
+        .store
+        .insert_payment(&record, &keys)
+        .await
+        .map_err(store_error)?
+    {
         InsertOutcome::Inserted => {}
-        InsertOutcome::Existing { key, existing } => return replay(state, &record, key, *existing).await,
+        InsertOutcome::Existing { key, existing } => {
+            return replay(state, &record, key, *existing).await
+        }
     }
     let span = tracing::info_span!("payment", payment_id = %record.id, msisdn = %record.msisdn.masked(), operator = %record.operator_id);
-    send(state, record, &route.channels).instrument(span).await.map(|payment| Submitted { payment, replayed: false })
+    send(state, record, &route.channels)
+        .instrument(span)
+        .await
+        .map(|payment| Submitted {
+            payment,
+            replayed: false,
+        })
 }
 
 /// Tries the channels in order; moves on only when the previous one provably did nothing.
-async fn send(state: &AppState, mut record: PaymentRecord, channels: &[std::sync::Arc<Channel>]) -> Result<PaymentRecord, ApiError> {
+async fn send(
+    state: &AppState,
+    mut record: PaymentRecord,
+    channels: &[std::sync::Arc<Channel>],
+) -> Result<PaymentRecord, ApiError> {
     let claimed_version = record.version;
-    let mut last_error = ApiError::new(ErrorCode::Unavailable, "No channel could take the payment. Try again later.");
+    let mut last_error = ApiError::new(
+        ErrorCode::Unavailable,
+        "No channel could take the payment. Try again later.",
+    );
     for channel in channels {
         record.channel_id = Some(channel.id.clone());
         let answer = match record.flow {
@@ -139,14 +163,20 @@ async fn send(state: &AppState, mut record: PaymentRecord, channels: &[std::sync
             }
             Err(AdapterError::NotSent(reason)) => {
                 tracing::warn!(channel = %channel.id, %reason, "upstream not reached; trying the next channel");
-                last_error = ApiError::new(ErrorCode::Unavailable, "The operator cannot be reached. Try again later.");
+                last_error = ApiError::new(
+                    ErrorCode::Unavailable,
+                    "The operator cannot be reached. Try again later.",
+                );
             }
             Err(AdapterError::NotFound) => {
                 last_error = ApiError::of(ErrorCode::IdentifierNotFound);
                 break;
             }
             Err(AdapterError::Unsupported(what)) => {
-                last_error = ApiError::new(ErrorCode::ServiceNotApplicable, format!("The operator does not offer {what}."));
+                last_error = ApiError::new(
+                    ErrorCode::ServiceNotApplicable,
+                    format!("The operator does not offer {what}."),
+                );
             }
         }
     }
@@ -162,7 +192,9 @@ async fn send(state: &AppState, mut record: PaymentRecord, channels: &[std::sync
 }
 
 fn schedule(state: &AppState, record: &mut PaymentRecord, now: DateTime<Utc>) {
-    record.next_check_at = record.is_unsettled().then(|| next_check(&state.config.reconcile, 0, now));
+    record.next_check_at = record
+        .is_unsettled()
+        .then(|| next_check(&state.config.reconcile, 0, now));
 }
 
 async fn finish(
@@ -172,7 +204,12 @@ async fn finish(
     release: &[IdempotencyKey],
 ) -> Result<PaymentRecord, ApiError> {
     record.version = claimed_version + 1;
-    match state.store.update_payment(&record, claimed_version, release).await.map_err(store_error)? {
+    match state
+        .store
+        .update_payment(&record, claimed_version, release)
+        .await
+        .map_err(store_error)?
+    {
         UpdateOutcome::Updated => Ok(record),
         // Reconciliation took the payment over meanwhile; what it stored is the truth.
         UpdateOutcome::Conflict(current) => Ok(*current),
@@ -200,7 +237,10 @@ async fn replay(
     }
     let settled = wait_while_submitting(state, existing).await?;
     match settled.phase {
-        Phase::Live => Ok(Submitted { payment: settled, replayed: true }),
+        Phase::Live => Ok(Submitted {
+            payment: settled,
+            replayed: true,
+        }),
         Phase::Rejected(error) => Err(error),
         Phase::Submitting => Err(ApiError::new(
             ErrorCode::Aborted,
@@ -209,8 +249,12 @@ async fn replay(
     }
 }
 
-async fn wait_while_submitting(state: &AppState, mut payment: PaymentRecord) -> Result<PaymentRecord, ApiError> {
-    let deadline = tokio::time::Instant::now() + Duration::from_millis(state.config.payments.duplicate_wait_ms);
+async fn wait_while_submitting(
+    state: &AppState,
+    mut payment: PaymentRecord,
+) -> Result<PaymentRecord, ApiError> {
+    let deadline = tokio::time::Instant::now()
+        + Duration::from_millis(state.config.payments.duplicate_wait_ms);
     let mut pause = Duration::from_millis(10);
     while payment.phase == Phase::Submitting && tokio::time::Instant::now() < deadline {
         tokio::time::sleep(pause).await;

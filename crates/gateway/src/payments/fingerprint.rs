@@ -23,9 +23,19 @@ pub fn fingerprint(
     client_correlator: Option<&str>,
     sink: Option<&Sink>,
 ) -> String {
-    let value = Fingerprinted { flow, msisdn, payment_amount, reference_code, client_correlator, sink };
+    let value = Fingerprinted {
+        flow,
+        msisdn,
+        payment_amount,
+        reference_code,
+        client_correlator,
+        sink,
+    };
     let bytes = serde_json::to_vec(&value).unwrap_or_default();
-    Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 #[cfg(test)]
@@ -39,13 +49,21 @@ mod tests {
     #[test]
     fn same_meaning_same_print_and_any_change_differs() {
         let m = Msisdn::parse("+34600000001").unwrap();
-        let a = amount(r#"{"chargingInformation":{"amount":1.50,"currency":"EUR","description":"x"}}"#);
-        let b = amount(r#"{"chargingInformation":{"description":"x","currency":"EUR","amount":1.5}}"#);
-        let c = amount(r#"{"chargingInformation":{"amount":1.51,"currency":"EUR","description":"x"}}"#);
-        let f = |p: &PaymentAmount, r: &str| fingerprint(PaymentFlow::OneStep, &m, p, r, Some("cc"), None);
+        let a =
+            amount(r#"{"chargingInformation":{"amount":1.50,"currency":"EUR","description":"x"}}"#);
+        let b =
+            amount(r#"{"chargingInformation":{"description":"x","currency":"EUR","amount":1.5}}"#);
+        let c =
+            amount(r#"{"chargingInformation":{"amount":1.51,"currency":"EUR","description":"x"}}"#);
+        let f = |p: &PaymentAmount, r: &str| {
+            fingerprint(PaymentFlow::OneStep, &m, p, r, Some("cc"), None)
+        };
         assert_eq!(f(&a, "r"), f(&b, "r"));
         assert_ne!(f(&a, "r"), f(&c, "r"));
         assert_ne!(f(&a, "r"), f(&a, "r2"));
-        assert_ne!(f(&a, "r"), fingerprint(PaymentFlow::TwoStep, &m, &a, "r", Some("cc"), None));
+        assert_ne!(
+            f(&a, "r"),
+            fingerprint(PaymentFlow::TwoStep, &m, &a, "r", Some("cc"), None)
+        );
     }
 }

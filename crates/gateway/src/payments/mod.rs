@@ -15,5 +15,8 @@ use switchboard_store::StoreError;
 
 pub(crate) fn store_error(e: StoreError) -> ApiError {
     tracing::error!(error = %e, "store failure");
-    ApiError::new(ErrorCode::Unavailable, "The payment store is unavailable. Try again later.")
+    ApiError::new(
+        ErrorCode::Unavailable,
+        "The payment store is unavailable. Try again later.",
+    )
 }

@@ -26,7 +26,8 @@ pub fn apply_upstream(p: &mut PaymentRecord, up: &UpstreamPayment, now: DateTime
         p.upstream_id.clone_from(&up.upstream_id);
     }
     if up.server_reference_code.is_some() {
-        p.server_reference_code.clone_from(&up.server_reference_code);
+        p.server_reference_code
+            .clone_from(&up.server_reference_code);
     }
     if up.validation_info.is_some() {
         p.validation_info.clone_from(&up.validation_info);
@@ -36,7 +37,11 @@ pub fn apply_upstream(p: &mut PaymentRecord, up: &UpstreamPayment, now: DateTime
     let confirming = p.status == PaymentStatus::Reserved
         && up.status == PaymentStatus::Processing
         && p.pending_action.is_some();
-    let target = if confirming { PaymentStatus::Reserved } else { up.status };
+    let target = if confirming {
+        PaymentStatus::Reserved
+    } else {
+        up.status
+    };
     match p.move_to(target, now) {
         Ok(_) => {}
         Err(e) => {
@@ -44,7 +49,10 @@ pub fn apply_upstream(p: &mut PaymentRecord, up: &UpstreamPayment, now: DateTime
             p.needs_review = true;
         }
     }
-    if let Some(date) = up.payment_date.filter(|_| p.status == PaymentStatus::Succeeded) {
+    if let Some(date) = up
+        .payment_date
+        .filter(|_| p.status == PaymentStatus::Succeeded)
+    {
         p.payment_date = Some(date);
     }
     if p.status == PaymentStatus::Denied && p.denial_reason.is_none() {
@@ -87,13 +95,20 @@ where
             return Ok(current);
         }
         next.version = current.version + 1;
-        match store.update_payment(&next, current.version, &[]).await.map_err(store_error)? {
+        match store
+            .update_payment(&next, current.version, &[])
+            .await
+            .map_err(store_error)?
+        {
             UpdateOutcome::Updated => return Ok(next),
             UpdateOutcome::Conflict(_) => continue,
             UpdateOutcome::Missing => return Err(ApiError::not_found()),
         }
     }
-    Err(ApiError::new(switchboard_core::ErrorCode::Aborted, "The payment is being changed concurrently; retry."))
+    Err(ApiError::new(
+        switchboard_core::ErrorCode::Aborted,
+        "The payment is being changed concurrently; retry.",
+    ))
 }
 
 #[cfg(test)]
@@ -102,14 +117,21 @@ mod tests {
     use switchboard_store::conformance::sample_payment;
 
     fn reconcile() -> ReconcileConfig {
-        ReconcileConfig { interval_ms: 100, min_delay_ms: 1000, max_delay_ms: 8000, max_age_secs: 60, batch: 10 }
+        ReconcileConfig {
+            interval_ms: 100,
+            min_delay_ms: 1000,
+            max_delay_ms: 8000,
+            max_age_secs: 60,
+            batch: 10,
+        }
     }
 
     #[test]
     fn backoff_doubles_and_caps() {
         let now = Utc::now();
-        let delays: Vec<i64> =
-            (0..6).map(|a| (next_check(&reconcile(), a, now) - now).num_milliseconds()).collect();
+        let delays: Vec<i64> = (0..6)
+            .map(|a| (next_check(&reconcile(), a, now) - now).num_milliseconds())
+            .collect();
         assert_eq!(delays, [1000, 2000, 4000, 8000, 8000, 8000]);
         assert!(next_check(&reconcile(), u32::MAX, now) > now);
     }
@@ -123,9 +145,15 @@ mod tests {
         up.upstream_id = Some("u1".into());
         let now = Utc::now();
         assert!(apply_upstream(&mut p, &up, now));
-        assert_eq!((p.phase.clone(), p.status, p.upstream_id.as_deref()), (Phase::Live, PaymentStatus::Succeeded, Some("u1")));
+        assert_eq!(
+            (p.phase.clone(), p.status, p.upstream_id.as_deref()),
+            (Phase::Live, PaymentStatus::Succeeded, Some("u1"))
+        );
         assert_eq!(p.payment_date, Some(now));
-        assert!(!apply_upstream(&mut p, &up, now), "a duplicate answer changes nothing");
+        assert!(
+            !apply_upstream(&mut p, &up, now),
+            "a duplicate answer changes nothing"
+        );
     }
 
     #[test]
@@ -142,9 +170,21 @@ mod tests {
         let mut p = sample_payment("p", "m", 1);
         p.status = PaymentStatus::Reserved;
         p.pending_action = Some(PendingAction::Confirm);
-        apply_upstream(&mut p, &UpstreamPayment::with_status(PaymentStatus::Reserved), Utc::now());
-        assert_eq!(p.pending_action, Some(PendingAction::Confirm), "still waiting");
-        apply_upstream(&mut p, &UpstreamPayment::with_status(PaymentStatus::Succeeded), Utc::now());
+        apply_upstream(
+            &mut p,
+            &UpstreamPayment::with_status(PaymentStatus::Reserved),
+            Utc::now(),
+        );
+        assert_eq!(
+            p.pending_action,
+            Some(PendingAction::Confirm),
+            "still waiting"
+        );
+        apply_upstream(
+            &mut p,
+            &UpstreamPayment::with_status(PaymentStatus::Succeeded),
+            Utc::now(),
+        );
         assert_eq!(p.pending_action, None);
     }
 }

@@ -49,8 +49,14 @@ async fn submit(
     if submitted.replayed {
         tracing::info!(payment_id = %submitted.payment.id, "idempotent replay");
     }
-    let location = view.amount_transaction.resource_url.clone().unwrap_or_default();
-    Ok(HttpResponse::Created().insert_header((header::LOCATION, location)).json(view))
+    let location = view
+        .amount_transaction
+        .resource_url
+        .clone()
+        .unwrap_or_default();
+    Ok(HttpResponse::Created()
+        .insert_header((header::LOCATION, location))
+        .json(view))
 }
 
 pub async fn create_payment(

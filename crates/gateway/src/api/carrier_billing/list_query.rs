@@ -10,13 +10,19 @@ fn positive(name: &str, value: &str) -> Result<u32, ApiError> {
         .parse::<u32>()
         .ok()
         .filter(|n| *n >= 1)
-        .ok_or_else(|| ApiError::invalid_argument(format!("{name} must be an integer of at least 1")))
+        .ok_or_else(|| {
+            ApiError::invalid_argument(format!("{name} must be an integer of at least 1"))
+        })
 }
 
 fn date(name: &str, value: &str) -> Result<DateTime<Utc>, ApiError> {
     DateTime::parse_from_rfc3339(value)
         .map(|d| d.with_timezone(&Utc))
-        .map_err(|_| ApiError::invalid_argument(format!("{name} must be an RFC 3339 date-time with time zone")))
+        .map_err(|_| {
+            ApiError::invalid_argument(format!(
+                "{name} must be an RFC 3339 date-time with time zone"
+            ))
+        })
 }
 
 pub fn parse(pairs: &[(String, String)]) -> Result<PaymentQuery, ApiError> {
@@ -36,9 +42,9 @@ pub fn parse(pairs: &[(String, String)]) -> Result<PaymentQuery, ApiError> {
             }
             "paymentStatus" => {
                 for s in value.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-                    let status: PaymentStatus = s
-                        .parse()
-                        .map_err(|_| ApiError::invalid_argument(format!("paymentStatus: unknown status '{s}'")))?;
+                    let status: PaymentStatus = s.parse().map_err(|_| {
+                        ApiError::invalid_argument(format!("paymentStatus: unknown status '{s}'"))
+                    })?;
                     if !q.statuses.contains(&status) {
                         q.statuses.push(status);
                     }
@@ -64,7 +70,10 @@ mod tests {
     use super::*;
 
     fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
-        items.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        items
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -75,8 +84,19 @@ mod tests {
 
     #[test]
     fn statuses_in_repeated_and_comma_forms() {
-        let q = parse(&pairs(&[("paymentStatus", "succeeded,denied"), ("paymentStatus", "reserved")])).unwrap();
-        assert_eq!(q.statuses, [PaymentStatus::Succeeded, PaymentStatus::Denied, PaymentStatus::Reserved]);
+        let q = parse(&pairs(&[
+            ("paymentStatus", "succeeded,denied"),
+            ("paymentStatus", "reserved"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            q.statuses,
+            [
+                PaymentStatus::Succeeded,
+                PaymentStatus::Denied,
+                PaymentStatus::Reserved
+            ]
+        );
         assert!(parse(&pairs(&[("paymentStatus", "paid")])).is_err());
     }
 
@@ -87,9 +107,16 @@ mod tests {
             ("paymentCreationDate.lte", "2026-01-01T00:00:00Z"),
         ]));
         assert_eq!(bad.unwrap_err().code, ErrorCode::InvalidDateRange);
-        let no_zone = parse(&pairs(&[("paymentCreationDate.gte", "2026-02-01T00:00:00")]));
+        let no_zone = parse(&pairs(&[(
+            "paymentCreationDate.gte",
+            "2026-02-01T00:00:00",
+        )]));
         assert_eq!(no_zone.unwrap_err().code, ErrorCode::InvalidArgument);
-        assert!(parse(&pairs(&[("paymentCreationDate.lte", "2026-01-01T00:00:00+02:00")])).is_ok());
+        assert!(parse(&pairs(&[(
+            "paymentCreationDate.lte",
+            "2026-01-01T00:00:00+02:00"
+        )]))
+        .is_ok());
     }
 
     #[test]
@@ -97,6 +124,11 @@ mod tests {
         assert!(parse(&pairs(&[("page", "0")])).is_err());
         assert!(parse(&pairs(&[("perPage", "-1")])).is_err());
         assert!(parse(&pairs(&[("order", "sideways")])).is_err());
-        assert_eq!(parse(&pairs(&[("order", "asc"), ("unknown", "x")])).unwrap().order, SortOrder::Asc);
+        assert_eq!(
+            parse(&pairs(&[("order", "asc"), ("unknown", "x")]))
+                .unwrap()
+                .order,
+            SortOrder::Asc
+        );
     }
 }

@@ -21,9 +21,18 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/payments", web::post().to(create::create_payment))
             .route("/payments", web::get().to(read::list_payments))
             .route("/payments/{paymentId}", web::get().to(read::get_payment))
-            .route("/payments/{paymentId}/validate", web::post().to(actions::validate_payment))
-            .route("/payments/{paymentId}/confirm", web::post().to(actions::confirm_payment))
-            .route("/payments/{paymentId}/cancel", web::post().to(actions::cancel_payment)),
+            .route(
+                "/payments/{paymentId}/validate",
+                web::post().to(actions::validate_payment),
+            )
+            .route(
+                "/payments/{paymentId}/confirm",
+                web::post().to(actions::confirm_payment),
+            )
+            .route(
+                "/payments/{paymentId}/cancel",
+                web::post().to(actions::cancel_payment),
+            ),
     );
 }
 

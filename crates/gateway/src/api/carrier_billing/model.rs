@@ -5,8 +5,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use switchboard_core::payment::check_reference;
 use switchboard_core::{
-    AmountTransaction, ApiError, ErrorCode, Msisdn, PaymentAmount, PaymentRecord, PaymentStatus, Sink,
-    SinkCredential, ValidationInfo,
+    AmountTransaction, ApiError, ErrorCode, Msisdn, PaymentAmount, PaymentRecord, PaymentStatus,
+    Sink, SinkCredential, ValidationInfo,
 };
 
 /// `CreatePayment` and `BodyAmountReservationTransactionForReserveInput` (same shape).
@@ -56,7 +56,9 @@ pub struct PhoneNumberInput {
 
 /// Checks `sink` and `sinkCredential` on the raw body, before the typed parse, so their specific codes
 /// (`INVALID_SINK`, `INVALID_CREDENTIAL`, `INVALID_TOKEN`) win over a generic schema error.
-pub fn notification_target(body: &Value) -> Result<(Option<Sink>, Option<SinkCredential>), ApiError> {
+pub fn notification_target(
+    body: &Value,
+) -> Result<(Option<Sink>, Option<SinkCredential>), ApiError> {
     let sink = match body.get("sink") {
         None | Some(Value::Null) => None,
         Some(Value::String(text)) => Some(Sink::parse(text)?),
@@ -65,10 +67,16 @@ pub fn notification_target(body: &Value) -> Result<(Option<Sink>, Option<SinkCre
     let credential = match body.get("sinkCredential") {
         None | Some(Value::Null) => None,
         Some(Value::Object(fields)) => Some(sink_credential(fields)?),
-        Some(_) => return Err(ApiError::invalid_argument("sinkCredential: must be an object")),
+        Some(_) => {
+            return Err(ApiError::invalid_argument(
+                "sinkCredential: must be an object",
+            ))
+        }
     };
     if credential.is_some() && sink.is_none() {
-        return Err(ApiError::invalid_argument("sinkCredential: requires a sink"));
+        return Err(ApiError::invalid_argument(
+            "sinkCredential: requires a sink",
+        ));
     }
     Ok((sink, credential))
 }
@@ -77,7 +85,11 @@ fn sink_credential(fields: &serde_json::Map<String, Value>) -> Result<SinkCreden
     match fields.get("credentialType").and_then(Value::as_str) {
         Some("ACCESSTOKEN") => {}
         Some(_) => return Err(ApiError::of(ErrorCode::InvalidCredential)),
-        None => return Err(ApiError::invalid_argument("sinkCredential.credentialType: is required")),
+        None => {
+            return Err(ApiError::invalid_argument(
+                "sinkCredential.credentialType: is required",
+            ))
+        }
     }
     match fields.get("accessTokenType").and_then(Value::as_str) {
         Some(t) if t.eq_ignore_ascii_case("bearer") => {}
@@ -95,7 +107,10 @@ fn sink_credential(fields: &serde_json::Map<String, Value>) -> Result<SinkCreden
         .ok_or_else(|| {
             ApiError::invalid_argument("sinkCredential.accessTokenExpiresUtc: must be an RFC 3339 date-time with time zone")
         })?;
-    Ok(SinkCredential { access_token: access_token.to_string(), access_token_expires_utc: expires.with_timezone(&Utc) })
+    Ok(SinkCredential {
+        access_token: access_token.to_string(),
+        access_token_expires_utc: expires.with_timezone(&Utc),
+    })
 }
 
 pub fn format_time(t: DateTime<Utc>) -> String {
@@ -155,22 +170,38 @@ mod tests {
     #[test]
     fn sink_rules_come_with_their_own_codes() {
         let code = |v: Value| notification_target(&v).unwrap_err().code;
-        assert_eq!(code(json!({"sink": "http://x.example"})), ErrorCode::InvalidSink);
+        assert_eq!(
+            code(json!({"sink": "http://x.example"})),
+            ErrorCode::InvalidSink
+        );
         assert_eq!(code(json!({"sink": 42})), ErrorCode::InvalidArgument);
         let cred = |c: Value| json!({"sink": "https://x.example/n", "sinkCredential": c});
-        assert_eq!(code(cred(json!({"credentialType": "PLAIN", "identifier": "a", "secret": "b"}))), ErrorCode::InvalidCredential);
         assert_eq!(
-            code(cred(json!({"credentialType": "ACCESSTOKEN", "accessToken": "t", "accessTokenType": "mac", "accessTokenExpiresUtc": "2030-01-01T00:00:00Z"}))),
+            code(cred(
+                json!({"credentialType": "PLAIN", "identifier": "a", "secret": "b"})
+            )),
+            ErrorCode::InvalidCredential
+        );
+        assert_eq!(
+            code(cred(
+                json!({"credentialType": "ACCESSTOKEN", "accessToken": "t", "accessTokenType": "mac", "accessTokenExpiresUtc": "2030-01-01T00:00:00Z"})
+            )),
             ErrorCode::InvalidToken
         );
         assert_eq!(
-            code(cred(json!({"credentialType": "ACCESSTOKEN", "accessToken": "t", "accessTokenType": "bearer", "accessTokenExpiresUtc": "2030-01-01T00:00:00"}))),
+            code(cred(
+                json!({"credentialType": "ACCESSTOKEN", "accessToken": "t", "accessTokenType": "bearer", "accessTokenExpiresUtc": "2030-01-01T00:00:00"})
+            )),
             ErrorCode::InvalidArgument,
             "a date-time without zone"
         );
         let orphan = json!({"sinkCredential": {"credentialType": "ACCESSTOKEN", "accessToken": "t",
             "accessTokenType": "bearer", "accessTokenExpiresUtc": "2030-01-01T00:00:00Z"}});
-        assert_eq!(code(orphan), ErrorCode::InvalidArgument, "a credential without a sink");
+        assert_eq!(
+            code(orphan),
+            ErrorCode::InvalidArgument,
+            "a credential without a sink"
+        );
     }
 
     #[test]
@@ -180,6 +211,9 @@ mod tests {
             "accessTokenExpiresUtc": "2030-01-01T00:00:00+01:00"}});
         let (sink, cred) = notification_target(&body).unwrap();
         assert_eq!(sink.unwrap().as_str(), "https://x.example/n");
-        assert_eq!(cred.unwrap().access_token_expires_utc.to_rfc3339(), "2029-12-31T23:00:00+00:00");
+        assert_eq!(
+            cred.unwrap().access_token_expires_utc.to_rfc3339(),
+            "2029-12-31T23:00:00+00:00"
+        );
     }
 }

@@ -33,20 +33,34 @@ pub async fn list_payments(
     let max = state.config.payments.max_per_page;
     let asked = query.per_page;
     query.per_page = asked.min(max);
-    let page = state.store.list_payments(&caller.merchant_id, &query).await.map_err(store_error)?;
+    let page = state
+        .store
+        .list_payments(&caller.merchant_id, &query)
+        .await
+        .map_err(store_error)?;
     let offset = (query.page as usize - 1) * asked as usize;
     if query.page > 1 && offset >= page.total {
-        return Err(ApiError::new(ErrorCode::OutOfRange, format!("page {} is beyond the last page.", query.page)).into());
+        return Err(ApiError::new(
+            ErrorCode::OutOfRange,
+            format!("page {} is beyond the last page.", query.page),
+        )
+        .into());
     }
     if asked > max {
         return Err(ApiError::new(
             ErrorCode::TooManyMatchingRecords,
-            format!("perPage may be at most {max}. Narrow the filters or page through the results."),
+            format!(
+                "perPage may be at most {max}. Narrow the filters or page through the results."
+            ),
         )
         .into());
     }
     let base = base_url(&req, &state);
-    let views: Vec<PaymentView> = page.items.iter().map(|p| PaymentView::payment(p, &base)).collect();
+    let views: Vec<PaymentView> = page
+        .items
+        .iter()
+        .map(|p| PaymentView::payment(p, &base))
+        .collect();
     Ok(HttpResponse::Ok()
         .insert_header(("X-Total-Count", page.total.to_string()))
         .insert_header(("Content-Last-Key", (offset + views.len()).to_string()))

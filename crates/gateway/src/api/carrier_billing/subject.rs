@@ -26,17 +26,29 @@ mod tests {
     use super::*;
 
     fn caller(bound: Option<&str>) -> Caller {
-        Caller { merchant_id: "m".into(), scopes: vec![], msisdn: bound.map(|n| Msisdn::parse(n).unwrap()) }
+        Caller {
+            merchant_id: "m".into(),
+            scopes: vec![],
+            msisdn: bound.map(|n| Msisdn::parse(n).unwrap()),
+        }
     }
 
     #[test]
     fn two_legged_needs_the_number_three_legged_forbids_it() {
         let n = || Msisdn::parse("+34600000001");
         assert_eq!(resolve(&caller(None), n()).unwrap(), n().unwrap());
-        assert_eq!(resolve(&caller(None), None).unwrap_err().code, ErrorCode::MissingIdentifier);
-        assert_eq!(resolve(&caller(Some("+34600000001")), None).unwrap(), n().unwrap());
         assert_eq!(
-            resolve(&caller(Some("+34600000001")), n()).unwrap_err().code,
+            resolve(&caller(None), None).unwrap_err().code,
+            ErrorCode::MissingIdentifier
+        );
+        assert_eq!(
+            resolve(&caller(Some("+34600000001")), None).unwrap(),
+            n().unwrap()
+        );
+        assert_eq!(
+            resolve(&caller(Some("+34600000001")), n())
+                .unwrap_err()
+                .code,
             ErrorCode::UnnecessaryIdentifier,
             "even the same number"
         );

@@ -1,0 +1,248 @@
+//! Input validation: every rejection is a clear CAMARA error and changes nothing.
+
+use reqwest::Method;
+use serde_json::{json, Value};
+use switchboard_tests::{body_of, TestGateway, CARRIER_BILLING};
+
+use crate::assert_error;
+
+fn set(body: &mut Value, path: &[&str], value: Value) {
+    let mut node = body;
+    for key in &path[..path.len() - 1] {
+        node = &mut node[*key];
+    }
+    node[path[path.len() - 1]] = value;
+}
+
+fn charging(body: &mut Value, field: &str, value: Value) {
+    set(
+        body,
+        &[
+            "amountTransaction",
+            "paymentAmount",
+            "chargingInformation",
+            field,
+        ],
+        value,
+    );
+}
+
+#[tokio::test]
+async fn malformed_and_mistyped_bodies_name_the_problem() {
+    let gw = TestGateway::start().await;
+    let token = gw.demo_token().await;
+    let raw = |b: &'static str| {
+        gw.cb(Method::POST, "/payments", &token)
+            .header("content-type", "application/json")
+            .body(b)
+            .send()
+    };
+    assert_error(raw("{not json").await.unwrap(), 400, "INVALID_ARGUMENT").await;
+    assert_error(raw("").await.unwrap(), 400, "INVALID_ARGUMENT").await;
+    let mut body = TestGateway::body("+34600000060", 1.0);
+    charging(&mut body, "amount", json!("ten"));
+    let err = assert_error(gw.create(&token, &body).await, 400, "INVALID_ARGUMENT").await;
+    assert!(
+        err["message"]
+            .as_str()
+            .unwrap()
+            .contains("amountTransaction.paymentAmount.chargingInformation.amount"),
+        "{err}"
+    );
+    let mut body = TestGateway::body("+34600000060", 1.0);
+    body["amountTransaction"]
+        .as_object_mut()
+        .unwrap()
+        .remove("referenceCode");
+    let err = assert_error(gw.create(&token, &body).await, 400, "INVALID_ARGUMENT").await;
+    assert!(
+        err["message"].as_str().unwrap().contains("referenceCode"),
+        "{err}"
+    );
+    assert_eq!(gw.sandbox().total_charges(), 0);
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn money_rules() {
+    let gw = TestGateway::start().await;
+    let token = gw.demo_token().await;
+    for (amount, ok) in [
+        (json!(19.99), true),
+        (json!(0.001), true),
+        (json!(0.0001), false),
+        (json!(0), false),
+        (json!(-5), false),
+        (json!(1e12), false),
+    ] {
+        let mut body = TestGateway::body("+34600000061", 1.0);
+        charging(&mut body, "amount", amount.clone());
+        let res = gw.create(&token, &body).await;
+        if ok {
+            assert_eq!(res.status(), 201, "{amount}");
+            assert_eq!(
+                body_of(res).await["amountTransaction"]["paymentAmount"]["chargingInformation"]
+                    ["amount"],
+                amount
+            );
+        } else {
+            assert_error(res, 400, "INVALID_ARGUMENT").await;
+        }
+    }
+    let mut unknown = TestGateway::body("+34600000061", 1.0);
+    charging(&mut unknown, "currency", json!("XYZ"));
+    let err = assert_error(gw.create(&token, &unknown).await, 400, "INVALID_ARGUMENT").await;
+    assert!(err["message"]
+        .as_str()
+        .unwrap()
+        .contains("Currency is unknown or not authorized"));
+    let mut foreign = TestGateway::body("+34600000061", 1.0);
+    charging(&mut foreign, "currency", json!("USD"));
+    let err = assert_error(gw.create(&token, &foreign).await, 400, "INVALID_ARGUMENT").await;
+    assert!(err["message"].as_str().unwrap().contains("not authorized"));
+    let mut tax = TestGateway::body("+34600000061", 1.0);
+    charging(&mut tax, "taxAmount", json!(-1));
+    assert_error(gw.create(&token, &tax).await, 400, "INVALID_ARGUMENT").await;
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn phone_number_rules() {
+    let gw = TestGateway::start().await;
+    let token = gw.demo_token().await;
+    let mut missing = TestGateway::body("+34600000062", 1.0);
+    missing["amountTransaction"]
+        .as_object_mut()
+        .unwrap()
+        .remove("phoneNumber");
+    assert_error(gw.create(&token, &missing).await, 422, "MISSING_IDENTIFIER").await;
+    assert_error(
+        gw.prepare(&token, &missing).await,
+        422,
+        "MISSING_IDENTIFIER",
+    )
+    .await;
+    assert_error(
+        gw.create(&token, &TestGateway::body("34600000062", 1.0))
+            .await,
+        400,
+        "INVALID_ARGUMENT",
+    )
+    .await;
+    assert_error(
+        gw.create(&token, &TestGateway::body("+0123456", 1.0)).await,
+        400,
+        "INVALID_ARGUMENT",
+    )
+    .await;
+    // A valid number no configured operator serves.
+    assert_error(
+        gw.create(&token, &TestGateway::body("+33612345678", 1.0))
+            .await,
+        404,
+        "IDENTIFIER_NOT_FOUND",
+    )
+    .await;
+    assert_eq!(gw.sandbox().total_charges(), 0);
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn sink_rules_and_storage() {
+    let gw = TestGateway::start().await;
+    let token = gw.demo_token().await;
+    let mut body = TestGateway::body("+34600000063", 1.0);
+    body["sink"] = json!("http://merchant.example/notify");
+    assert_error(gw.create(&token, &body).await, 400, "INVALID_SINK").await;
+    body["sink"] = json!("https://merchant.example/notify");
+    body["sinkCredential"] = json!({"credentialType": "PLAIN", "identifier": "u", "secret": "p"});
+    assert_error(gw.create(&token, &body).await, 400, "INVALID_CREDENTIAL").await;
+    body["sinkCredential"] = json!({"credentialType": "ACCESSTOKEN", "accessToken": "tok", "accessTokenType": "mac", "accessTokenExpiresUtc": "2030-01-01T00:00:00Z"});
+    assert_error(gw.create(&token, &body).await, 400, "INVALID_TOKEN").await;
+    body["sinkCredential"]["accessTokenType"] = json!("bearer");
+    let res = gw.create(&token, &body).await;
+    assert_eq!(res.status(), 201);
+    let created = body_of(res).await;
+    CARRIER_BILLING.check("PaymentCreated", &created);
+    assert_eq!(created["sink"], "https://merchant.example/notify");
+    assert!(
+        created.get("sinkCredential").is_none(),
+        "credentials are never echoed"
+    );
+    let fetched = body_of(gw.get(&token, created["paymentId"].as_str().unwrap()).await).await;
+    assert_eq!(fetched["sink"], "https://merchant.example/notify");
+    assert!(!fetched.to_string().contains("tok\""));
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn x_correlator_is_validated_and_always_echoed() {
+    let gw = TestGateway::start().await;
+    let token = gw.demo_token().await;
+    let bad = gw
+        .cb(Method::GET, "/payments", &token)
+        .header("x-correlator", "has spaces!")
+        .send()
+        .await
+        .unwrap();
+    assert_error(bad, 400, "INVALID_ARGUMENT").await;
+    let err = gw
+        .cb(Method::GET, "/payments/nope", &token)
+        .header("x-correlator", "abc-1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(err.headers()["x-correlator"], "abc-1");
+    assert_error(err, 404, "NOT_FOUND").await;
+    let minted = gw
+        .cb(Method::GET, "/payments", &token)
+        .send()
+        .await
+        .unwrap();
+    assert!(!minted.headers()["x-correlator"].is_empty());
+    let unknown = gw
+        .http
+        .get(format!("{}/no/such/path", gw.base))
+        .send()
+        .await
+        .unwrap();
+    assert_error(unknown, 404, "NOT_FOUND").await;
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn health_readiness_and_openapi_document() {
+    let gw = TestGateway::start().await;
+    assert_eq!(
+        gw.http
+            .get(format!("{}/healthz", gw.base))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(
+        gw.http
+            .get(format!("{}/readyz", gw.base))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let doc = gw
+        .http
+        .get(format!("{}/openapi/carrier-billing.yaml", gw.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(doc.status(), 200);
+    let text = doc.text().await.unwrap();
+    assert_eq!(text, switchboard_gateway::CARRIER_BILLING_OPENAPI);
+    switchboard_tests::OpenApi::parse(&text).check(
+        "ErrorInfo",
+        &json!({"status": 400, "code": "X", "message": "m"}),
+    );
+    gw.stop().await;
+}

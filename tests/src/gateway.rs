@@ -1,0 +1,173 @@
+//! A gateway started for one test.
+
+use reqwest::{Client, Method, RequestBuilder, Response};
+use serde_json::{json, Value};
+use switchboard_gateway::config::{self, Config, ConfigSource};
+use switchboard_gateway::Running;
+use switchboard_sandbox::SandboxHandle;
+
+/// Sandbox and reconciliation timings for tests: short, so suites stay quick.
+#[derive(Debug, Clone, Copy)]
+pub struct Timing {
+    pub async_delay_ms: u64,
+    pub reservation_ttl_ms: u64,
+    pub slow_ms: u64,
+    pub request_ms: u64,
+}
+
+impl Default for Timing {
+    fn default() -> Self {
+        Timing {
+            async_delay_ms: 300,
+            reservation_ttl_ms: 800,
+            slow_ms: 1500,
+            request_ms: 700,
+        }
+    }
+}
+
+pub struct TestGateway {
+    pub running: Running,
+    pub base: String,
+    pub http: Client,
+}
+
+impl TestGateway {
+    pub async fn start() -> TestGateway {
+        TestGateway::start_with(Timing::default(), |_| {}).await
+    }
+
+    /// Starts on the embedded defaults (memory store, sandbox operators) with test timings and a free
+    /// port; `customize` may change anything else.
+    pub async fn start_with(timing: Timing, customize: impl FnOnce(&mut Config)) -> TestGateway {
+        let mut config = config::load(&ConfigSource::EmbeddedOnly).expect("embedded config");
+        config.server.port = 0;
+        config.server.workers = 2;
+        config.auth.signing_key = switchboard_core::Secret::new("test-signing-key");
+        config.sandbox.async_delay_ms = timing.async_delay_ms;
+        config.sandbox.reservation_ttl_ms = timing.reservation_ttl_ms;
+        config.sandbox.slow_ms = timing.slow_ms;
+        config.reconcile.interval_ms = 50;
+        config.reconcile.min_delay_ms = 100;
+        config.reconcile.max_delay_ms = 400;
+        for channel in config.channels.values_mut() {
+            channel.timeouts.request_ms = timing.request_ms;
+        }
+        customize(&mut config);
+        let running = switchboard_gateway::start(config)
+            .await
+            .expect("gateway starts");
+        let base = running.base_url();
+        TestGateway {
+            running,
+            base,
+            http: Client::new(),
+        }
+    }
+
+    pub fn sandbox(&self) -> &SandboxHandle {
+        self.running.sandbox.as_ref().expect("sandbox running")
+    }
+
+    /// Upstream charges applied for one of our payments (its upstream clientCorrelator is `sb-<id>`).
+    pub fn charges_for_payment(&self, payment_id: &str) -> u32 {
+        self.sandbox().charges_for(&format!("sb-{payment_id}"))
+    }
+
+    pub async fn token(&self, merchant: &str, secret: &str) -> String {
+        let res = self
+            .http
+            .post(format!("{}/oauth2/token", self.base))
+            .basic_auth(merchant, Some(secret))
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .await
+            .expect("token request");
+        assert_eq!(res.status(), 200, "token for {merchant}");
+        body_of(res).await["access_token"]
+            .as_str()
+            .expect("access_token")
+            .to_string()
+    }
+
+    pub async fn demo_token(&self) -> String {
+        self.token("demo-merchant", "demo-secret").await
+    }
+
+    pub fn cb(&self, method: Method, path: &str, token: &str) -> RequestBuilder {
+        self.http
+            .request(method, format!("{}/carrier-billing/v0.5{path}", self.base))
+            .bearer_auth(token)
+    }
+
+    pub async fn create(&self, token: &str, body: &Value) -> Response {
+        self.cb(Method::POST, "/payments", token)
+            .json(body)
+            .send()
+            .await
+            .expect("create")
+    }
+
+    pub async fn prepare(&self, token: &str, body: &Value) -> Response {
+        self.cb(Method::POST, "/payments/prepare", token)
+            .json(body)
+            .send()
+            .await
+            .expect("prepare")
+    }
+
+    pub async fn get(&self, token: &str, id: &str) -> Response {
+        self.cb(Method::GET, &format!("/payments/{id}"), token)
+            .send()
+            .await
+            .expect("get")
+    }
+
+    pub async fn status_of(&self, token: &str, id: &str) -> String {
+        body_of(self.get(token, id).await).await["paymentStatus"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    pub async fn action(&self, token: &str, id: &str, action: &str, body: &Value) -> Response {
+        self.cb(Method::POST, &format!("/payments/{id}/{action}"), token)
+            .json(body)
+            .send()
+            .await
+            .expect("action")
+    }
+
+    pub async fn stop(self) {
+        self.running.stop().await;
+    }
+}
+
+/// A 1-step / prepare body for `phone` with a fresh referenceCode.
+pub fn payment_body(phone: &str, amount: f64) -> Value {
+    json!({
+        "amountTransaction": {
+            "phoneNumber": phone,
+            "paymentAmount": {
+                "chargingInformation": {"amount": amount, "currency": "EUR", "description": "Premium skin"},
+                "chargingMetaData": {"merchantName": "Demo Games", "merchantIdentifier": "games-1"}
+            },
+            "referenceCode": format!("order-{}", uuid::Uuid::new_v4())
+        }
+    })
+}
+
+impl TestGateway {
+    pub fn body(phone: &str, amount: f64) -> Value {
+        payment_body(phone, amount)
+    }
+}
+
+pub async fn body_of(res: Response) -> Value {
+    let bytes = res.bytes().await.expect("body");
+    if bytes.is_empty() {
+        return Value::Null;
+    }
+    serde_json::from_slice(&bytes)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
+}

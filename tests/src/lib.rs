@@ -1,0 +1,29 @@
+//! Harness for the end-to-end suites: a real gateway with its in-process sandbox on free ports, a
+//! merchant-side HTTP client, and the OpenAPI schema checker.
+
+mod gateway;
+mod schema;
+
+pub use gateway::{body_of, TestGateway, Timing};
+pub use schema::{OpenApi, CARRIER_BILLING};
+
+use std::future::Future;
+use std::time::Duration;
+
+/// Polls `probe` until it returns `Some`, for at most `limit`. Tests wait on state, not on time.
+pub async fn eventually<T, F, Fut>(limit: Duration, mut probe: F) -> Option<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        if let Some(v) = probe().await {
+            return Some(v);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
