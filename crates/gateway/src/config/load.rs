@@ -95,7 +95,8 @@ fn file_layers(mut figment: Figment, main: &Path) -> Result<Figment, ConfigError
 /// Maps `SWITCHBOARD_MERCHANTS__DEMO_MERCHANT__CLIENT_SECRET` to `merchants.demo-merchant.client_secret`:
 /// environment names cannot hold `-`, so an id segment is matched against the ids already configured.
 fn env_layer(known_ids: HashMap<String, String>) -> Env {
-    Env::prefixed("SWITCHBOARD_").map(move |key| {
+    // SWITCHBOARD_LOG is the log filter, read by the binary, not a configuration key.
+    Env::prefixed("SWITCHBOARD_").filter(|key| key != "log").map(move |key| {
         let lower = key.as_str().to_lowercase();
         let mut parts: Vec<String> = lower.split("__").map(str::to_string).collect();
         if parts.len() > 2 && matches!(parts[0].as_str(), "merchants" | "channels" | "operators") {
@@ -210,6 +211,7 @@ mod tests {
     fn environment_overrides_and_maps_hyphenated_ids() {
         figment::Jail::expect_with(|jail| {
             jail.set_env("SWITCHBOARD_SERVER__PORT", "9090");
+            jail.set_env("SWITCHBOARD_LOG", "debug");
             jail.set_env(
                 "SWITCHBOARD_MERCHANTS__DEMO_MERCHANT__CLIENT_SECRET",
                 "from-env",

@@ -1,0 +1,124 @@
+//! The `switchboard` binary as a newcomer runs it: embedded defaults, environment overrides, a config
+//! file, and a clear exit on a bad configuration.
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn temp_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("switchboard-bin-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+async fn wait_healthy(base: &str) -> bool {
+    let client = reqwest::Client::new();
+    for _ in 0..200 {
+        if let Ok(res) = client.get(format!("{base}/healthz")).send().await {
+            if res.status() == 200 {
+                return true;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    false
+}
+
+#[tokio::test]
+async fn runs_on_the_embedded_defaults_with_an_env_override_and_takes_a_payment() {
+    let port = free_port();
+    // An empty working directory: no config/ folder, so only the embedded defaults and the env apply.
+    let dir = temp_dir("defaults");
+    let child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .current_dir(&dir)
+        .env("SWITCHBOARD_SERVER__PORT", port.to_string())
+        .env("SWITCHBOARD_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let _guard = Killed(child);
+    let base = format!("http://127.0.0.1:{port}");
+    assert!(wait_healthy(&base).await, "switchboard did not come up");
+    let client = reqwest::Client::new();
+    let token: serde_json::Value = client
+        .post(format!("{base}/oauth2/token"))
+        .basic_auth("demo-merchant", Some("demo-secret"))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = token["access_token"].as_str().unwrap();
+    let res = client
+        .post(format!("{base}/carrier-billing/v0.5/payments"))
+        .bearer_auth(token)
+        .json(&serde_json::json!({"amountTransaction": {
+            "phoneNumber": "+34600000001", "referenceCode": "bin-1",
+            "paymentAmount": {"chargingInformation": {"amount": 1.5, "currency": "EUR", "description": "x"}}}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["paymentStatus"], "succeeded");
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[tokio::test]
+async fn a_config_file_sets_the_listen_port() {
+    let port = free_port();
+    let dir = temp_dir("file");
+    let file = dir.join("switchboard.toml");
+    std::fs::write(&file, format!("[server]\nport = {port}\n")).unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .arg("--config")
+        .arg(&file)
+        .env("SWITCHBOARD_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let _guard = Killed(child);
+    assert!(wait_healthy(&format!("http://127.0.0.1:{port}")).await);
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn a_bad_config_exits_with_a_clear_message() {
+    let dir = temp_dir("bad");
+    let file = dir.join("switchboard.toml");
+    std::fs::write(&file, "[operators.movistar-es]\ncountry = \"ES\"\nprefixes = [\"+346\"]\ncurrencies = [\"EURO\"]\n")
+        .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_switchboard")).arg("--config").arg(&file).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("'EURO' is not an ISO 4217 code"), "{stderr}");
+
+    let missing = Command::new(env!("CARGO_BIN_EXE_switchboard")).arg("--config").arg(dir.join("nope.toml")).output().unwrap();
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("nope.toml"));
+
+    let bad_env = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .current_dir(&dir)
+        .env("SWITCHBOARD_SERVER__PORT", "eighty")
+        .output()
+        .unwrap();
+    assert_eq!(bad_env.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad_env.stderr).to_lowercase().contains("port"));
+    std::fs::remove_dir_all(dir).ok();
+}
