@@ -143,6 +143,7 @@ async fn send(
             Ok(up) => {
                 apply_upstream(&mut record, &up, now);
                 schedule(state, &mut record, now);
+                tracing::info!(channel = %channel.id, status = %record.status, "payment accepted upstream");
                 return finish(state, record, claimed_version, &[]).await;
             }
             Err(AdapterError::Refused(error)) => {
