@@ -294,12 +294,24 @@ async fn reconciliation_sees_only_due_unsettled_payments(store: &dyn Store) {
     let mut review = due.clone();
     review.id = "review".into();
     review.needs_review = true;
-    for p in [&due, &later, &settled, &review] {
+    let mut elsewhere = due.clone();
+    elsewhere.id = "elsewhere".into();
+    elsewhere.merchant_id = "m2".into();
+    for p in [&due, &later, &settled, &review, &elsewhere] {
         store.insert_payment(p, &[]).await.unwrap();
     }
-    let found = store.due_for_reconciliation(now, 10).await.unwrap();
+    let found = store.due_for_reconciliation(&["m1".to_string()], now, 10).await.unwrap();
     let ids: Vec<_> = found.iter().map(|p| p.id.as_str()).collect();
     assert_eq!(ids, ["due"]);
+    let both = store.due_for_reconciliation(&["m1".to_string(), "m2".to_string()], now, 10).await.unwrap();
+    assert_eq!(both.len(), 2);
+    // A payment moved on by an update is no longer due.
+    let mut settled_now = due.clone();
+    settled_now.status = PaymentStatus::Succeeded;
+    settled_now.next_check_at = None;
+    settled_now.version = 2;
+    store.update_payment(&settled_now, 1, &[]).await.unwrap();
+    assert!(store.due_for_reconciliation(&["m1".to_string()], now, 10).await.unwrap().is_empty());
 }
 
 async fn concurrent_claims_have_one_winner<S: Store>(store: Arc<S>) {

@@ -83,9 +83,11 @@ pub trait Store: Send + Sync + 'static {
         query: &PaymentQuery,
     ) -> Result<PaymentPage, StoreError>;
 
-    /// Payments waiting on the operator whose next check is due at `now`, oldest first.
+    /// Payments of these merchants waiting on the operator whose next check is due at `now`, earliest
+    /// first. (Per merchant, so a clustered backend keeps each merchant's index in one slot.)
     async fn due_for_reconciliation(
         &self,
+        merchant_ids: &[String],
         now: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<PaymentRecord>, StoreError>;

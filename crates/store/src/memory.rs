@@ -143,6 +143,7 @@ impl Store for MemoryStore {
 
     async fn due_for_reconciliation(
         &self,
+        merchant_ids: &[String],
         now: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<PaymentRecord>, StoreError> {
@@ -150,6 +151,7 @@ impl Store for MemoryStore {
         let mut due: Vec<PaymentRecord> = inner
             .payments
             .values()
+            .filter(|p| merchant_ids.contains(&p.merchant_id))
             .filter(|p| p.is_unsettled() && p.next_check_at.is_some_and(|t| t <= now))
             .filter(|p| !matches!(p.phase, Phase::Rejected(_)))
             .cloned()
