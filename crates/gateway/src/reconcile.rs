@@ -28,9 +28,11 @@ pub fn spawn(state: web::Data<AppState>) -> JoinHandle<()> {
 
 /// One pass over the payments that are due. Returns how many were looked at.
 pub async fn run_once(state: &AppState) -> usize {
+    let merchants: Vec<String> = state.config.merchants.keys().cloned().collect();
+    let batch = state.config.reconcile.batch;
     let due = match state
         .store
-        .due_for_reconciliation(Utc::now(), state.config.reconcile.batch)
+        .due_for_reconciliation(&merchants, Utc::now(), batch)
         .await
     {
         Ok(due) => due,

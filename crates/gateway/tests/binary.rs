@@ -5,7 +5,11 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn temp_dir(name: &str) -> std::path::PathBuf {
@@ -104,12 +108,23 @@ fn a_bad_config_exits_with_a_clear_message() {
     let file = dir.join("switchboard.toml");
     std::fs::write(&file, "[operators.movistar-es]\ncountry = \"ES\"\nprefixes = [\"+346\"]\ncurrencies = [\"EURO\"]\n")
         .unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_switchboard")).arg("--config").arg(&file).output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .arg("--config")
+        .arg(&file)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("'EURO' is not an ISO 4217 code"), "{stderr}");
+    assert!(
+        stderr.contains("'EURO' is not an ISO 4217 code"),
+        "{stderr}"
+    );
 
-    let missing = Command::new(env!("CARGO_BIN_EXE_switchboard")).arg("--config").arg(dir.join("nope.toml")).output().unwrap();
+    let missing = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .arg("--config")
+        .arg(dir.join("nope.toml"))
+        .output()
+        .unwrap();
     assert_eq!(missing.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("nope.toml"));
 
@@ -119,6 +134,8 @@ fn a_bad_config_exits_with_a_clear_message() {
         .output()
         .unwrap();
     assert_eq!(bad_env.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&bad_env.stderr).to_lowercase().contains("port"));
+    assert!(String::from_utf8_lossy(&bad_env.stderr)
+        .to_lowercase()
+        .contains("port"));
     std::fs::remove_dir_all(dir).ok();
 }

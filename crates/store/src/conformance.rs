@@ -300,10 +300,16 @@ async fn reconciliation_sees_only_due_unsettled_payments(store: &dyn Store) {
     for p in [&due, &later, &settled, &review, &elsewhere] {
         store.insert_payment(p, &[]).await.unwrap();
     }
-    let found = store.due_for_reconciliation(&["m1".to_string()], now, 10).await.unwrap();
+    let found = store
+        .due_for_reconciliation(&["m1".to_string()], now, 10)
+        .await
+        .unwrap();
     let ids: Vec<_> = found.iter().map(|p| p.id.as_str()).collect();
     assert_eq!(ids, ["due"]);
-    let both = store.due_for_reconciliation(&["m1".to_string(), "m2".to_string()], now, 10).await.unwrap();
+    let both = store
+        .due_for_reconciliation(&["m1".to_string(), "m2".to_string()], now, 10)
+        .await
+        .unwrap();
     assert_eq!(both.len(), 2);
     // A payment moved on by an update is no longer due.
     let mut settled_now = due.clone();
@@ -311,7 +317,11 @@ async fn reconciliation_sees_only_due_unsettled_payments(store: &dyn Store) {
     settled_now.next_check_at = None;
     settled_now.version = 2;
     store.update_payment(&settled_now, 1, &[]).await.unwrap();
-    assert!(store.due_for_reconciliation(&["m1".to_string()], now, 10).await.unwrap().is_empty());
+    assert!(store
+        .due_for_reconciliation(&["m1".to_string()], now, 10)
+        .await
+        .unwrap()
+        .is_empty());
 }
 
 async fn concurrent_claims_have_one_winner<S: Store>(store: Arc<S>) {

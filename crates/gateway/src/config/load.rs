@@ -96,17 +96,21 @@ fn file_layers(mut figment: Figment, main: &Path) -> Result<Figment, ConfigError
 /// environment names cannot hold `-`, so an id segment is matched against the ids already configured.
 fn env_layer(known_ids: HashMap<String, String>) -> Env {
     // SWITCHBOARD_LOG is the log filter, read by the binary, not a configuration key.
-    Env::prefixed("SWITCHBOARD_").filter(|key| key != "log").map(move |key| {
-        let lower = key.as_str().to_lowercase();
-        let mut parts: Vec<String> = lower.split("__").map(str::to_string).collect();
-        if parts.len() > 2 && matches!(parts[0].as_str(), "merchants" | "channels" | "operators") {
-            let table_key = format!("{}.{}", parts[0], parts[1]);
-            if let Some(id) = known_ids.get(&table_key) {
-                parts[1] = id.clone();
+    Env::prefixed("SWITCHBOARD_")
+        .filter(|key| key != "log")
+        .map(move |key| {
+            let lower = key.as_str().to_lowercase();
+            let mut parts: Vec<String> = lower.split("__").map(str::to_string).collect();
+            if parts.len() > 2
+                && matches!(parts[0].as_str(), "merchants" | "channels" | "operators")
+            {
+                let table_key = format!("{}.{}", parts[0], parts[1]);
+                if let Some(id) = known_ids.get(&table_key) {
+                    parts[1] = id.clone();
+                }
             }
-        }
-        parts.join(".").into()
-    })
+            parts.join(".").into()
+        })
 }
 
 fn known_ids(figment: &Figment) -> HashMap<String, String> {
