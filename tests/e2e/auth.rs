@@ -1,13 +1,12 @@
 //! OAuth2 client credentials and scope checks.
 
 use reqwest::Method;
-use switchboard_tests::{body_of, TestGateway};
+use switchboard_tests::{body_of, Env, TestGateway};
 
 use crate::assert_error;
 
-#[tokio::test]
-async fn token_by_basic_or_form_and_refusals() {
-    let gw = TestGateway::start().await;
+pub async fn token_by_basic_or_form_and_refusals(env: Env) {
+    let gw = env.start().await;
     let url = format!("{}/oauth2/token", gw.base);
     let form = gw
         .http
@@ -65,9 +64,8 @@ async fn token_by_basic_or_form_and_refusals() {
     gw.stop().await;
 }
 
-#[tokio::test]
-async fn missing_bad_and_foreign_tokens_are_unauthenticated() {
-    let gw = TestGateway::start().await;
+pub async fn missing_bad_and_foreign_tokens_are_unauthenticated(env: Env) {
+    let gw = env.start().await;
     let body = TestGateway::body("+34600000050", 1.0);
     let url = format!("{}/carrier-billing/v0.5/payments", gw.base);
     let none = gw.http.post(&url).json(&body).send().await.unwrap();
@@ -77,10 +75,11 @@ async fn missing_bad_and_foreign_tokens_are_unauthenticated() {
     tampered.push('A');
     assert_error(gw.create(&tampered, &body).await, 401, "UNAUTHENTICATED").await;
     // A token from another deployment (other signing key) is not accepted.
-    let other = TestGateway::start_with(Default::default(), |c| {
-        c.auth.signing_key = switchboard_core::Secret::new("another-key");
-    })
-    .await;
+    let other = env
+        .start_with(Default::default(), |c| {
+            c.auth.signing_key = switchboard_core::Secret::new("another-key");
+        })
+        .await;
     let foreign = other.demo_token().await;
     assert_error(gw.create(&foreign, &body).await, 401, "UNAUTHENTICATED").await;
     assert_eq!(gw.sandbox().total_charges(), 0);
@@ -88,9 +87,8 @@ async fn missing_bad_and_foreign_tokens_are_unauthenticated() {
     gw.stop().await;
 }
 
-#[tokio::test]
-async fn every_operation_checks_its_scope() {
-    let gw = TestGateway::start().await;
+pub async fn every_operation_checks_its_scope(env: Env) {
+    let gw = env.start().await;
     let full = gw.demo_token().await;
     let prepared = body_of(
         gw.prepare(&full, &TestGateway::body("+34600000051", 1.0))

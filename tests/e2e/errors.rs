@@ -2,7 +2,7 @@
 
 use reqwest::Method;
 use serde_json::{json, Value};
-use switchboard_tests::{body_of, TestGateway, CARRIER_BILLING};
+use switchboard_tests::{body_of, Env, TestGateway, CARRIER_BILLING};
 
 use crate::assert_error;
 
@@ -27,9 +27,8 @@ fn charging(body: &mut Value, field: &str, value: Value) {
     );
 }
 
-#[tokio::test]
-async fn malformed_and_mistyped_bodies_name_the_problem() {
-    let gw = TestGateway::start().await;
+pub async fn malformed_and_mistyped_bodies_name_the_problem(env: Env) {
+    let gw = env.start().await;
     let token = gw.demo_token().await;
     let raw = |b: &'static str| {
         gw.cb(Method::POST, "/payments", &token)
@@ -63,9 +62,8 @@ async fn malformed_and_mistyped_bodies_name_the_problem() {
     gw.stop().await;
 }
 
-#[tokio::test]
-async fn money_rules() {
-    let gw = TestGateway::start().await;
+pub async fn money_rules(env: Env) {
+    let gw = env.start().await;
     let token = gw.demo_token().await;
     for (amount, ok) in [
         (json!(19.99), true),
@@ -106,9 +104,8 @@ async fn money_rules() {
     gw.stop().await;
 }
 
-#[tokio::test]
-async fn phone_number_rules() {
-    let gw = TestGateway::start().await;
+pub async fn phone_number_rules(env: Env) {
+    let gw = env.start().await;
     let token = gw.demo_token().await;
     let mut missing = TestGateway::body("+34600000062", 1.0);
     missing["amountTransaction"]
@@ -147,9 +144,8 @@ async fn phone_number_rules() {
     gw.stop().await;
 }
 
-#[tokio::test]
-async fn sink_rules_and_storage() {
-    let gw = TestGateway::start().await;
+pub async fn sink_rules_and_storage(env: Env) {
+    let gw = env.start().await;
     let token = gw.demo_token().await;
     let mut body = TestGateway::body("+34600000063", 1.0);
     body["sink"] = json!("http://merchant.example/notify");
@@ -175,9 +171,8 @@ async fn sink_rules_and_storage() {
     gw.stop().await;
 }
 
-#[tokio::test]
-async fn x_correlator_is_validated_and_always_echoed() {
-    let gw = TestGateway::start().await;
+pub async fn x_correlator_is_validated_and_always_echoed(env: Env) {
+    let gw = env.start().await;
     let token = gw.demo_token().await;
     let bad = gw
         .cb(Method::GET, "/payments", &token)
@@ -210,9 +205,8 @@ async fn x_correlator_is_validated_and_always_echoed() {
     gw.stop().await;
 }
 
-#[tokio::test]
-async fn health_readiness_and_openapi_document() {
-    let gw = TestGateway::start().await;
+pub async fn health_readiness_and_openapi_document(env: Env) {
+    let gw = env.start().await;
     assert_eq!(
         gw.http
             .get(format!("{}/healthz", gw.base))

@@ -1,7 +1,7 @@
 //! clientCorrelator / referenceCode semantics: replays, concurrent duplicates, mismatches.
 
 use serde_json::Value;
-use switchboard_tests::{body_of, TestGateway};
+use switchboard_tests::{body_of, Env, TestGateway};
 
 use crate::assert_error;
 
@@ -11,9 +11,8 @@ fn with_correlator(phone: &str, cc: &str) -> Value {
     body
 }
 
-#[tokio::test]
-async fn an_identical_retry_replays_the_original() {
-    let gw = TestGateway::start().await;
+pub async fn an_identical_retry_replays_the_original(env: Env) {
+    let gw = env.start().await;
     let token = gw.demo_token().await;
     let body = with_correlator("+34600000020", "cc-retry");
     let first = gw.create(&token, &body).await;
@@ -31,10 +30,9 @@ async fn an_identical_retry_replays_the_original() {
     gw.stop().await;
 }
 
-#[tokio::test]
-async fn concurrent_identical_requests_reach_the_operator_once() {
+pub async fn concurrent_identical_requests_reach_the_operator_once(env: Env) {
     // Number 85: the operator answers late, so every duplicate arrives while the original is in flight.
-    let gw = TestGateway::start().await;
+    let gw = env.start().await;
     let token = gw.demo_token().await;
     let body = with_correlator("+34600000085", "cc-storm");
     let requests = (0..20).map(|_| gw.create(&token, &body));
@@ -62,9 +60,8 @@ async fn concurrent_identical_requests_reach_the_operator_once() {
     gw.stop().await;
 }
 
-#[tokio::test]
-async fn the_same_correlator_with_another_body_is_refused() {
-    let gw = TestGateway::start().await;
+pub async fn the_same_correlator_with_another_body_is_refused(env: Env) {
+    let gw = env.start().await;
     let token = gw.demo_token().await;
     let body = with_correlator("+34600000021", "cc-reuse");
     assert_eq!(gw.create(&token, &body).await.status(), 201);
@@ -80,9 +77,8 @@ async fn the_same_correlator_with_another_body_is_refused() {
     gw.stop().await;
 }
 
-#[tokio::test]
-async fn a_repeated_reference_code_without_correlator_is_a_conflict() {
-    let gw = TestGateway::start().await;
+pub async fn a_repeated_reference_code_without_correlator_is_a_conflict(env: Env) {
+    let gw = env.start().await;
     let token = gw.demo_token().await;
     let body = TestGateway::body("+34600000022", 1.0);
     assert_eq!(gw.create(&token, &body).await.status(), 201);
@@ -94,9 +90,8 @@ async fn a_repeated_reference_code_without_correlator_is_a_conflict() {
     gw.stop().await;
 }
 
-#[tokio::test]
-async fn a_refusal_is_replayed_and_the_reference_stays_usable() {
-    let gw = TestGateway::start().await;
+pub async fn a_refusal_is_replayed_and_the_reference_stays_usable(env: Env) {
+    let gw = env.start().await;
     let token = gw.demo_token().await;
     let body = with_correlator("+34600000080", "cc-denied");
     assert_error(
@@ -119,9 +114,8 @@ async fn a_refusal_is_replayed_and_the_reference_stays_usable() {
     gw.stop().await;
 }
 
-#[tokio::test]
-async fn prepare_is_idempotent_too() {
-    let gw = TestGateway::start().await;
+pub async fn prepare_is_idempotent_too(env: Env) {
+    let gw = env.start().await;
     let token = gw.demo_token().await;
     let body = with_correlator("+34600000024", "cc-prepare");
     let a = body_of(gw.prepare(&token, &body).await).await;

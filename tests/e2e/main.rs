@@ -1,5 +1,6 @@
 //! End-to-end: the real gateway and the real sandbox over HTTP, every response held against
-//! Switchboard's OpenAPI document.
+//! Switchboard's OpenAPI document. Every scenario runs on each store backend: memory (one test per
+//! scenario), a single Redis and a 3-master Redis Cluster (one suite test each, scenarios in parallel).
 
 mod auth;
 mod errors;
@@ -7,21 +8,93 @@ mod idempotency;
 mod one_step;
 mod reads;
 mod routing;
+mod suite;
 mod two_step;
 
 use serde_json::Value;
 use switchboard_tests::CARRIER_BILLING;
 
-/// Asserts a CAMARA error: status, code, body schema, and the `x-correlator` header.
+/// Asserts a CAMARA error: status, code, body schema (with the operation's documented codes), and
+/// the `x-correlator` header.
 pub async fn assert_error(res: reqwest::Response, status: u16, code: &str) -> Value {
     assert_eq!(res.status().as_u16(), status, "status for {code}");
     assert!(
         res.headers().contains_key("x-correlator"),
         "errors carry x-correlator"
     );
+    let path = res.url().path().to_string();
     let body = switchboard_tests::body_of(res).await;
     CARRIER_BILLING.check("ErrorInfo", &body);
+    if path.starts_with("/carrier-billing/") {
+        CARRIER_BILLING.check_response(&path, status, &body);
+    }
     assert_eq!(body["code"], code, "{body}");
     assert_eq!(body["status"], status);
     body
+}
+
+/// Declares every scenario once: a memory test per scenario, plus the list the Redis suites run.
+macro_rules! scenarios {
+    ($($module:ident :: $name:ident),* $(,)?) => {
+        mod memory {
+            use switchboard_tests::Env;
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    crate::$module::$name(Env::memory()).await;
+                }
+            )*
+        }
+
+        /// Every scenario by name, for the suites that run them all on one store.
+        pub fn all() -> Vec<suite::Scenario> {
+            vec![$(
+                (concat!(stringify!($module), "::", stringify!($name)), |env| Box::pin($module::$name(env))),
+            )*]
+        }
+    };
+}
+
+scenarios! {
+    auth::token_by_basic_or_form_and_refusals,
+    auth::missing_bad_and_foreign_tokens_are_unauthenticated,
+    auth::every_operation_checks_its_scope,
+    errors::malformed_and_mistyped_bodies_name_the_problem,
+    errors::money_rules,
+    errors::phone_number_rules,
+    errors::sink_rules_and_storage,
+    errors::x_correlator_is_validated_and_always_echoed,
+    errors::health_readiness_and_openapi_document,
+    idempotency::an_identical_retry_replays_the_original,
+    idempotency::concurrent_identical_requests_reach_the_operator_once,
+    idempotency::the_same_correlator_with_another_body_is_refused,
+    idempotency::a_repeated_reference_code_without_correlator_is_a_conflict,
+    idempotency::a_refusal_is_replayed_and_the_reference_stays_usable,
+    idempotency::prepare_is_idempotent_too,
+    one_step::sync_operator_charges_once_and_answers_succeeded,
+    one_step::async_operator_answers_processing_then_reconciliation_settles_it,
+    one_step::definite_refusals_are_errors_and_create_nothing,
+    one_step::upstream_500_is_an_unknown_outcome_settled_without_double_charge,
+    one_step::upstream_slower_than_the_deadline_is_settled_to_its_single_charge,
+    one_step::async_success_and_async_denial,
+    reads::lists_filter_sort_and_paginate,
+    reads::list_errors,
+    reads::merchants_never_see_each_other,
+    routing::an_unreachable_operator_is_503_and_the_request_can_be_retried,
+    routing::a_channel_that_was_not_reached_falls_back_to_the_next,
+    two_step::prepare_then_confirm_charges_once,
+    two_step::async_operator_confirmation_settles_through_reconciliation,
+    two_step::cancel_releases_the_reservation,
+    two_step::otp_validation_flow,
+    two_step::three_wrong_codes_deny_the_payment,
+    two_step::an_expired_reservation_becomes_cancelled,
+    two_step::confirm_and_cancel_apply_the_identifier_rules,
+    two_step::one_step_payments_cannot_be_confirmed,
+}
+
+/// The whole suite at once on one memory store per scenario, a few scenarios at a time: the same
+/// runner the Redis suites use, and a check that scenarios do not disturb each other.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn memory_suite_in_parallel() {
+    suite::run_all(switchboard_tests::Env::memory()).await;
 }

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use serde_json::Value;
-use switchboard_tests::{body_of, eventually, TestGateway, CARRIER_BILLING};
+use switchboard_tests::{body_of, eventually, Env, TestGateway, CARRIER_BILLING};
 
 use crate::assert_error;
 
@@ -15,9 +15,8 @@ async fn settled_status(gw: &TestGateway, token: &str, id: &str, want: &str) -> 
     .is_some()
 }
 
-#[tokio::test]
-async fn sync_operator_charges_once_and_answers_succeeded() {
-    let gw = TestGateway::start().await;
+pub async fn sync_operator_charges_once_and_answers_succeeded(env: Env) {
+    let gw = env.start().await;
     let token = gw.demo_token().await;
     let body = TestGateway::body("+34600000001", 19.99);
     let res = gw
@@ -50,9 +49,8 @@ async fn sync_operator_charges_once_and_answers_succeeded() {
     gw.stop().await;
 }
 
-#[tokio::test]
-async fn async_operator_answers_processing_then_reconciliation_settles_it() {
-    let gw = TestGateway::start().await;
+pub async fn async_operator_answers_processing_then_reconciliation_settles_it(env: Env) {
+    let gw = env.start().await;
     let token = gw.demo_token().await;
     let res = gw
         .create(&token, &TestGateway::body("+491510000001", 5.0))
@@ -72,9 +70,8 @@ async fn async_operator_answers_processing_then_reconciliation_settles_it() {
     gw.stop().await;
 }
 
-#[tokio::test]
-async fn definite_refusals_are_errors_and_create_nothing() {
-    let gw = TestGateway::start().await;
+pub async fn definite_refusals_are_errors_and_create_nothing(env: Env) {
+    let gw = env.start().await;
     let token = gw.demo_token().await;
     let cases = [
         ("+34600000080", 403, "CARRIER_BILLING.PAYMENT_DENIED"),
@@ -97,9 +94,8 @@ async fn definite_refusals_are_errors_and_create_nothing() {
     gw.stop().await;
 }
 
-#[tokio::test]
-async fn upstream_500_is_an_unknown_outcome_settled_without_double_charge() {
-    let gw = TestGateway::start().await;
+pub async fn upstream_500_is_an_unknown_outcome_settled_without_double_charge(env: Env) {
+    let gw = env.start().await;
     let token = gw.demo_token().await;
     let res = gw
         .create(&token, &TestGateway::body("+34600000084", 2.5))
@@ -113,9 +109,8 @@ async fn upstream_500_is_an_unknown_outcome_settled_without_double_charge() {
     gw.stop().await;
 }
 
-#[tokio::test]
-async fn upstream_slower_than_the_deadline_is_settled_to_its_single_charge() {
-    let gw = TestGateway::start().await;
+pub async fn upstream_slower_than_the_deadline_is_settled_to_its_single_charge(env: Env) {
+    let gw = env.start().await;
     let token = gw.demo_token().await;
     let res = gw
         .create(&token, &TestGateway::body("+34600000085", 3.0))
@@ -136,9 +131,8 @@ async fn upstream_slower_than_the_deadline_is_settled_to_its_single_charge() {
     gw.stop().await;
 }
 
-#[tokio::test]
-async fn async_success_and_async_denial() {
-    let gw = TestGateway::start().await;
+pub async fn async_success_and_async_denial(env: Env) {
+    let gw = env.start().await;
     let token = gw.demo_token().await;
     let ok = body_of(
         gw.create(&token, &TestGateway::body("+34600000086", 1.0))

@@ -2,7 +2,7 @@
 
 use reqwest::Method;
 use serde_json::Value;
-use switchboard_tests::{body_of, TestGateway, CARRIER_BILLING};
+use switchboard_tests::{body_of, Env, TestGateway, CARRIER_BILLING};
 
 use crate::assert_error;
 
@@ -37,9 +37,8 @@ fn ids(v: &Value) -> Vec<String> {
         .collect()
 }
 
-#[tokio::test]
-async fn lists_filter_sort_and_paginate() {
-    let gw = TestGateway::start().await;
+pub async fn lists_filter_sort_and_paginate(env: Env) {
+    let gw = env.start().await;
     let token = gw.demo_token().await;
     let mut created = Vec::new();
     for i in 0..6 {
@@ -100,9 +99,8 @@ async fn lists_filter_sort_and_paginate() {
     gw.stop().await;
 }
 
-#[tokio::test]
-async fn list_errors() {
-    let gw = TestGateway::start().await;
+pub async fn list_errors(env: Env) {
+    let gw = env.start().await;
     let token = gw.demo_token().await;
     gw.create(&token, &TestGateway::body("+34600000040", 1.0))
         .await;
@@ -142,9 +140,8 @@ async fn list_errors() {
     gw.stop().await;
 }
 
-#[tokio::test]
-async fn merchants_never_see_each_other() {
-    let gw = TestGateway::start().await;
+pub async fn merchants_never_see_each_other(env: Env) {
+    let gw = env.start().await;
     let mine = gw.demo_token().await;
     let theirs = gw.token("demo-merchant-2", "demo-secret-2").await;
     let created = body_of(

@@ -1,7 +1,7 @@
 //! Channels: an operator that cannot be reached, and falling back to the next channel.
 
 use switchboard_adapter::ChannelSettings;
-use switchboard_tests::{body_of, TestGateway, Timing};
+use switchboard_tests::{body_of, Env, TestGateway, Timing};
 
 use crate::assert_error;
 
@@ -22,13 +22,13 @@ fn dead_channel(priority: u32) -> ChannelSettings {
     .unwrap()
 }
 
-#[tokio::test]
-async fn an_unreachable_operator_is_503_and_the_request_can_be_retried() {
-    let gw = TestGateway::start_with(Timing::default(), |c| {
-        c.channels.get_mut("movistar_es_sandbox").unwrap().enabled = false;
-        c.channels.insert("movistar_dead".into(), dead_channel(10));
-    })
-    .await;
+pub async fn an_unreachable_operator_is_503_and_the_request_can_be_retried(env: Env) {
+    let gw = env
+        .start_with(Timing::default(), |c| {
+            c.channels.get_mut("movistar_es_sandbox").unwrap().enabled = false;
+            c.channels.insert("movistar_dead".into(), dead_channel(10));
+        })
+        .await;
     let token = gw.demo_token().await;
     let mut body = TestGateway::body("+34600000070", 1.0);
     body["amountTransaction"]["clientCorrelator"] = "cc-dead".into();
@@ -46,12 +46,12 @@ async fn an_unreachable_operator_is_503_and_the_request_can_be_retried() {
     gw.stop().await;
 }
 
-#[tokio::test]
-async fn a_channel_that_was_not_reached_falls_back_to_the_next() {
-    let gw = TestGateway::start_with(Timing::default(), |c| {
-        c.channels.insert("movistar_dead".into(), dead_channel(10));
-    })
-    .await;
+pub async fn a_channel_that_was_not_reached_falls_back_to_the_next(env: Env) {
+    let gw = env
+        .start_with(Timing::default(), |c| {
+            c.channels.insert("movistar_dead".into(), dead_channel(10));
+        })
+        .await;
     let token = gw.demo_token().await;
     let res = gw
         .create(&token, &TestGateway::body("+34600000071", 1.0))

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use switchboard_tests::{body_of, eventually, TestGateway, CARRIER_BILLING};
+use switchboard_tests::{body_of, eventually, Env, TestGateway, CARRIER_BILLING};
 
 use crate::assert_error;
 
@@ -23,9 +23,8 @@ fn phone(p: &str) -> Value {
     json!({"phoneNumber": p})
 }
 
-#[tokio::test]
-async fn prepare_then_confirm_charges_once() {
-    let gw = TestGateway::start().await;
+pub async fn prepare_then_confirm_charges_once(env: Env) {
+    let gw = env.start().await;
     let token = gw.demo_token().await;
     let (id, body) = prepared(&gw, &token, "+34600000010").await;
     assert_eq!(body["paymentStatus"], "reserved");
@@ -54,9 +53,8 @@ async fn prepare_then_confirm_charges_once() {
     gw.stop().await;
 }
 
-#[tokio::test]
-async fn async_operator_confirmation_settles_through_reconciliation() {
-    let gw = TestGateway::start().await;
+pub async fn async_operator_confirmation_settles_through_reconciliation(env: Env) {
+    let gw = env.start().await;
     let token = gw.demo_token().await;
     let (id, _) = prepared(&gw, &token, "+491600000011").await;
     let reserved = eventually(Duration::from_secs(10), || async {
@@ -77,9 +75,8 @@ async fn async_operator_confirmation_settles_through_reconciliation() {
     gw.stop().await;
 }
 
-#[tokio::test]
-async fn cancel_releases_the_reservation() {
-    let gw = TestGateway::start().await;
+pub async fn cancel_releases_the_reservation(env: Env) {
+    let gw = env.start().await;
     let token = gw.demo_token().await;
     let (id, _) = prepared(&gw, &token, "+34600000012").await;
     let res = gw
@@ -99,9 +96,8 @@ async fn cancel_releases_the_reservation() {
     gw.stop().await;
 }
 
-#[tokio::test]
-async fn otp_validation_flow() {
-    let gw = TestGateway::start().await;
+pub async fn otp_validation_flow(env: Env) {
+    let gw = env.start().await;
     let token = gw.demo_token().await;
     let (id, body) = prepared(&gw, &token, "+34600000087").await;
     assert_eq!(body["paymentStatus"], "pending_validation");
@@ -176,9 +172,8 @@ async fn otp_validation_flow() {
     gw.stop().await;
 }
 
-#[tokio::test]
-async fn three_wrong_codes_deny_the_payment() {
-    let gw = TestGateway::start().await;
+pub async fn three_wrong_codes_deny_the_payment(env: Env) {
+    let gw = env.start().await;
     let token = gw.demo_token().await;
     let (id, body) = prepared(&gw, &token, "+34700000087").await;
     let auth_id = body["validationInfo"]["authorizationId"]
@@ -204,9 +199,8 @@ async fn three_wrong_codes_deny_the_payment() {
     gw.stop().await;
 }
 
-#[tokio::test]
-async fn an_expired_reservation_becomes_cancelled() {
-    let gw = TestGateway::start().await;
+pub async fn an_expired_reservation_becomes_cancelled(env: Env) {
+    let gw = env.start().await;
     let token = gw.demo_token().await;
     let (id, body) = prepared(&gw, &token, "+34600000089").await;
     assert_eq!(body["paymentStatus"], "reserved");
@@ -226,9 +220,8 @@ async fn an_expired_reservation_becomes_cancelled() {
     gw.stop().await;
 }
 
-#[tokio::test]
-async fn confirm_and_cancel_apply_the_identifier_rules() {
-    let gw = TestGateway::start().await;
+pub async fn confirm_and_cancel_apply_the_identifier_rules(env: Env) {
+    let gw = env.start().await;
     let token = gw.demo_token().await;
     let (id, _) = prepared(&gw, &token, "+34600000013").await;
     assert_error(
@@ -272,9 +265,8 @@ async fn confirm_and_cancel_apply_the_identifier_rules() {
     gw.stop().await;
 }
 
-#[tokio::test]
-async fn one_step_payments_cannot_be_confirmed() {
-    let gw = TestGateway::start().await;
+pub async fn one_step_payments_cannot_be_confirmed(env: Env) {
+    let gw = env.start().await;
     let token = gw.demo_token().await;
     let created = body_of(
         gw.create(&token, &TestGateway::body("+34600000014", 1.0))

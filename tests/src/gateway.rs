@@ -33,12 +33,8 @@ pub struct TestGateway {
 }
 
 impl TestGateway {
-    pub async fn start() -> TestGateway {
-        TestGateway::start_with(Timing::default(), |_| {}).await
-    }
-
     /// Starts on the embedded defaults (memory store, sandbox operators) with test timings and a free
-    /// port; `customize` may change anything else.
+    /// port; `customize` may change anything else. Scenarios start gateways through [`crate::Env`].
     pub async fn start_with(timing: Timing, customize: impl FnOnce(&mut Config)) -> TestGateway {
         let mut config = config::load(&ConfigSource::EmbeddedOnly).expect("embedded config");
         config.server.port = 0;

@@ -1,9 +1,11 @@
 //! Harness for the end-to-end suites: a real gateway with its in-process sandbox on free ports, a
 //! merchant-side HTTP client, and the OpenAPI schema checker.
 
+mod env;
 mod gateway;
 mod schema;
 
+pub use env::Env;
 pub use gateway::{body_of, TestGateway, Timing};
 pub use schema::{OpenApi, CARRIER_BILLING};
 

@@ -1,5 +1,7 @@
 //! A channel's configuration, as written in `config/channels/*.toml`.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use switchboard_core::Secret;
 
@@ -31,6 +33,11 @@ pub struct ChannelSettings {
     pub timeouts: Timeouts,
     #[serde(default = "enabled")]
     pub enabled: bool,
+    /// Settings only one adapter style understands (e.g. a platform user name). Each adapter documents
+    /// its keys and refuses to build when a required one is missing. Secrets here may come from the
+    /// environment like any other key.
+    #[serde(default)]
+    pub options: BTreeMap<String, serde_json::Value>,
 }
 
 fn default_priority() -> u32 {

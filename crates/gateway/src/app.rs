@@ -153,9 +153,12 @@ fn build_router(config: &Config) -> Result<Router, StartError> {
     Ok(Router::new(plan, channels))
 }
 
-fn build_store(config: &Config) -> Arc<dyn Store> {
+async fn build_store(config: &Config) -> Result<Arc<dyn Store>, StartError> {
     match config.store.backend {
-        StoreBackend::Memory => Arc::new(MemoryStore::new()),
+        StoreBackend::Memory => Ok(Arc::new(MemoryStore::new())),
+        StoreBackend::Redis => Err(StartError::Config(
+            "the redis store backend is not built yet".into(),
+        )),
     }
 }
 
@@ -176,7 +179,7 @@ pub async fn start(mut config: Config) -> Result<Running, StartError> {
     let sandbox = start_sandbox(&mut config).await?;
     let router = build_router(&config)?;
     let state = web::Data::new(AppState {
-        store: build_store(&config),
+        store: build_store(&config).await?,
         router: Arc::new(router),
         merchants: Merchants::from_config(&config),
         tokens: TokenIssuer::from_config(&config.auth),

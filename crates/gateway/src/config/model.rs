@@ -41,12 +41,25 @@ pub struct ServerConfig {
 #[serde(rename_all = "snake_case")]
 pub enum StoreBackend {
     Memory,
+    Redis,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StoreConfig {
     pub backend: StoreBackend,
+    /// Redis URL (`redis://[:password@]host:port[/db]`); for a cluster, any one node.
+    pub url: Secret,
+    /// Redis Cluster: connect through `nodes` (or `url` when the list is empty).
+    pub cluster: bool,
+    #[serde(default)]
+    pub nodes: Vec<String>,
+    /// Key namespace, so several deployments (or test runs) can share one Redis.
+    pub prefix: String,
+    /// How long a clientCorrelator / referenceCode claim is kept.
+    pub idempotency_ttl_secs: u64,
+    pub response_timeout_ms: u64,
+    pub connect_timeout_ms: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

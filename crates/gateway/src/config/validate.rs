@@ -16,6 +16,26 @@ pub fn validate(config: &Config) -> Result<(), String> {
             "server.public_url '{public_url}' must start with http:// or https://"
         ));
     }
+    let store = &config.store;
+    if store.backend == crate::config::StoreBackend::Redis {
+        let url = store.url.expose();
+        let urls = std::iter::once(url).chain(store.nodes.iter().map(String::as_str));
+        if urls
+            .clone()
+            .any(|u| !(u.starts_with("redis://") || u.starts_with("rediss://")))
+        {
+            problems.push("store.url and store.nodes must be redis:// or rediss:// URLs".into());
+        }
+        if store.prefix.is_empty() || store.prefix.contains(['{', '}']) {
+            problems.push("store.prefix must be non-empty and must not contain '{' or '}'".into());
+        }
+        if store.response_timeout_ms == 0
+            || store.connect_timeout_ms == 0
+            || store.idempotency_ttl_secs == 0
+        {
+            problems.push("store timeouts and idempotency_ttl_secs must be above 0".into());
+        }
+    }
     if config.auth.token_ttl_secs == 0 {
         problems.push("auth.token_ttl_secs must be above 0".into());
     }
@@ -150,6 +170,15 @@ mod tests {
             err.contains("no operator 'nowhere'") && err.contains("ftp://x"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn redis_settings_are_checked_only_when_used() {
+        let mut c = defaults();
+        c.store.url = switchboard_core::Secret::new("http://not-redis");
+        assert!(validate(&c).is_ok(), "memory backend ignores the redis url");
+        c.store.backend = crate::config::StoreBackend::Redis;
+        assert!(validate(&c).unwrap_err().contains("redis://"));
     }
 
     #[test]
