@@ -1,19 +1,9 @@
 //! 1-step payments through both sandbox operators and every scripted outcome.
 
-use std::time::Duration;
-
 use serde_json::Value;
-use switchboard_tests::{body_of, eventually, Env, TestGateway, CARRIER_BILLING};
+use switchboard_tests::{body_of, Env, TestGateway, CARRIER_BILLING};
 
 use crate::assert_error;
-
-async fn settled_status(gw: &TestGateway, token: &str, id: &str, want: &str) -> bool {
-    eventually(Duration::from_secs(10), || async {
-        (gw.status_of(token, id).await == want).then_some(())
-    })
-    .await
-    .is_some()
-}
 
 pub async fn sync_operator_charges_once_and_answers_succeeded(env: Env) {
     let gw = env.start().await;
@@ -61,7 +51,7 @@ pub async fn async_operator_answers_processing_then_reconciliation_settles_it(en
     assert_eq!(created["paymentStatus"], "processing");
     let id = created["paymentId"].as_str().unwrap().to_string();
     assert!(
-        settled_status(&gw, &token, &id, "succeeded").await,
+        gw.wait_for_status(&token, &id, "succeeded").await,
         "telekom-de completes later"
     );
     assert_eq!(gw.charges_for_payment(&id), 1);
@@ -104,7 +94,7 @@ pub async fn upstream_500_is_an_unknown_outcome_settled_without_double_charge(en
     let created = body_of(res).await;
     assert_eq!(created["paymentStatus"], "processing");
     let id = created["paymentId"].as_str().unwrap().to_string();
-    assert!(settled_status(&gw, &token, &id, "succeeded").await);
+    assert!(gw.wait_for_status(&token, &id, "succeeded").await);
     assert_eq!(gw.charges_for_payment(&id), 1);
     gw.stop().await;
 }
@@ -122,7 +112,7 @@ pub async fn upstream_slower_than_the_deadline_is_settled_to_its_single_charge(e
         "the gateway stopped waiting"
     );
     let id = created["paymentId"].as_str().unwrap().to_string();
-    assert!(settled_status(&gw, &token, &id, "succeeded").await);
+    assert!(gw.wait_for_status(&token, &id, "succeeded").await);
     assert_eq!(
         gw.charges_for_payment(&id),
         1,
@@ -152,8 +142,8 @@ pub async fn async_success_and_async_denial(env: Env) {
         ok["paymentId"].as_str().unwrap(),
         no["paymentId"].as_str().unwrap(),
     );
-    assert!(settled_status(&gw, &token, ok_id, "succeeded").await);
-    assert!(settled_status(&gw, &token, no_id, "denied").await);
+    assert!(gw.wait_for_status(&token, ok_id, "succeeded").await);
+    assert!(gw.wait_for_status(&token, no_id, "denied").await);
     assert_eq!(
         (gw.charges_for_payment(ok_id), gw.charges_for_payment(no_id)),
         (1, 0)

@@ -1,9 +1,7 @@
 //! 2-step payments: prepare, validate, confirm, cancel, expiry and the conflict codes.
 
-use std::time::Duration;
-
 use serde_json::{json, Value};
-use switchboard_tests::{body_of, eventually, Env, TestGateway, CARRIER_BILLING};
+use switchboard_tests::{body_of, Env, TestGateway, CARRIER_BILLING};
 
 use crate::assert_error;
 
@@ -57,20 +55,12 @@ pub async fn async_operator_confirmation_settles_through_reconciliation(env: Env
     let gw = env.start().await;
     let token = gw.demo_token().await;
     let (id, _) = prepared(&gw, &token, "+491600000011").await;
-    let reserved = eventually(Duration::from_secs(10), || async {
-        (gw.status_of(&token, &id).await == "reserved").then_some(())
-    })
-    .await;
-    assert!(reserved.is_some());
+    assert!(gw.wait_for_status(&token, &id, "reserved").await);
     let res = gw
         .action(&token, &id, "confirm", &phone("+491600000011"))
         .await;
     assert_eq!(res.status(), 202);
-    let done = eventually(Duration::from_secs(10), || async {
-        (gw.status_of(&token, &id).await == "succeeded").then_some(())
-    })
-    .await;
-    assert!(done.is_some());
+    assert!(gw.wait_for_status(&token, &id, "succeeded").await);
     assert_eq!(gw.charges_for_payment(&id), 1);
     gw.stop().await;
 }
@@ -204,12 +194,8 @@ pub async fn an_expired_reservation_becomes_cancelled(env: Env) {
     let token = gw.demo_token().await;
     let (id, body) = prepared(&gw, &token, "+34600000089").await;
     assert_eq!(body["paymentStatus"], "reserved");
-    let cancelled = eventually(Duration::from_secs(10), || async {
-        (gw.status_of(&token, &id).await == "cancelled").then_some(())
-    })
-    .await;
     assert!(
-        cancelled.is_some(),
+        gw.wait_for_status(&token, &id, "cancelled").await,
         "reconciliation notices the operator's expiry"
     );
     let confirm = gw

@@ -126,6 +126,15 @@ impl TestGateway {
             .to_string()
     }
 
+    /// Waits (bounded) until the payment shows `want`; false if it never does.
+    pub async fn wait_for_status(&self, token: &str, id: &str, want: &str) -> bool {
+        crate::eventually(std::time::Duration::from_secs(10), || async {
+            (self.status_of(token, id).await == want).then_some(())
+        })
+        .await
+        .is_some()
+    }
+
     pub async fn action(&self, token: &str, id: &str, action: &str, body: &Value) -> Response {
         self.cb(Method::POST, &format!("/payments/{id}/{action}"), token)
             .json(body)
