@@ -7,6 +7,7 @@ mod errors;
 mod idempotency;
 mod one_step;
 mod reads;
+mod redis_store;
 mod routing;
 mod suite;
 mod two_step;
@@ -92,9 +93,16 @@ scenarios! {
     two_step::one_step_payments_cannot_be_confirmed,
 }
 
-/// The whole suite at once on one memory store per scenario, a few scenarios at a time: the same
-/// runner the Redis suites use, and a check that scenarios do not disturb each other.
+/// Every scenario on one single-node Redis started for this test (each gateway in its own namespace).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn memory_suite_in_parallel() {
-    suite::run_all(switchboard_tests::Env::memory()).await;
+async fn redis_suite() {
+    let redis = switchboard_store::testing::RedisServer::start();
+    suite::run_all(switchboard_tests::Env::redis(redis.url())).await;
+}
+
+/// Every scenario on a 3-master Redis Cluster started for this test.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_cluster_suite() {
+    let cluster = switchboard_store::testing::RedisCluster::start();
+    suite::run_all(switchboard_tests::Env::cluster(cluster.nodes())).await;
 }

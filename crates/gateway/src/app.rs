@@ -8,7 +8,7 @@ use actix_web::{middleware, web, App, HttpServer};
 use switchboard_adapter::{AdapterRegistry, UpstreamHttp};
 use switchboard_router::{Channel, NumberPlan, NumberPlanError, OperatorInfo, Router};
 use switchboard_sandbox::{SandboxConfig, SandboxHandle, Timings};
-use switchboard_store::{MemoryStore, Store};
+use switchboard_store::{MemoryStore, RedisSettings, RedisStore, Store};
 use tokio::task::JoinHandle;
 
 use crate::auth::{Merchants, TokenIssuer};
@@ -153,12 +153,26 @@ fn build_router(config: &Config) -> Result<Router, StartError> {
     Ok(Router::new(plan, channels))
 }
 
-async fn build_store(config: &Config) -> Result<Arc<dyn Store>, StartError> {
+fn build_store(config: &Config) -> Result<Arc<dyn Store>, StartError> {
     match config.store.backend {
         StoreBackend::Memory => Ok(Arc::new(MemoryStore::new())),
-        StoreBackend::Redis => Err(StartError::Config(
-            "the redis store backend is not built yet".into(),
-        )),
+        StoreBackend::Redis => {
+            let s = &config.store;
+            let settings = RedisSettings {
+                url: s.url.expose().to_string(),
+                cluster: s.cluster,
+                cluster_nodes: s.nodes.clone(),
+                prefix: s.prefix.clone(),
+                idempotency_ttl_secs: s.idempotency_ttl_secs,
+                response_timeout_ms: s.response_timeout_ms,
+                connect_timeout_ms: s.connect_timeout_ms,
+            };
+            // Connects lazily: a replica started while Redis is down serves 503 and is not ready
+            // until Redis answers, then recovers by itself.
+            let store = RedisStore::connect(&settings)
+                .map_err(|e| StartError::Config(format!("store: {e}")))?;
+            Ok(Arc::new(store))
+        }
     }
 }
 
@@ -179,7 +193,7 @@ pub async fn start(mut config: Config) -> Result<Running, StartError> {
     let sandbox = start_sandbox(&mut config).await?;
     let router = build_router(&config)?;
     let state = web::Data::new(AppState {
-        store: build_store(&config).await?,
+        store: build_store(&config)?,
         router: Arc::new(router),
         merchants: Merchants::from_config(&config),
         tokens: TokenIssuer::from_config(&config.auth),

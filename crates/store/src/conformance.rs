@@ -7,7 +7,8 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use switchboard_core::{
     ApiError, ChargingInformation, ChargingMetaData, Msisdn, PaymentAmount, PaymentFlow,
-    PaymentRecord, PaymentStatus, Phase,
+    PaymentItem, PaymentRecord, PaymentStatus, PendingAction, Phase, Sink, SinkCredential,
+    ValidationInfo,
 };
 
 use crate::{IdempotencyKey, InsertOutcome, PaymentQuery, SortOrder, Store, UpdateOutcome};
@@ -83,6 +84,13 @@ where
     lists_filter_sort_and_paginate(&fresh().await).await;
     reconciliation_sees_only_due_unsettled_payments(&fresh().await).await;
     concurrent_claims_have_one_winner(Arc::new(fresh().await)).await;
+    updates_keep_the_indexes_right(&fresh().await).await;
+    releases_only_keys_the_payment_still_holds(&fresh().await).await;
+    unusual_ids_and_keys_stay_apart(&fresh().await).await;
+    every_field_round_trips(&fresh().await).await;
+    lists_by_subscriber_with_combined_filters(&fresh().await).await;
+    reconciliation_is_ordered_and_limited(&fresh().await).await;
+    concurrent_updates_have_one_winner(Arc::new(fresh().await)).await;
 }
 
 async fn claims_keys_once_per_merchant(store: &dyn Store) {
@@ -205,13 +213,22 @@ async fn reads_are_scoped_to_the_merchant(store: &dyn Store) {
         .await
         .unwrap();
     assert_eq!((page.items.len(), page.total), (0, 0));
-    // A forged update from another merchant is refused.
+    // A forged update from another merchant is refused (a backend that keeps payments per
+    // merchant does not find it: Missing; one that finds it reports a conflict) and changes
+    // nothing.
     let mut forged = sample_payment("p1", "m2", 1);
     forged.version = 2;
+    forged.status = PaymentStatus::Denied;
     assert!(matches!(
         store.update_payment(&forged, 1, &[]).await.unwrap(),
-        UpdateOutcome::Conflict(_)
+        UpdateOutcome::Conflict(_) | UpdateOutcome::Missing
     ));
+    let kept = store.get_payment("m1", "p1").await.unwrap().unwrap();
+    assert_eq!(
+        (kept.merchant_id.as_str(), kept.version, kept.status),
+        ("m1", 1, PaymentStatus::Succeeded)
+    );
+    assert!(store.get_payment("m2", "p1").await.unwrap().is_none());
 }
 
 async fn lists_filter_sort_and_paginate(store: &dyn Store) {
@@ -337,6 +354,347 @@ async fn concurrent_claims_have_one_winner<S: Store>(store: Arc<S>) {
     for t in tasks {
         if t.await.unwrap() == InsertOutcome::Inserted {
             winners += 1;
+        }
+    }
+    assert_eq!(winners, 1);
+}
+
+async fn total(store: &dyn Store, merchant: &str, query: PaymentQuery) -> usize {
+    store.list_payments(merchant, &query).await.unwrap().total
+}
+
+fn due_ids(found: &[PaymentRecord]) -> Vec<&str> {
+    found.iter().map(|p| p.id.as_str()).collect()
+}
+
+/// Every write moves the payment in or out of the list and reconciliation indexes, and list
+/// filters see its current status and metadata, not those it was inserted with.
+async fn updates_keep_the_indexes_right(store: &dyn Store) {
+    let now = Utc::now();
+    let m1 = ["m1".to_string()];
+    let statuses = |s: PaymentStatus| PaymentQuery {
+        statuses: vec![s],
+        ..Default::default()
+    };
+    let shop = || PaymentQuery {
+        merchant_identifier: Some("shop".into()),
+        ..Default::default()
+    };
+    let mut p = sample_payment("p1", "m1", 1);
+    p.phase = Phase::Submitting;
+    p.status = PaymentStatus::Processing;
+    p.next_check_at = Some(now - Duration::seconds(1));
+    store.insert_payment(&p, &[]).await.unwrap();
+    assert_eq!(total(store, "m1", PaymentQuery::default()).await, 0);
+    let due = store.due_for_reconciliation(&m1, now, 10).await.unwrap();
+    assert_eq!(due_ids(&due), ["p1"], "submitting payments are reconciled");
+
+    let mut live = p.clone();
+    live.phase = Phase::Live;
+    live.version = 2;
+    assert_eq!(
+        store.update_payment(&live, 1, &[]).await.unwrap(),
+        UpdateOutcome::Updated
+    );
+    assert_eq!(total(store, "m1", PaymentQuery::default()).await, 1);
+    assert_eq!(
+        total(store, "m1", statuses(PaymentStatus::Processing)).await,
+        1
+    );
+
+    let mut done = live.clone();
+    done.status = PaymentStatus::Succeeded;
+    done.next_check_at = None;
+    done.payment_amount.charging_meta_data = Some(ChargingMetaData {
+        merchant_identifier: Some("shop".into()),
+        ..Default::default()
+    });
+    done.version = 3;
+    store.update_payment(&done, 2, &[]).await.unwrap();
+    assert_eq!(
+        total(store, "m1", statuses(PaymentStatus::Processing)).await,
+        0
+    );
+    assert_eq!(
+        total(store, "m1", statuses(PaymentStatus::Succeeded)).await,
+        1
+    );
+    assert_eq!(total(store, "m1", shop()).await, 1);
+    assert!(store
+        .due_for_reconciliation(&m1, now, 10)
+        .await
+        .unwrap()
+        .is_empty());
+
+    let mut plain = done.clone();
+    plain.payment_amount.charging_meta_data = None;
+    plain.version = 4;
+    store.update_payment(&plain, 3, &[]).await.unwrap();
+    assert_eq!(total(store, "m1", shop()).await, 0);
+
+    // A payment that waits on the operator again is due again.
+    let mut recheck = plain.clone();
+    recheck.status = PaymentStatus::Reserved;
+    recheck.next_check_at = Some(now - Duration::seconds(1));
+    recheck.version = 5;
+    store.update_payment(&recheck, 4, &[]).await.unwrap();
+    let due = store.due_for_reconciliation(&m1, now, 10).await.unwrap();
+    assert_eq!((due.len(), due[0].version), (1, 5));
+
+    let mut hidden = recheck.clone();
+    hidden.phase = Phase::Rejected(ApiError::of(switchboard_core::ErrorCode::PaymentDenied));
+    hidden.version = 6;
+    store.update_payment(&hidden, 5, &[]).await.unwrap();
+    assert_eq!(total(store, "m1", PaymentQuery::default()).await, 0);
+    assert!(store
+        .due_for_reconciliation(&m1, now, 10)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+/// A release frees a key only while it still belongs to the releasing payment.
+async fn releases_only_keys_the_payment_still_holds(store: &dyn Store) {
+    let p1 = sample_payment("p1", "m1", 1);
+    store.insert_payment(&p1, &[rc("r1")]).await.unwrap();
+    let mut v2 = p1.clone();
+    v2.version = 2;
+    store.update_payment(&v2, 1, &[rc("r1")]).await.unwrap();
+    let p2 = sample_payment("p2", "m1", 2);
+    assert_eq!(
+        store.insert_payment(&p2, &[rc("r1")]).await.unwrap(),
+        InsertOutcome::Inserted
+    );
+    // p1 releasing again must not free p2's claim.
+    let mut v3 = v2.clone();
+    v3.version = 3;
+    assert_eq!(
+        store.update_payment(&v3, 2, &[rc("r1")]).await.unwrap(),
+        UpdateOutcome::Updated
+    );
+    let p3 = sample_payment("p3", "m1", 3);
+    match store.insert_payment(&p3, &[rc("r1")]).await.unwrap() {
+        InsertOutcome::Existing { existing, .. } => assert_eq!(existing.id, "p2"),
+        other => panic!("expected existing, got {other:?}"),
+    }
+}
+
+/// Ids and keys are opaque text: braces, colons and non-ASCII neither collide nor leak.
+async fn unusual_ids_and_keys_stay_apart(store: &dyn Store) {
+    let merchants = ["m{1}", "m{1}:x", "}m{", "m 1/ü"];
+    for (i, merchant) in merchants.iter().enumerate() {
+        let p = sample_payment(&format!("p{{{i}}}:a/é"), merchant, 1);
+        assert_eq!(
+            store
+                .insert_payment(&p, &[cc("}{"), rc("a:b{c}")])
+                .await
+                .unwrap(),
+            InsertOutcome::Inserted,
+            "{merchant}"
+        );
+    }
+    for (i, merchant) in merchants.iter().enumerate() {
+        let id = format!("p{{{i}}}:a/é");
+        assert_eq!(
+            store.get_payment(merchant, &id).await.unwrap().unwrap().id,
+            id
+        );
+        for other in merchants.iter().filter(|m| *m != merchant) {
+            assert!(store.get_payment(other, &id).await.unwrap().is_none());
+        }
+        let page = store
+            .list_payments(merchant, &PaymentQuery::default())
+            .await
+            .unwrap();
+        assert_eq!((page.total, page.items[0].id.as_str()), (1, id.as_str()));
+        let again = sample_payment(&format!("q{i}"), merchant, 2);
+        match store.insert_payment(&again, &[cc("}{")]).await.unwrap() {
+            InsertOutcome::Existing { existing, .. } => assert_eq!(existing.id, id),
+            other => panic!("expected existing, got {other:?}"),
+        }
+    }
+    // Keys that differ only in kind or in escaped characters are different keys.
+    let p = sample_payment("k1", "m{1}", 3);
+    assert_eq!(
+        store
+            .insert_payment(&p, &[rc("}{"), cc("a:b{c"), cc("%7D%7B")])
+            .await
+            .unwrap(),
+        InsertOutcome::Inserted
+    );
+}
+
+/// What is read back is exactly what was written, every optional part included.
+async fn every_field_round_trips(store: &dyn Store) {
+    let mut p = sample_payment("full", "m1", 7);
+    p.flow = PaymentFlow::TwoStep;
+    p.status = PaymentStatus::Reserved;
+    p.version = 41;
+    p.client_correlator = Some("cc-1".into());
+    p.payment_amount.charging_meta_data = Some(ChargingMetaData {
+        merchant_name: Some("Shop".into()),
+        merchant_identifier: Some("shop-1".into()),
+        channel: Some("web".into()),
+        ..Default::default()
+    });
+    p.payment_amount.payment_details = Some(vec![PaymentItem {
+        id: "item-1".into(),
+        amount: "1.005".parse().expect("valid amount"),
+        currency: switchboard_core::Currency::parse("EUR").expect("valid sample"),
+        description: "Sword".into(),
+        is_tax_included: Some(true),
+        tax_amount: None,
+    }]);
+    p.upstream_id = Some("up-1".into());
+    p.server_reference_code = Some("srv-1".into());
+    p.validation_info = Some(ValidationInfo::Validate {
+        authorization_id: "auth-1".into(),
+    });
+    p.validation_attempts = 2;
+    p.pending_action = Some(PendingAction::Confirm);
+    p.sink = Some(Sink::parse("https://merchant.example/notify").expect("valid sink"));
+    p.sink_credential = Some(SinkCredential {
+        access_token: "token".into(),
+        access_token_expires_utc: p.created_at + Duration::hours(1),
+    });
+    p.updated_at = p.created_at + Duration::milliseconds(1234);
+    p.payment_date = Some(p.created_at + Duration::nanoseconds(123_456_789));
+    p.denial_reason = Some("none".into());
+    p.needs_review = true;
+    p.reconcile_attempts = 3;
+    p.next_check_at = Some(p.created_at + Duration::seconds(30));
+    store.insert_payment(&p, &[cc("cc-1")]).await.unwrap();
+    assert_eq!(
+        store.get_payment("m1", "full").await.unwrap().as_ref(),
+        Some(&p)
+    );
+    let page = store
+        .list_payments("m1", &PaymentQuery::default())
+        .await
+        .unwrap();
+    assert_eq!(page.items, [p.clone()]);
+    match store.update_payment(&p, 40, &[]).await.unwrap() {
+        UpdateOutcome::Conflict(now) => assert_eq!(*now, p),
+        other => panic!("expected conflict, got {other:?}"),
+    }
+}
+
+/// Phone-bound listing, filters together, ties on the creation time, and pages past the end.
+async fn lists_by_subscriber_with_combined_filters(store: &dyn Store) {
+    let other = Msisdn::parse("+34600000002").expect("valid sample");
+    for minute in 0..6u32 {
+        let mut p = sample_payment(&format!("p{minute}"), "m1", minute);
+        if minute % 2 == 1 {
+            p.msisdn = other.clone();
+        }
+        if minute >= 4 {
+            p.status = PaymentStatus::Denied;
+        }
+        store.insert_payment(&p, &[]).await.unwrap();
+    }
+    // Same creation time as p3: ordered by id after it.
+    let mut tie = sample_payment("p3b", "m1", 3);
+    tie.msisdn = other.clone();
+    store.insert_payment(&tie, &[]).await.unwrap();
+
+    let base = Utc
+        .with_ymd_and_hms(2026, 1, 1, 10, 0, 0)
+        .single()
+        .expect("valid date");
+    let mine = PaymentQuery {
+        msisdn: Some(other.clone()),
+        order: SortOrder::Asc,
+        ..Default::default()
+    };
+    let page = store.list_payments("m1", &mine).await.unwrap();
+    let ids: Vec<_> = page.items.iter().map(|p| p.id.as_str()).collect();
+    assert_eq!((ids, page.total), (vec!["p1", "p3", "p3b", "p5"], 4));
+
+    let combined = PaymentQuery {
+        msisdn: Some(other),
+        statuses: vec![PaymentStatus::Succeeded, PaymentStatus::Denied],
+        created_gte: Some(base + Duration::minutes(3)),
+        order: SortOrder::Desc,
+        page: 1,
+        per_page: 2,
+        ..Default::default()
+    };
+    let page = store.list_payments("m1", &combined).await.unwrap();
+    let ids: Vec<_> = page.items.iter().map(|p| p.id.as_str()).collect();
+    assert_eq!((ids, page.total), (vec!["p5", "p3b"], 3));
+    let second = PaymentQuery {
+        page: 2,
+        ..combined.clone()
+    };
+    let page = store.list_payments("m1", &second).await.unwrap();
+    let ids: Vec<_> = page.items.iter().map(|p| p.id.as_str()).collect();
+    assert_eq!((ids, page.total), (vec!["p3"], 3));
+    let beyond = PaymentQuery {
+        page: 9,
+        ..combined
+    };
+    let page = store.list_payments("m1", &beyond).await.unwrap();
+    assert_eq!((page.items.len(), page.total), (0, 3));
+
+    let exact = PaymentQuery {
+        created_gte: Some(base + Duration::minutes(3)),
+        created_lte: Some(base + Duration::minutes(3)),
+        ..Default::default()
+    };
+    assert_eq!(total(store, "m1", exact).await, 2, "bounds are inclusive");
+}
+
+/// Earliest first across merchants, at most `limit`, nothing from merchants not asked for.
+async fn reconciliation_is_ordered_and_limited(store: &dyn Store) {
+    let now = Utc::now();
+    for (id, merchant, ago) in [
+        ("a", "m1", 5),
+        ("b", "m2", 30),
+        ("c", "m1", 20),
+        ("d", "m3", 40),
+    ] {
+        let mut p = sample_payment(id, merchant, 1);
+        p.status = PaymentStatus::Processing;
+        p.next_check_at = Some(now - Duration::seconds(ago));
+        store.insert_payment(&p, &[]).await.unwrap();
+    }
+    let asked = ["m1".to_string(), "m2".to_string()];
+    let found = store.due_for_reconciliation(&asked, now, 2).await.unwrap();
+    assert_eq!(due_ids(&found), ["b", "c"]);
+    let all = store.due_for_reconciliation(&asked, now, 10).await.unwrap();
+    assert_eq!(due_ids(&all), ["b", "c", "a"]);
+    assert!(store
+        .due_for_reconciliation(&asked, now, 0)
+        .await
+        .unwrap()
+        .is_empty());
+    let early = store
+        .due_for_reconciliation(&asked, now - Duration::seconds(25), 10)
+        .await
+        .unwrap();
+    assert_eq!(due_ids(&early), ["b"]);
+}
+
+async fn concurrent_updates_have_one_winner<S: Store>(store: Arc<S>) {
+    let mut p = sample_payment("p1", "m1", 1);
+    p.status = PaymentStatus::Processing;
+    store.insert_payment(&p, &[]).await.unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..16u32 {
+        let store = store.clone();
+        let mut next = p.clone();
+        next.version = 2;
+        next.validation_attempts = i;
+        tasks.push(tokio::spawn(async move {
+            store.update_payment(&next, 1, &[]).await.unwrap()
+        }));
+    }
+    let mut winners = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            UpdateOutcome::Updated => winners += 1,
+            UpdateOutcome::Conflict(now) => assert_eq!(now.version, 2),
+            UpdateOutcome::Missing => panic!("the payment exists"),
         }
     }
     assert_eq!(winners, 1);

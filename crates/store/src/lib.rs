@@ -4,11 +4,15 @@
 pub mod conformance;
 mod memory;
 mod query;
+mod redis;
+#[cfg(feature = "test-support")]
+pub mod testing;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use switchboard_core::PaymentRecord;
 
+pub use self::redis::{RedisSettings, RedisStore};
 pub use memory::MemoryStore;
 pub use query::{PaymentPage, PaymentQuery, SortOrder};
 

@@ -232,6 +232,26 @@ mod tests {
     }
 
     #[test]
+    fn redis_store_from_the_environment() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("SWITCHBOARD_STORE__BACKEND", "redis");
+            jail.set_env("SWITCHBOARD_STORE__CLUSTER", "true");
+            jail.set_env(
+                "SWITCHBOARD_STORE__NODES",
+                r#"["redis://10.0.0.1:6379","redis://10.0.0.2:6379"]"#,
+            );
+            let config = load(&ConfigSource::EmbeddedOnly).map_err(|e| e.to_string())?;
+            assert_eq!(config.store.backend, crate::config::StoreBackend::Redis);
+            assert!(config.store.cluster);
+            assert_eq!(
+                config.store.nodes,
+                ["redis://10.0.0.1:6379", "redis://10.0.0.2:6379"]
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
     fn bad_values_name_the_field() {
         figment::Jail::expect_with(|jail| {
             jail.set_env("SWITCHBOARD_SERVER__PORT", "not-a-port");

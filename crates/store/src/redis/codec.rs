@@ -1,0 +1,285 @@
+//! Between Rust values and what Redis holds or answers: the record as JSON, the index arguments
+//! the scripts need (computed here so Lua never parses JSON), and the scripts' replies.
+
+use chrono::{DateTime, Utc};
+use redis::Value;
+use switchboard_core::{PaymentRecord, PaymentStatus};
+
+use super::keys;
+use crate::{IdempotencyKey, InsertOutcome, PaymentPage, StoreError, UpdateOutcome};
+
+/// A record as the insert and update scripts receive it (`ARGV[1..10]`, see record.lua).
+pub(crate) struct RecordArgs {
+    pub(crate) member: String,
+    pub(crate) json: String,
+    pub(crate) version: String,
+    pub(crate) visible: bool,
+    pub(crate) created: i64,
+    pub(crate) due: Option<i64>,
+    pub(crate) status: String,
+    pub(crate) msisdn: String,
+    pub(crate) merchant_identifier: Option<String>,
+}
+
+impl RecordArgs {
+    pub(crate) fn of(record: &PaymentRecord) -> Result<RecordArgs, StoreError> {
+        let json = serde_json::to_string(record)
+            .map_err(|e| StoreError::Corrupt(format!("cannot encode payment: {e}")))?;
+        let due = record
+            .next_check_at
+            .filter(|_| record.is_unsettled())
+            .map(score);
+        Ok(RecordArgs {
+            member: keys::member(&record.id),
+            json,
+            version: record.version.to_string(),
+            visible: record.is_visible(),
+            created: score(record.created_at),
+            due,
+            status: status_name(record.status)?,
+            msisdn: record.msisdn.as_str().to_string(),
+            merchant_identifier: record
+                .payment_amount
+                .charging_meta_data
+                .as_ref()
+                .and_then(|m| m.merchant_identifier.clone()),
+        })
+    }
+
+    /// `ARGV[1..10]` in script order.
+    pub(crate) fn argv(&self) -> Vec<String> {
+        let flag = |b: bool| if b { "1" } else { "0" }.to_string();
+        vec![
+            self.member.clone(),
+            self.json.clone(),
+            self.version.clone(),
+            flag(self.visible),
+            self.created.to_string(),
+            self.due.map(|d| d.to_string()).unwrap_or_default(),
+            self.status.clone(),
+            self.msisdn.clone(),
+            flag(self.merchant_identifier.is_some()),
+            self.merchant_identifier.clone().unwrap_or_default(),
+        ]
+    }
+}
+
+/// Index score of an instant: microseconds since the epoch. A double holds these exactly until
+/// the year 2255, so the sorted sets order payments to the microsecond.
+pub(crate) fn score(at: DateTime<Utc>) -> i64 {
+    at.timestamp_micros()
+}
+
+/// The smallest score at or after `at` (a lower bound that keeps `>=` exact to the µs).
+pub(crate) fn score_ceil(at: DateTime<Utc>) -> i64 {
+    let floor = score(at);
+    if at.timestamp_subsec_nanos().is_multiple_of(1000) {
+        floor
+    } else {
+        floor.saturating_add(1)
+    }
+}
+
+/// A status as its serde name (`succeeded`, `pending_validation`, …), as filters compare it.
+pub(crate) fn status_name(status: PaymentStatus) -> Result<String, StoreError> {
+    match serde_json::to_value(status) {
+        Ok(serde_json::Value::String(name)) => Ok(name),
+        _ => Err(StoreError::Corrupt("payment status has no name".into())),
+    }
+}
+
+pub(crate) fn decode_record(bytes: &[u8]) -> Result<PaymentRecord, StoreError> {
+    serde_json::from_slice(bytes)
+        .map_err(|e| StoreError::Corrupt(format!("undecodable payment record: {e}")))
+}
+
+/// Reply of insert.lua.
+pub(crate) fn insert_outcome(
+    reply: Value,
+    keys: &[IdempotencyKey],
+) -> Result<InsertOutcome, StoreError> {
+    let items = array(reply)?;
+    match items.first().map(int).transpose()? {
+        Some(0) => Ok(InsertOutcome::Inserted),
+        Some(1) => {
+            let index = items.get(1).map(int).transpose()?;
+            let key = index
+                .and_then(|i| usize::try_from(i).ok())
+                .and_then(|i| keys.get(i))
+                .ok_or_else(|| unexpected("insert"))?;
+            let existing = required_record(items.get(2), "idempotency key")?;
+            Ok(InsertOutcome::Existing {
+                key: key.clone(),
+                existing: Box::new(existing),
+            })
+        }
+        Some(2) => Err(StoreError::Corrupt("payment id reused".into())),
+        _ => Err(unexpected("insert")),
+    }
+}
+
+/// Reply of update.lua.
+pub(crate) fn update_outcome(reply: Value) -> Result<UpdateOutcome, StoreError> {
+    let items = array(reply)?;
+    match items.first().map(int).transpose()? {
+        Some(0) => Ok(UpdateOutcome::Updated),
+        Some(1) => Ok(UpdateOutcome::Conflict(Box::new(required_record(
+            items.get(1),
+            "stored version",
+        )?))),
+        Some(2) => Ok(UpdateOutcome::Missing),
+        _ => Err(unexpected("update")),
+    }
+}
+
+/// Reply of list.lua.
+pub(crate) fn page(reply: Value) -> Result<PaymentPage, StoreError> {
+    let mut items = array(reply)?.into_iter();
+    let total = items.next().as_ref().map(int).transpose()?;
+    let total = match total {
+        Some(t) if t >= 0 => usize::try_from(t).map_err(|_| unexpected("list"))?,
+        Some(_) => {
+            return Err(StoreError::Corrupt(
+                "list index names a missing payment".into(),
+            ))
+        }
+        None => return Err(unexpected("list")),
+    };
+    let items = items
+        .map(|v| required_record(Some(&v), "list index"))
+        .collect::<Result<_, _>>()?;
+    Ok(PaymentPage { items, total })
+}
+
+/// Reply of due.lua.
+pub(crate) fn records(reply: Value) -> Result<Vec<PaymentRecord>, StoreError> {
+    array(reply)?
+        .iter()
+        .map(|v| required_record(Some(v), "due index"))
+        .collect()
+}
+
+/// A record JSON that may be absent (`HGET` of a missing payment).
+pub(crate) fn optional_record(value: Value) -> Result<Option<PaymentRecord>, StoreError> {
+    match value {
+        Value::Nil => Ok(None),
+        other => Ok(Some(decode_record(&bytes(&other)?)?)),
+    }
+}
+
+/// A record JSON that an index or a key points at: absence is corruption.
+fn required_record(value: Option<&Value>, holder: &str) -> Result<PaymentRecord, StoreError> {
+    match value {
+        None | Some(Value::Nil) => Err(StoreError::Corrupt(format!(
+            "{holder} points at a missing payment"
+        ))),
+        Some(v) => decode_record(&bytes(v)?),
+    }
+}
+
+fn array(value: Value) -> Result<Vec<Value>, StoreError> {
+    match value {
+        Value::Array(items) | Value::Set(items) => Ok(items),
+        _ => Err(StoreError::Corrupt("unexpected reply from redis".into())),
+    }
+}
+
+fn int(value: &Value) -> Result<i64, StoreError> {
+    match value {
+        Value::Int(i) => Ok(*i),
+        _ => Err(StoreError::Corrupt("unexpected reply from redis".into())),
+    }
+}
+
+fn bytes(value: &Value) -> Result<Vec<u8>, StoreError> {
+    match value {
+        Value::BulkString(b) => Ok(b.clone()),
+        Value::SimpleString(s) => Ok(s.clone().into_bytes()),
+        Value::VerbatimString { text, .. } => Ok(text.clone().into_bytes()),
+        _ => Err(StoreError::Corrupt("unexpected reply from redis".into())),
+    }
+}
+
+fn unexpected(script: &str) -> StoreError {
+    StoreError::Corrupt(format!("unexpected reply from the {script} script"))
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{Duration, TimeZone};
+    use switchboard_core::{ApiError, ChargingMetaData, ErrorCode, Phase};
+
+    use super::*;
+    use crate::conformance::sample_payment;
+
+    #[test]
+    fn records_round_trip_through_json() {
+        let mut p = sample_payment("p1", "m1", 1);
+        p.phase = Phase::Rejected(ApiError::of(ErrorCode::PaymentDenied));
+        p.next_check_at = Some(p.created_at + Duration::seconds(5));
+        let args = RecordArgs::of(&p).unwrap();
+        assert_eq!(decode_record(args.json.as_bytes()).unwrap(), p);
+        assert!(matches!(
+            decode_record(b"{not json"),
+            Err(StoreError::Corrupt(_))
+        ));
+    }
+
+    #[test]
+    fn index_arguments_follow_the_record() {
+        let mut p = sample_payment("p{1}", "m1", 1);
+        p.status = PaymentStatus::Processing;
+        p.next_check_at = Some(p.created_at);
+        p.payment_amount.charging_meta_data = Some(ChargingMetaData {
+            merchant_identifier: Some("shop".into()),
+            ..Default::default()
+        });
+        let args = RecordArgs::of(&p).unwrap();
+        assert!(args.visible);
+        assert_eq!(args.due, Some(score(p.created_at)));
+        assert_eq!(args.status, "processing");
+        assert_eq!(args.member, "p%7B1%7D");
+        let argv = args.argv();
+        assert_eq!(argv.len(), 10);
+        assert_eq!((argv[8].as_str(), argv[9].as_str()), ("1", "shop"));
+        // Settled or waiting on a human: not in the due index, whatever next_check_at says.
+        p.needs_review = true;
+        assert_eq!(RecordArgs::of(&p).unwrap().due, None);
+        p.phase = Phase::Submitting;
+        assert!(!RecordArgs::of(&p).unwrap().visible);
+    }
+
+    #[test]
+    fn scores_are_microseconds_and_bounds_round_inwards() {
+        let t = Utc.timestamp_opt(1_700_000_000, 1_500).single().unwrap();
+        assert_eq!(score(t), 1_700_000_000_000_001);
+        assert_eq!(score_ceil(t), 1_700_000_000_000_002);
+        let exact = Utc.timestamp_opt(1_700_000_000, 2_000).single().unwrap();
+        assert_eq!(score_ceil(exact), score(exact));
+    }
+
+    #[test]
+    fn malformed_replies_are_corrupt_not_panics() {
+        for reply in [
+            Value::Nil,
+            Value::Array(vec![]),
+            Value::Array(vec![Value::Int(7)]),
+            Value::Array(vec![Value::Int(1), Value::Int(9), Value::Nil]),
+            Value::Array(vec![Value::Int(1), Value::Int(0), Value::Nil]),
+        ] {
+            assert!(matches!(
+                insert_outcome(reply, &[IdempotencyKey::ClientCorrelator("c".into())]),
+                Err(StoreError::Corrupt(_))
+            ));
+        }
+        assert!(matches!(
+            page(Value::Array(vec![Value::Int(-1)])),
+            Err(StoreError::Corrupt(_))
+        ));
+        assert!(matches!(
+            records(Value::Array(vec![Value::Nil])),
+            Err(StoreError::Corrupt(_))
+        ));
+        assert_eq!(optional_record(Value::Nil).unwrap(), None);
+    }
+}

@@ -1,0 +1,117 @@
+//! One connection type for both deployments, so every store method is written once:
+//! a single node behind a [`ConnectionManager`] (reconnects by itself) or a Redis Cluster.
+
+use std::time::Duration;
+
+use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
+use redis::cluster::{ClusterClientBuilder, ClusterConfig};
+use redis::cluster_async::ClusterConnection;
+use redis::{Cmd, Pipeline, RedisError, RedisFuture, Value};
+
+use super::settings::RedisSettings;
+use crate::StoreError;
+
+/// Cheap to clone: both variants are handles onto shared, multiplexed connections.
+#[derive(Clone)]
+pub(crate) enum Connection {
+    Single(ConnectionManager),
+    Cluster(ClusterConnection),
+}
+
+impl Connection {
+    /// Builds the connection without waiting for Redis: the first command connects, and a store
+    /// created while Redis is down starts working when it comes up. Needs a Tokio runtime.
+    pub(crate) fn open(settings: &RedisSettings) -> Result<Connection, StoreError> {
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Err(StoreError::Unavailable(
+                "redis store must be created inside a Tokio runtime".into(),
+            ));
+        }
+        if settings.cluster {
+            open_cluster(settings)
+        } else {
+            open_single(settings)
+        }
+    }
+}
+
+fn open_single(settings: &RedisSettings) -> Result<Connection, StoreError> {
+    let client = redis::Client::open(settings.url.as_str()).map_err(|e| invalid_url(&e))?;
+    let config = ConnectionManagerConfig::new()
+        .set_connection_timeout(Some(settings.connect_timeout()))
+        .set_response_timeout(Some(settings.response_timeout()))
+        // One quick retry per reconnection; the next call starts another round, so a store never
+        // waits long on a Redis that is down and never needs a restart when it is back.
+        .set_number_of_retries(1)
+        .set_min_delay(Duration::from_millis(50))
+        .set_max_delay(Duration::from_millis(200));
+    let manager = ConnectionManager::new_lazy_with_config(client, config)
+        .map_err(|e| unavailable("connect", &e))?;
+    Ok(Connection::Single(manager))
+}
+
+fn open_cluster(settings: &RedisSettings) -> Result<Connection, StoreError> {
+    let client = ClusterClientBuilder::new(settings.seeds())
+        .connection_timeout(settings.connect_timeout())
+        .response_timeout(settings.response_timeout())
+        .overall_response_timeout(Some(settings.call_deadline()))
+        .retries(2)
+        .build()
+        .map_err(|e| invalid_url(&e))?;
+    let config = ClusterConfig::new()
+        .set_connection_timeout(settings.connect_timeout())
+        .set_response_timeout(settings.response_timeout());
+    Ok(Connection::Cluster(
+        client.get_pending_async_connection_with_config(config),
+    ))
+}
+
+impl ConnectionLike for Connection {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        match self {
+            Connection::Single(c) => c.req_packed_command(cmd),
+            Connection::Cluster(c) => c.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        match self {
+            Connection::Single(c) => c.req_packed_commands(pipeline, offset, count),
+            Connection::Cluster(c) => c.req_packed_commands(pipeline, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Connection::Single(c) => c.get_db(),
+            Connection::Cluster(c) => c.get_db(),
+        }
+    }
+}
+
+/// A Redis failure as callers see it. Only the error's category and server code are kept:
+/// the driver's own text may name hosts or carry a URL.
+pub(crate) fn unavailable(op: &str, err: &RedisError) -> StoreError {
+    let what = if err.is_timeout() {
+        "timed out".to_string()
+    } else if err.is_connection_refusal() {
+        "connection refused".to_string()
+    } else if err.is_connection_dropped() {
+        "connection dropped".to_string()
+    } else {
+        match err.code() {
+            Some(code) => format!("{} ({code})", err.category()),
+            None => err.category().to_string(),
+        }
+    };
+    StoreError::Unavailable(format!("redis {op}: {what}"))
+}
+
+fn invalid_url(err: &RedisError) -> StoreError {
+    StoreError::Unavailable(format!("redis settings: invalid url ({})", err.category()))
+}

@@ -1,0 +1,146 @@
+//! The Redis key layout. Every key of a merchant starts with the hash tag `{<prefix>:m:<merchant>}`,
+//! so all of them live in one Cluster slot and one script may touch them together.
+//!
+//! User data (merchant ids, payment ids, idempotency values) is percent-encoded before it goes
+//! into a key name: the encoding is injective and never produces `{`, `}` or `:`, so it can neither
+//! break the hash tag nor make two different inputs share a key.
+
+use crate::IdempotencyKey;
+
+/// Builds key names under one prefix (from the settings; checked to hold no braces).
+#[derive(Debug, Clone)]
+pub(crate) struct Keys {
+    prefix: String,
+}
+
+impl Keys {
+    pub(crate) fn new(prefix: &str) -> Self {
+        Keys {
+            prefix: prefix.to_string(),
+        }
+    }
+
+    pub(crate) fn merchant(&self, merchant_id: &str) -> MerchantKeys {
+        MerchantKeys {
+            tag: format!("{{{}:m:{}}}", self.prefix, encode(merchant_id)),
+        }
+    }
+}
+
+/// The keys of one merchant; all share its hash tag.
+#[derive(Debug, Clone)]
+pub(crate) struct MerchantKeys {
+    tag: String,
+}
+
+impl MerchantKeys {
+    /// Hash `{tag}:p:<id>`: fields `json`, `v`, `st`, `ms`, `mi` (see README).
+    pub(crate) fn payment(&self, payment_id: &str) -> String {
+        format!("{}{}", self.payment_base(), member(payment_id))
+    }
+
+    /// What a payment's key starts with; scripts append an index member to it.
+    pub(crate) fn payment_base(&self) -> String {
+        format!("{}:p:", self.tag)
+    }
+
+    /// Sorted set of visible payments, scored by creation time (µs).
+    pub(crate) fn list(&self) -> String {
+        format!("{}:list", self.tag)
+    }
+
+    /// Sorted set of unsettled payments, scored by `next_check_at` (µs).
+    pub(crate) fn due(&self) -> String {
+        format!("{}:due", self.tag)
+    }
+
+    /// String `{tag}:k:cc:<value>` or `{tag}:k:rc:<value>` holding the claiming payment's member.
+    pub(crate) fn idempotency(&self, key: &IdempotencyKey) -> String {
+        let (kind, value) = match key {
+            IdempotencyKey::ClientCorrelator(v) => ("cc", v),
+            IdempotencyKey::ReferenceCode(v) => ("rc", v),
+        };
+        format!("{}:k:{kind}:{}", self.tag, encode(value))
+    }
+}
+
+/// How a payment id appears in the indexes and in idempotency keys (and at the end of its key).
+pub(crate) fn member(payment_id: &str) -> String {
+    encode(payment_id)
+}
+
+/// Percent-encodes every byte outside `[A-Za-z0-9._~@+-]`. Injective; never emits `{`, `}`, `:`.
+fn encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || b"._~@+-".contains(&byte) {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The part of a key Redis Cluster hashes: the text between the first `{` and the next `}`.
+    fn hash_tag(key: &str) -> &str {
+        let Some(open) = key.find('{') else {
+            return key;
+        };
+        match key[open + 1..].find('}') {
+            Some(len) if len > 0 => &key[open + 1..open + 1 + len],
+            _ => key,
+        }
+    }
+
+    #[test]
+    fn every_key_of_a_merchant_carries_its_hash_tag() {
+        let keys = Keys::new("sb");
+        for merchant in ["m1", "we{ird}", "}{", "a:b", "ünï", ""] {
+            let mk = keys.merchant(merchant);
+            let all = [
+                mk.payment("p{1}"),
+                mk.list(),
+                mk.due(),
+                mk.idempotency(&IdempotencyKey::ClientCorrelator("}x{".into())),
+                mk.idempotency(&IdempotencyKey::ReferenceCode("r:1".into())),
+            ];
+            let tag = hash_tag(&all[0]).to_string();
+            assert!(tag.starts_with("sb:m:"), "{tag}");
+            for key in &all {
+                assert_eq!(hash_tag(key), tag, "{key}");
+            }
+        }
+    }
+
+    #[test]
+    fn encoding_is_injective_and_brace_free() {
+        assert_eq!(encode("m-1_a.b"), "m-1_a.b");
+        assert_eq!(encode("a:b{c}"), "a%3Ab%7Bc%7D");
+        assert_ne!(encode("a%3A"), encode("a:"));
+        assert_ne!(keys_of("a:b", "c"), keys_of("a", "b:c"));
+        for text in ["{", "}", ":", "%", " ", "é"] {
+            let e = encode(text);
+            assert!(!e.contains(['{', '}', ':']), "{e}");
+        }
+    }
+
+    fn keys_of(merchant: &str, value: &str) -> String {
+        Keys::new("sb")
+            .merchant(merchant)
+            .idempotency(&IdempotencyKey::ClientCorrelator(value.into()))
+    }
+
+    #[test]
+    fn the_two_key_kinds_never_collide() {
+        let mk = Keys::new("sb").merchant("m1");
+        assert_ne!(
+            mk.idempotency(&IdempotencyKey::ClientCorrelator("x".into())),
+            mk.idempotency(&IdempotencyKey::ReferenceCode("x".into()))
+        );
+    }
+}

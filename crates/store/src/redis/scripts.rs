@@ -1,0 +1,28 @@
+//! The Lua scripts, loaded once per server and run with `EVALSHA` (`redis::Script` falls back to
+//! `SCRIPT LOAD` on `NOSCRIPT`). Each store operation is one script call, so one round trip.
+
+use redis::Script;
+
+pub(crate) struct Scripts {
+    pub(crate) insert: Script,
+    pub(crate) update: Script,
+    pub(crate) list: Script,
+    pub(crate) due: Script,
+}
+
+impl Scripts {
+    pub(crate) fn new() -> Self {
+        Scripts {
+            insert: Script::new(concat!(
+                include_str!("scripts/record.lua"),
+                include_str!("scripts/insert.lua")
+            )),
+            update: Script::new(concat!(
+                include_str!("scripts/record.lua"),
+                include_str!("scripts/update.lua")
+            )),
+            list: Script::new(include_str!("scripts/list.lua")),
+            due: Script::new(include_str!("scripts/due.lua")),
+        }
+    }
+}

@@ -1,0 +1,26 @@
+-- Shared head of insert.lua and update.lua (prepended by scripts.rs).
+-- KEYS[1] the payment hash, KEYS[2] the merchant's list index, KEYS[3] its due index.
+-- ARGV[1..10] describe the record, computed client-side so Lua never parses JSON:
+--   1 index member (encoded id)   2 record JSON            3 version
+--   4 visible '1'/'0'             5 created score (us)     6 due score (us) or ''
+--   7 status                      8 msisdn                 9 has merchantIdentifier '1'/'0'
+--   10 merchantIdentifier
+local function write_record()
+  local member = ARGV[1]
+  redis.call('HSET', KEYS[1], 'json', ARGV[2], 'v', ARGV[3], 'st', ARGV[7], 'ms', ARGV[8])
+  if ARGV[9] == '1' then
+    redis.call('HSET', KEYS[1], 'mi', ARGV[10])
+  else
+    redis.call('HDEL', KEYS[1], 'mi')
+  end
+  if ARGV[4] == '1' then
+    redis.call('ZADD', KEYS[2], ARGV[5], member)
+  else
+    redis.call('ZREM', KEYS[2], member)
+  end
+  if ARGV[6] ~= '' then
+    redis.call('ZADD', KEYS[3], ARGV[6], member)
+  else
+    redis.call('ZREM', KEYS[3], member)
+  end
+end

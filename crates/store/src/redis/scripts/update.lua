@@ -1,0 +1,18 @@
+-- update_payment: compare-and-set on the stored version, write, keep the indexes right, and
+-- release the given keys if they still point at this payment.
+-- KEYS[4..] keys to release. ARGV[11] expected version (compared as text: exact for any u64).
+-- Returns {0} updated | {1, stored JSON or false} conflict | {2} missing.
+local stored = redis.call('HMGET', KEYS[1], 'v', 'json')
+if not stored[1] then
+  return {2}
+end
+if stored[1] ~= ARGV[11] then
+  return {1, stored[2]}
+end
+write_record()
+for i = 4, #KEYS do
+  if redis.call('GET', KEYS[i]) == ARGV[1] then
+    redis.call('DEL', KEYS[i])
+  end
+end
+return {0}

@@ -1,0 +1,383 @@
+//! The Redis backend against real servers: the shared conformance suite on a single node and on
+//! a three-master cluster, plus what only Redis can get wrong (outages, TTLs, slots, races).
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use switchboard_store::conformance::{self, sample_payment};
+use switchboard_store::testing::{RedisCluster, RedisServer};
+use switchboard_store::{
+    IdempotencyKey, InsertOutcome, RedisSettings, RedisStore, Store, StoreError,
+};
+
+/// A bound for "fails fast instead of hanging" (the store's own deadline is well below it).
+const NO_HANG: Duration = Duration::from_secs(5);
+
+fn cc(key: &str) -> IdempotencyKey {
+    IdempotencyKey::ClientCorrelator(key.into())
+}
+
+/// Fresh, empty stores on one server: each gets its own key prefix.
+fn factory(settings: RedisSettings) -> impl Fn() -> std::future::Ready<RedisStore> {
+    let next = AtomicUsize::new(0);
+    move || {
+        let prefix = format!(
+            "{}{}",
+            settings.prefix,
+            next.fetch_add(1, Ordering::Relaxed)
+        );
+        let settings = RedisSettings {
+            prefix,
+            ..settings.clone()
+        };
+        std::future::ready(RedisStore::connect(&settings).expect("valid settings"))
+    }
+}
+
+fn raw(url: &str) -> redis::Connection {
+    redis::Client::open(url)
+        .and_then(|c| c.get_connection())
+        .expect("test redis answers")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn single_node_passes_the_conformance_suite() {
+    let server = RedisServer::start();
+    conformance::run_all(factory(server.settings("conf"))).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cluster_passes_the_conformance_suite_and_keeps_each_merchant_in_one_slot() {
+    let cluster = RedisCluster::start();
+    conformance::run_all(factory(cluster.settings("conf"))).await;
+
+    // Every key the scripts touched, on whichever node holds it, hashes to its merchant's slot.
+    let store = RedisStore::connect(&cluster.settings("slots")).unwrap();
+    for merchant in ["m1", "m{2}", "}m:3{"] {
+        let mut p = sample_payment(&format!("p-{merchant}"), merchant, 1);
+        p.status = switchboard_core::PaymentStatus::Processing;
+        p.next_check_at = Some(chrono::Utc::now());
+        let keys = [cc("}{"), IdempotencyKey::ReferenceCode("r{1}".into())];
+        store.insert_payment(&p, &keys).await.unwrap();
+    }
+    let mut slots_by_tag = std::collections::HashMap::<String, Vec<i64>>::new();
+    for url in cluster.nodes() {
+        let mut conn = raw(&url);
+        let keys: Vec<String> = redis::cmd("KEYS").arg("{slots:*").query(&mut conn).unwrap();
+        for key in keys {
+            let slot: i64 = redis::cmd("CLUSTER")
+                .arg("KEYSLOT")
+                .arg(&key)
+                .query(&mut conn)
+                .unwrap();
+            let tag = key[..key.find('}').unwrap()].to_string();
+            slots_by_tag.entry(tag).or_default().push(slot);
+        }
+    }
+    assert_eq!(slots_by_tag.len(), 3, "{slots_by_tag:?}");
+    for (tag, slots) in &slots_by_tag {
+        // payment, list, due and two idempotency keys
+        assert_eq!(slots.len(), 5, "{tag}: {slots:?}");
+        assert!(slots.windows(2).all(|w| w[0] == w[1]), "{tag}: {slots:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifty_concurrent_claims_of_one_key_have_one_winner() {
+    let server = RedisServer::start();
+    let store = Arc::new(RedisStore::connect(&server.settings("race")).unwrap());
+    let tasks: Vec<_> = (0..50)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let p = sample_payment(&format!("p{i}"), "m1", 1);
+                store.insert_payment(&p, &[cc("same")]).await.unwrap()
+            })
+        })
+        .collect();
+    let mut winners = Vec::new();
+    let mut holders = Vec::new();
+    for (i, task) in tasks.into_iter().enumerate() {
+        match task.await.unwrap() {
+            InsertOutcome::Inserted => winners.push(format!("p{i}")),
+            InsertOutcome::Existing { key, existing } => {
+                assert_eq!(key, cc("same"));
+                holders.push(existing.id);
+            }
+        }
+    }
+    assert_eq!(winners.len(), 1);
+    assert!(holders.iter().all(|h| *h == winners[0]), "{holders:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idempotency_keys_expire_and_money_records_do_not() {
+    let server = RedisServer::start();
+    let settings = RedisSettings {
+        idempotency_ttl_secs: 3600,
+        ..server.settings("ttl")
+    };
+    let store = RedisStore::connect(&settings).unwrap();
+    let mut p = sample_payment("p1", "m1", 1);
+    p.status = switchboard_core::PaymentStatus::Processing;
+    p.next_check_at = Some(chrono::Utc::now());
+    let keys = [cc("c1"), IdempotencyKey::ReferenceCode("r1".into())];
+    store.insert_payment(&p, &keys).await.unwrap();
+
+    let mut conn = raw(&server.url());
+    let all: Vec<String> = redis::cmd("KEYS").arg("*").query(&mut conn).unwrap();
+    assert_eq!(all.len(), 5, "{all:?}");
+    for key in all {
+        let ttl: i64 = redis::cmd("TTL").arg(&key).query(&mut conn).unwrap();
+        if key.contains("}:k:") {
+            assert!((3500..=3600).contains(&ttl), "{key}: {ttl}");
+        } else {
+            assert_eq!(ttl, -1, "{key} must never expire");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crashed_redis_fails_calls_fast_and_is_used_again_when_back() {
+    let mut server = RedisServer::start_with_aof();
+    let settings = RedisSettings {
+        response_timeout_ms: 500,
+        connect_timeout_ms: 500,
+        ..server.settings("outage")
+    };
+    let store = RedisStore::connect(&settings).unwrap();
+    let p = sample_payment("p1", "m1", 1);
+    store.insert_payment(&p, &[cc("c1")]).await.unwrap();
+
+    server.kill();
+    for _ in 0..3 {
+        let outcome = tokio::time::timeout(NO_HANG, store.get_payment("m1", "p1"))
+            .await
+            .expect("a call on a dead redis must not hang");
+        assert!(
+            matches!(outcome, Err(StoreError::Unavailable(_))),
+            "{outcome:?}"
+        );
+    }
+
+    // Same port, same AOF: the acknowledged payment is back and the store reconnects by itself.
+    server.restart();
+    let mut back = None;
+    for _ in 0..100 {
+        if let Ok(found) = store.get_payment("m1", "p1").await {
+            back = found;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(back, Some(p));
+    store.ping().await.unwrap();
+    match store
+        .insert_payment(&sample_payment("p2", "m1", 2), &[cc("c1")])
+        .await
+        .unwrap()
+    {
+        InsertOutcome::Existing { existing, .. } => assert_eq!(existing.id, "p1"),
+        other => panic!("the claim survived the crash, got {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_frozen_redis_times_out_instead_of_hanging() {
+    let server = RedisServer::start();
+    let settings = RedisSettings {
+        response_timeout_ms: 300,
+        connect_timeout_ms: 300,
+        ..server.settings("frozen")
+    };
+    let store = RedisStore::connect(&settings).unwrap();
+    store.ping().await.unwrap();
+    let pid = server.pid().unwrap().to_string();
+    signal("-STOP", &pid);
+    let outcome = tokio::time::timeout(NO_HANG, store.get_payment("m1", "p1")).await;
+    signal("-CONT", &pid);
+    let outcome = outcome.expect("a call on a frozen redis must not hang");
+    assert!(
+        matches!(outcome, Err(StoreError::Unavailable(_))),
+        "{outcome:?}"
+    );
+    let mut recovered = false;
+    for _ in 0..100 {
+        if store.ping().await.is_ok() {
+            recovered = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(recovered);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_created_while_redis_is_down_works_once_it_is_up() {
+    let mut server = RedisServer::start();
+    server.kill();
+    let settings = RedisSettings {
+        response_timeout_ms: 300,
+        connect_timeout_ms: 300,
+        ..server.settings("late")
+    };
+    let store = RedisStore::connect(&settings).expect("connect does not need redis up");
+    let outcome = tokio::time::timeout(NO_HANG, store.ping())
+        .await
+        .expect("no hang");
+    assert!(
+        matches!(outcome, Err(StoreError::Unavailable(_))),
+        "{outcome:?}"
+    );
+    server.restart();
+    let mut up = false;
+    for _ in 0..100 {
+        if store.ping().await.is_ok() {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(up);
+    let p = sample_payment("p1", "m1", 1);
+    assert_eq!(
+        store.insert_payment(&p, &[]).await.unwrap(),
+        InsertOutcome::Inserted
+    );
+}
+
+fn signal(sig: &str, pid: &str) {
+    let status = std::process::Command::new("kill")
+        .args([sig, pid])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn errors_never_show_the_password() {
+    let server = RedisServer::start();
+    let port = server.port();
+    drop(server); // nobody listens on the port now
+    let settings = RedisSettings {
+        url: format!("redis://user:hunter2@127.0.0.1:{port}"),
+        response_timeout_ms: 300,
+        connect_timeout_ms: 300,
+        ..Default::default()
+    };
+    let store = RedisStore::connect(&settings).unwrap();
+    let err = tokio::time::timeout(NO_HANG, store.ping())
+        .await
+        .expect("no hang")
+        .unwrap_err();
+    let shown = format!("{err} {err:?} {store:?}");
+    assert!(matches!(err, StoreError::Unavailable(_)));
+    assert!(!shown.contains("hunter2"), "{shown}");
+    let bad = RedisSettings {
+        url: "nonsense://user:hunter2@x".into(),
+        ..Default::default()
+    };
+    let err = RedisStore::connect(&bad).unwrap_err();
+    assert!(!err.to_string().contains("hunter2"), "{err}");
+}
+
+#[test]
+fn connect_outside_a_runtime_is_an_error_not_a_panic() {
+    let err = RedisStore::connect(&RedisSettings::default()).unwrap_err();
+    assert!(matches!(err, StoreError::Unavailable(_)));
+}
+
+/// Counts the commands clients send (not those scripts run) with MONITOR, until `marker` is echoed.
+fn client_commands_until(
+    monitor: &mut std::io::BufReader<std::net::TcpStream>,
+    marker: &str,
+) -> Vec<String> {
+    use std::io::BufRead;
+    let mut seen = Vec::new();
+    let mut line = String::new();
+    loop {
+        line.clear();
+        let read = monitor.read_line(&mut line).expect("monitor answers");
+        assert!(read > 0, "monitor closed");
+        if line.contains(marker) {
+            return seen;
+        }
+        if !line.contains(" lua]") {
+            let command = line.split('"').nth(1).unwrap_or_default().to_lowercase();
+            seen.push(command);
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_operation_is_one_round_trip() {
+    use std::io::{BufRead, Write};
+    let server = RedisServer::start();
+    let store = RedisStore::connect(&server.settings("rt")).unwrap();
+    // Warm up: the first script call per server also loads the script (NOSCRIPT → SCRIPT LOAD).
+    let warm = sample_payment("warm", "m0", 1);
+    store.insert_payment(&warm, &[cc("w")]).await.unwrap();
+    let mut warm2 = warm.clone();
+    warm2.version = 2;
+    store.update_payment(&warm2, 1, &[]).await.unwrap();
+    store
+        .list_payments("m0", &Default::default())
+        .await
+        .unwrap();
+    store
+        .due_for_reconciliation(&["m0".into()], chrono::Utc::now(), 1)
+        .await
+        .unwrap();
+
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", server.port())).unwrap();
+    stream.set_read_timeout(Some(NO_HANG)).unwrap();
+    stream.write_all(b"MONITOR\r\n").unwrap();
+    let mut monitor = std::io::BufReader::new(stream);
+    let mut ok = String::new();
+    monitor.read_line(&mut ok).unwrap();
+    assert_eq!(ok.trim(), "+OK");
+    let mut marker_conn = raw(&server.url());
+    let mut mark = |marker: &str| {
+        let _: String = redis::cmd("ECHO")
+            .arg(marker)
+            .query(&mut marker_conn)
+            .unwrap();
+    };
+
+    // A 1-step payment: claim + store, then the outcome.
+    let p = sample_payment("p1", "m1", 1);
+    store
+        .insert_payment(&p, &[cc("c1"), IdempotencyKey::ReferenceCode("r1".into())])
+        .await
+        .unwrap();
+    let mut done = p.clone();
+    done.version = 2;
+    store
+        .update_payment(&done, 1, &[IdempotencyKey::ReferenceCode("r1".into())])
+        .await
+        .unwrap();
+    mark("one-step-done");
+    assert_eq!(
+        client_commands_until(&mut monitor, "one-step-done"),
+        ["evalsha", "evalsha"]
+    );
+
+    store.get_payment("m1", "p1").await.unwrap();
+    let filtered = switchboard_store::PaymentQuery {
+        statuses: vec![switchboard_core::PaymentStatus::Succeeded],
+        ..Default::default()
+    };
+    store.list_payments("m1", &filtered).await.unwrap();
+    store
+        .due_for_reconciliation(&["m1".into(), "m2".into()], chrono::Utc::now(), 10)
+        .await
+        .unwrap();
+    store.ping().await.unwrap();
+    mark("reads-done");
+    assert_eq!(
+        client_commands_until(&mut monitor, "reads-done"),
+        ["hget", "evalsha", "evalsha", "evalsha", "ping"],
+        "get, list, due for two merchants, ping"
+    );
+}
