@@ -12,7 +12,10 @@ mod token;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use switchboard_core::{PaymentRecord, PaymentStatus, ValidationInfo};
+use switchboard_core::{
+    EsimOrder, LookupResult, Msisdn, PaymentRecord, PaymentStatus, Product, TopUpRecord,
+    TopUpStatus, ValidationInfo,
+};
 
 pub use capability::{Capabilities, Capability};
 pub use channel::{ChannelSettings, Credentials, Timeouts};
@@ -42,6 +45,34 @@ impl UpstreamPayment {
             validation_info: None,
             payment_date: None,
             denial_reason: None,
+        }
+    }
+}
+
+/// What the provider says about one top-up.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpstreamTopUp {
+    /// The provider's own transaction id, when it gave one.
+    pub upstream_tx_id: Option<String>,
+    pub status: TopUpStatus,
+    /// The operator's transaction id (for disputes), once the provider knows it.
+    pub operator_tx_id: Option<String>,
+    /// What was credited, as the provider describes it (`{"data_mb": 10240, "validity_days": 30}`).
+    pub credited: Option<serde_json::Value>,
+    pub completed_at: Option<DateTime<Utc>>,
+    /// Why it failed (status `failed` only), without phone numbers.
+    pub failure_reason: Option<String>,
+}
+
+impl UpstreamTopUp {
+    pub fn with_status(status: TopUpStatus) -> Self {
+        UpstreamTopUp {
+            upstream_tx_id: None,
+            status,
+            operator_tx_id: None,
+            credited: None,
+            completed_at: None,
+            failure_reason: None,
         }
     }
 }
@@ -113,5 +144,83 @@ pub trait Adapter: Send + Sync + 'static {
     ) -> Result<UpstreamPayment, AdapterError> {
         let _ = payment;
         Err(AdapterError::Unsupported("payment status"))
+    }
+
+    /// Which operator serves `msisdn` now, the line type, and what the line can buy.
+    async fn lookup(&self, msisdn: &Msisdn) -> Result<LookupResult, AdapterError> {
+        let _ = msisdn;
+        Err(AdapterError::Unsupported("operator lookup"))
+    }
+
+    /// The channel's whole product catalogue, in Switchboard's terms (the gateway caches and
+    /// merges it).
+    async fn products(&self) -> Result<Vec<Product>, AdapterError> {
+        Err(AdapterError::Unsupported("product catalogue"))
+    }
+
+    /// Credits the line. Must be idempotent upstream on `topup.upstream_reference`: a repeat finds
+    /// the same upstream transaction and credits nothing more.
+    async fn topup(&self, topup: &TopUpRecord) -> Result<UpstreamTopUp, AdapterError> {
+        let _ = topup;
+        Err(AdapterError::Unsupported("top-up"))
+    }
+
+    /// The provider's current view of the top-up. May repeat the original request idempotently
+    /// (same `upstream_reference`) when no upstream id is known, but must never credit twice.
+    async fn topup_status(&self, topup: &TopUpRecord) -> Result<UpstreamTopUp, AdapterError> {
+        let _ = topup;
+        Err(AdapterError::Unsupported("top-up status"))
+    }
+
+    /// Orders an eSIM loaded with `product_id`; `reference` is the upstream idempotency key.
+    async fn esim_order(
+        &self,
+        product_id: &str,
+        reference: &str,
+    ) -> Result<EsimOrder, AdapterError> {
+        let _ = (product_id, reference);
+        Err(AdapterError::Unsupported("eSIM order"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct PaymentsOnly;
+
+    #[async_trait]
+    impl Adapter for PaymentsOnly {
+        fn kind(&self) -> &'static str {
+            "payments-only"
+        }
+        fn capabilities(&self) -> Capabilities {
+            Capabilities::of(&[Capability::Payment])
+        }
+    }
+
+    #[tokio::test]
+    async fn top_up_operations_default_to_unsupported() {
+        let a = PaymentsOnly;
+        let msisdn = Msisdn::parse("+79161234567").unwrap();
+        let record: TopUpRecord = serde_json::from_value(serde_json::json!({
+            "id": "t1", "merchant_id": "m", "external_tx_id": "x", "msisdn": "+79161234567",
+            "product_id": "p", "operator_id": "mts-ru", "channel_id": null, "amount": 1,
+            "currency": "RUB", "status": "pending", "upstream_reference": "sb-t1",
+            "upstream_tx_id": null, "operator_tx_id": null, "credited": null, "failure_reason": null,
+            "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z",
+            "completed_at": null, "fingerprint": "f", "version": 1
+        }))
+        .unwrap();
+        let unsupported = |e: AdapterError| matches!(e, AdapterError::Unsupported(_));
+        assert!(unsupported(a.lookup(&msisdn).await.unwrap_err()));
+        assert!(unsupported(a.products().await.unwrap_err()));
+        assert!(unsupported(a.topup(&record).await.unwrap_err()));
+        assert!(unsupported(a.topup_status(&record).await.unwrap_err()));
+        assert!(unsupported(a.esim_order("p", "r").await.unwrap_err()));
+        assert_eq!(
+            UpstreamTopUp::with_status(TopUpStatus::Pending).status,
+            TopUpStatus::Pending
+        );
     }
 }

@@ -9,6 +9,7 @@ pub mod payment;
 pub mod secret;
 pub mod sink;
 pub mod state;
+pub mod topup;
 
 pub use error::{ApiError, ErrorCode};
 pub use money::{Amount, Currency, Money};
@@ -20,3 +21,7 @@ pub use payment::{
 pub use secret::Secret;
 pub use sink::{Sink, SinkCredential};
 pub use state::{PaymentStatus, TransitionError};
+pub use topup::{
+    BundleContents, EsimOrder, LineType, LookupResult, Product, ProductType, TopUpRecord,
+    TopUpStatus, TopUpTransitionError,
+};

@@ -9,7 +9,7 @@ use crate::state::AppState;
 
 /// `{"total": n, "by_client_correlator": {"cc": n, ...}}`.
 pub async fn charges(state: web::Data<AppState>) -> HttpResponse {
-    let report = state.store.charges(Instant::now());
+    let report = state.charges(Instant::now());
     HttpResponse::Ok().json(json!({
         "total": report.total,
         "by_client_correlator": report.by_client_correlator,
@@ -18,7 +18,7 @@ pub async fn charges(state: web::Data<AppState>) -> HttpResponse {
 
 /// Clears payments, charges and counters (issued tokens stay valid).
 pub async fn reset(state: web::Data<AppState>) -> HttpResponse {
-    state.store.reset();
+    state.reset();
     tracing::info!("sandbox state reset");
     HttpResponse::NoContent().finish()
 }

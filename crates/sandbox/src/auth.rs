@@ -14,14 +14,14 @@ use crate::config::SandboxOperator;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-fn oauth_error(status: u16, error: &str, description: &str) -> HttpResponse {
+pub(crate) fn oauth_error(status: u16, error: &str, description: &str) -> HttpResponse {
     let status = actix_web::http::StatusCode::from_u16(status)
         .unwrap_or(actix_web::http::StatusCode::BAD_REQUEST);
     HttpResponse::build(status).json(json!({"error": error, "error_description": description}))
 }
 
 /// `(client_id, client_secret)` from an `Authorization: Basic` header.
-fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
+pub(crate) fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, encoded) = value.split_once(' ')?;
     if !scheme.eq_ignore_ascii_case("basic") {

@@ -8,21 +8,37 @@ use serde::Deserialize;
 pub const DEFAULT_CLIENT_ID: &str = "sandbox-client";
 /// Default OAuth client secret accepted by the default operators.
 pub const DEFAULT_CLIENT_SECRET: &str = "sandbox-secret";
+/// Consumer key of the default Ideabiz platform.
+pub const DEFAULT_CONSUMER_KEY: &str = "sandbox-key";
+/// Consumer secret of the default Ideabiz platform.
+pub const DEFAULT_CONSUMER_SECRET: &str = "sandbox-secret";
+/// Platform user name of the default Ideabiz platform.
+pub const DEFAULT_USERNAME: &str = "sandbox-user";
+/// Platform user password of the default Ideabiz platform.
+pub const DEFAULT_PASSWORD: &str = "sandbox-pass";
 
 /// Everything [`crate::start`] needs.
 #[derive(Clone, Debug)]
 pub struct SandboxConfig {
     /// Address to bind; port 0 picks a free port.
     pub listen: SocketAddr,
-    /// Simulated operators, each served under `/{id}`.
+    /// Simulated CAMARA-native operators, each served under `/{id}`.
     pub operators: Vec<SandboxOperator>,
+    /// Simulated Ideabiz-style platforms, each served under `/{id}`. Ids must
+    /// differ from the operators' ids.
+    pub ideabiz: Vec<IdeabizPlatform>,
+    /// Simulated top-up providers, each served under `/{id}`. Ids must differ
+    /// from the operators' and platforms' ids.
+    pub topup: Vec<crate::topup::TopUpProvider>,
     /// Delays used by the scripted outcomes.
     pub timings: Timings,
 }
 
 impl SandboxConfig {
     /// `movistar-es` (sync) and `telekom-de` (async), both with the default
-    /// credentials, and default timings.
+    /// credentials, the Ideabiz platform `dialog-lk` (see
+    /// [`IdeabizPlatform::with_defaults`]), the top-up provider `globaltopup`
+    /// (API key `sandbox-topup-key`), and default timings.
     pub fn with_default_operators(listen: SocketAddr) -> Self {
         let operator = |id: &str, mode| SandboxOperator {
             id: id.to_owned(),
@@ -36,6 +52,10 @@ impl SandboxConfig {
                 operator("movistar-es", OperatorMode::Sync),
                 operator("telekom-de", OperatorMode::Async),
             ],
+            ideabiz: vec![IdeabizPlatform::with_defaults("dialog-lk")],
+            topup: vec![crate::topup::TopUpProvider::with_defaults(
+                crate::topup::DEFAULT_TOPUP_PROVIDER,
+            )],
             timings: Timings::default(),
         }
     }
@@ -58,6 +78,53 @@ pub struct SandboxOperator {
     pub client_id: String,
     /// OAuth client secret accepted by this operator's token endpoint.
     pub client_secret: String,
+}
+
+/// One simulated Ideabiz-style carrier-billing platform (WSO2 API manager in
+/// front: password-grant tokens with rotating refresh tokens).
+#[derive(Clone, Debug, Deserialize)]
+pub struct IdeabizPlatform {
+    /// Path prefix, e.g. `dialog-lk`.
+    pub id: String,
+    /// The application's consumer key (HTTP Basic user at the token endpoint).
+    pub consumer_key: String,
+    /// The application's consumer secret (HTTP Basic password).
+    pub consumer_secret: String,
+    /// The platform user of the password grant.
+    pub username: String,
+    /// That user's password.
+    pub password: String,
+    /// Lifetime of issued access tokens, in seconds (`expires_in`).
+    #[serde(default = "default_token_ttl_secs")]
+    pub token_ttl_secs: u64,
+    /// Lifetime of issued refresh tokens, in seconds.
+    #[serde(default = "default_refresh_token_ttl_secs")]
+    pub refresh_token_ttl_secs: u64,
+}
+
+fn default_token_ttl_secs() -> u64 {
+    3600
+}
+
+fn default_refresh_token_ttl_secs() -> u64 {
+    86_400
+}
+
+impl IdeabizPlatform {
+    /// A platform served under `/{id}` with the default credentials
+    /// (`sandbox-key`/`sandbox-secret`, user `sandbox-user`/`sandbox-pass`),
+    /// 1 h access tokens and 24 h refresh tokens.
+    pub fn with_defaults(id: &str) -> Self {
+        Self {
+            id: id.to_owned(),
+            consumer_key: DEFAULT_CONSUMER_KEY.to_owned(),
+            consumer_secret: DEFAULT_CONSUMER_SECRET.to_owned(),
+            username: DEFAULT_USERNAME.to_owned(),
+            password: DEFAULT_PASSWORD.to_owned(),
+            token_ttl_secs: default_token_ttl_secs(),
+            refresh_token_ttl_secs: default_refresh_token_ttl_secs(),
+        }
+    }
 }
 
 /// How an operator completes a successful request.

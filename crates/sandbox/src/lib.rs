@@ -1,15 +1,19 @@
-//! Switchboard sandbox: simulated CAMARA-native mobile operators.
+//! Switchboard sandbox: simulated CAMARA-native mobile operators and
+//! Ideabiz-style carrier-billing platforms.
 //!
-//! Each configured operator serves an OAuth2 client-credentials token
+//! Each configured CAMARA operator serves an OAuth2 client-credentials token
 //! endpoint and the CAMARA Carrier Billing v0.5 API under `/{operator_id}`.
-//! Outcomes are scripted by the last two digits of the phone number (see
-//! the digit table in the crate README). [`start`] runs the server on the
-//! current tokio runtime and returns a [`SandboxHandle`] for tests.
+//! Each Ideabiz platform serves a password/refresh-grant token endpoint and
+//! the Ideabiz Carrier Billing v1 API under `/{platform_id}`. Outcomes are
+//! scripted by the last two digits of the phone number (see the digit tables
+//! in the crate README). [`start`] runs the server on the current tokio
+//! runtime and returns a [`SandboxHandle`] for tests.
 
 mod admin;
 mod auth;
 mod config;
 mod error;
+mod ideabiz;
 mod outcome;
 mod payment;
 mod phone;
@@ -17,6 +21,7 @@ mod request;
 mod routes;
 mod state;
 mod store;
+mod topup;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -26,8 +31,10 @@ use actix_web::dev::{ServerHandle, Service};
 use actix_web::http::header::HeaderName;
 use actix_web::{web, App, HttpServer};
 
-pub use config::{OperatorMode, SandboxConfig, SandboxOperator, Timings};
+pub use config::{IdeabizPlatform, OperatorMode, SandboxConfig, SandboxOperator, Timings};
+pub use ideabiz::{IDEABIZ_CARRIER_BILLING_PATH, IDEABIZ_TOKEN_PATH};
 pub use routes::CARRIER_BILLING_PATH;
+pub use topup::{TopUpProvider, DEFAULT_TOPUP_API_KEY, DEFAULT_TOPUP_PROVIDER};
 
 use state::AppState;
 
@@ -35,7 +42,11 @@ const X_CORRELATOR: HeaderName = HeaderName::from_static("x-correlator");
 
 /// Binds `config.listen` and spawns the sandbox server on the current tokio
 /// runtime. Returns as soon as the socket is bound.
+///
+/// Fails with [`std::io::ErrorKind::InvalidInput`] when two operators or
+/// platforms share an id (they share the `/{id}` path space).
 pub async fn start(config: SandboxConfig) -> std::io::Result<SandboxHandle> {
+    check_ids(&config)?;
     let state = Arc::new(AppState::new(&config));
     let data = web::Data::from(Arc::clone(&state));
     let server = HttpServer::new(move || {
@@ -75,6 +86,25 @@ pub async fn start(config: SandboxConfig) -> std::io::Result<SandboxHandle> {
     })
 }
 
+fn check_ids(config: &SandboxConfig) -> std::io::Result<()> {
+    let mut seen = std::collections::HashSet::new();
+    let ids = config
+        .operators
+        .iter()
+        .map(|o| &o.id)
+        .chain(config.ideabiz.iter().map(|p| &p.id))
+        .chain(config.topup.iter().map(|p| &p.id));
+    for id in ids {
+        if !seen.insert(id) {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("sandbox id '{id}' is configured twice"),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// A running sandbox.
 pub struct SandboxHandle {
     addr: SocketAddr,
@@ -90,15 +120,17 @@ impl SandboxHandle {
     }
 
     /// `http://{addr}/{operator_id}`: the operator's API root (token endpoint
-    /// at `/oauth2/token`, Carrier Billing at [`CARRIER_BILLING_PATH`]).
+    /// at `/oauth2/token`, Carrier Billing at [`CARRIER_BILLING_PATH`]). For an
+    /// Ideabiz platform: token endpoint at [`IDEABIZ_TOKEN_PATH`], Carrier
+    /// Billing at [`IDEABIZ_CARRIER_BILLING_PATH`].
     pub fn base_url(&self, operator_id: &str) -> String {
         format!("http://{}/{}", self.addr, operator_id)
     }
 
-    /// Charges applied for payments created with this clientCorrelator.
+    /// Charges applied for payments created with this clientCorrelator (at
+    /// any operator or platform).
     pub fn charges_for(&self, client_correlator: &str) -> u32 {
         self.state
-            .store
             .charges(Instant::now())
             .by_client_correlator
             .get(client_correlator)
@@ -106,14 +138,52 @@ impl SandboxHandle {
             .unwrap_or(0)
     }
 
-    /// All charges applied.
+    /// All charges applied (operators and platforms).
     pub fn total_charges(&self) -> u32 {
-        self.state.store.charges(Instant::now()).total
+        self.state.charges(Instant::now()).total
     }
 
-    /// Access tokens issued by this operator.
+    /// Access tokens issued by this operator, or token pairs issued by this
+    /// Ideabiz platform (password and refresh grants alike).
     pub fn token_requests(&self, operator_id: &str) -> u32 {
-        self.state.store.tokens_issued(operator_id)
+        self.state.store.tokens_issued(operator_id) + self.state.ideabiz.tokens_issued(operator_id)
+    }
+
+    /// Successful refresh grants at this Ideabiz platform (included in
+    /// [`Self::token_requests`]).
+    pub fn refresh_grants(&self, platform_id: &str) -> u32 {
+        self.state.ideabiz.refresh_grants(platform_id)
+    }
+
+    /// Revokes every access token issued so far by this operator or platform,
+    /// as an operator-side restart or a revocation would: the next API call
+    /// with one gets 401. An Ideabiz platform's refresh tokens keep working.
+    pub fn revoke_access_tokens(&self, operator_id: &str) {
+        self.state.store.revoke_tokens(operator_id);
+        self.state.ideabiz.revoke_access_tokens(operator_id);
+    }
+
+    /// Revokes every refresh token of this Ideabiz platform: the next refresh
+    /// grant fails and the client must log in again (password grant).
+    pub fn revoke_refresh_tokens(&self, platform_id: &str) {
+        self.state.ideabiz.revoke_refresh_tokens(platform_id);
+    }
+
+    /// Credits applied by the top-up providers for transactions with this
+    /// `external_tx_id` (at any provider).
+    pub fn credits_for(&self, external_tx_id: &str) -> u32 {
+        self.state
+            .topup
+            .credits(Instant::now())
+            .by_external_tx_id
+            .get(external_tx_id)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// All credits applied by the top-up providers.
+    pub fn total_credits(&self) -> u32 {
+        self.state.topup.credits(Instant::now()).total
     }
 
     /// Stops the server and waits for it to finish.

@@ -3,10 +3,12 @@
 use std::net::SocketAddr;
 
 use clap::Parser;
-use switchboard_sandbox::{SandboxConfig, CARRIER_BILLING_PATH};
+use switchboard_sandbox::{
+    SandboxConfig, CARRIER_BILLING_PATH, IDEABIZ_CARRIER_BILLING_PATH, IDEABIZ_TOKEN_PATH,
+};
 use tracing_subscriber::EnvFilter;
 
-/// Simulated CAMARA Carrier Billing operators for Switchboard.
+/// Simulated CAMARA Carrier Billing operators and Ideabiz platforms for Switchboard.
 #[derive(Debug, Parser)]
 #[command(name = "switchboard-sandbox", version)]
 struct Args {
@@ -50,12 +52,28 @@ async fn main() -> std::io::Result<()> {
         timings.token_ttl_secs = secs;
     }
     let operators = config.operators.clone();
+    let platforms = config.ideabiz.clone();
+    let providers = config.topup.clone();
     let handle = switchboard_sandbox::start(config).await?;
     for operator in &operators {
         let base = handle.base_url(&operator.id);
         println!(
             "{} ({:?}): token {base}/oauth2/token, carrier billing {base}{CARRIER_BILLING_PATH}",
             operator.id, operator.mode
+        );
+    }
+    for platform in &platforms {
+        let base = handle.base_url(&platform.id);
+        println!(
+            "{} (ideabiz): token {base}{IDEABIZ_TOKEN_PATH}, carrier billing {base}{IDEABIZ_CARRIER_BILLING_PATH}",
+            platform.id
+        );
+    }
+    for provider in &providers {
+        let base = handle.base_url(&provider.id);
+        println!(
+            "{} (top-up): {base}/telecom/..., {base}/esim/orders",
+            provider.id
         );
     }
     println!("admin: http://{}/_admin/charges", handle.addr());

@@ -1,4 +1,5 @@
-//! Routing table and the Carrier Billing v0.5 handlers.
+//! Routing table and the CAMARA Carrier Billing v0.5 handlers (the Ideabiz
+//! platforms' handlers live in [`crate::ideabiz`]).
 
 use std::time::{Duration, Instant};
 
@@ -7,10 +8,12 @@ use actix_web::{web, HttpResponse};
 use crate::admin;
 use crate::auth::{self, Caller};
 use crate::error::ApiError;
+use crate::ideabiz;
 use crate::outcome::Flow;
 use crate::phone;
 use crate::request;
 use crate::state::AppState;
+use crate::topup;
 
 /// Base path of the Carrier Billing API under each operator.
 pub const CARRIER_BILLING_PATH: &str = "/carrier-billing/v0.5";
@@ -20,11 +23,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/_admin")
             .route("/charges", web::get().to(admin::charges))
-            .route("/reset", web::post().to(admin::reset)),
+            .route("/reset", web::post().to(admin::reset))
+            .route("/credits", web::get().to(topup::admin_credits)),
     )
     .service(
         web::scope("/{op}")
             .route("/oauth2/token", web::post().to(auth::token))
+            // Ideabiz platforms: `/token` and `/carrier-billing/v1/...`.
+            .configure(ideabiz::configure)
+            // Top-up providers: `/telecom/...` and `/esim/orders`.
+            .configure(topup::configure)
             .service(
                 web::scope(CARRIER_BILLING_PATH)
                     // `/payments/prepare` must come before `/payments/{paymentId}`.

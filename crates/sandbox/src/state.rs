@@ -1,16 +1,23 @@
 //! The application state shared by all handlers and the [`crate::SandboxHandle`].
 
 use std::collections::HashMap;
+use std::time::Instant;
 
-use crate::config::{SandboxConfig, SandboxOperator, Timings};
+use crate::config::{IdeabizPlatform, SandboxConfig, SandboxOperator, Timings};
 use crate::error::ApiError;
-use crate::store::Store;
+use crate::ideabiz;
+use crate::store::{ChargeReport, Store};
+use crate::topup::TopUpState;
 
-/// Configuration plus the mutable [`Store`].
+/// Configuration plus the mutable stores (CAMARA operators and Ideabiz platforms).
 pub struct AppState {
     operators: HashMap<String, SandboxOperator>,
+    ideabiz_platforms: HashMap<String, IdeabizPlatform>,
     pub timings: Timings,
     pub store: Store,
+    pub ideabiz: ideabiz::Store,
+    /// Top-up providers and their transactions.
+    pub topup: TopUpState,
 }
 
 impl AppState {
@@ -21,15 +28,43 @@ impl AppState {
                 .iter()
                 .map(|op| (op.id.clone(), op.clone()))
                 .collect(),
+            ideabiz_platforms: config
+                .ideabiz
+                .iter()
+                .map(|p| (p.id.clone(), p.clone()))
+                .collect(),
             timings: config.timings,
             store: Store::default(),
+            ideabiz: ideabiz::Store::default(),
+            topup: TopUpState::new(&config.topup),
         }
     }
 
-    /// The operator served under `/{id}`, or 404.
+    /// The CAMARA operator served under `/{id}`, or 404.
     pub fn operator(&self, id: &str) -> Result<&SandboxOperator, ApiError> {
         self.operators
             .get(id)
             .ok_or_else(|| ApiError::not_found(format!("Unknown operator '{id}'")))
+    }
+
+    /// The Ideabiz platform served under `/{id}`, or 404.
+    pub fn ideabiz_platform(&self, id: &str) -> Result<&IdeabizPlatform, ApiError> {
+        self.ideabiz_platforms
+            .get(id)
+            .ok_or_else(|| ApiError::not_found(format!("Unknown platform '{id}'")))
+    }
+
+    /// Charges applied so far by every simulated upstream.
+    pub fn charges(&self, now: Instant) -> ChargeReport {
+        let mut report = self.store.charges(now);
+        self.ideabiz.add_charges(&mut report, now);
+        report
+    }
+
+    /// Forgets payments, charges and counters everywhere.
+    pub fn reset(&self) {
+        self.store.reset();
+        self.ideabiz.reset();
+        self.topup.reset();
     }
 }

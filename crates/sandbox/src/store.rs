@@ -89,6 +89,11 @@ impl Store {
             .is_some_and(|(op, expiry)| op == operator && *expiry > now)
     }
 
+    /// Forgets every token issued by `operator`.
+    pub fn revoke_tokens(&self, operator: &str) {
+        self.lock().tokens.retain(|_, (op, _)| op != operator);
+    }
+
     /// Tokens issued by `operator` since start (or the last reset).
     pub fn tokens_issued(&self, operator: &str) -> u32 {
         self.lock()

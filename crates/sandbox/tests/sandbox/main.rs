@@ -2,5 +2,6 @@
 
 mod auth;
 mod helpers;
+mod ideabiz;
 mod one_step;
 mod two_step;

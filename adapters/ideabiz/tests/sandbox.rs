@@ -1,0 +1,424 @@
+//! The Ideabiz adapter against the real sandbox platform (an in-process HTTP server), not mocks.
+//!
+//! Timings are short; every wait is a bounded poll or a sleep past a token's lifetime, and nothing
+//! asserts on durations.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use switchboard_adapter::{Adapter, AdapterError, ChannelSettings, UpstreamHttp, UpstreamPayment};
+use switchboard_adapter_ideabiz::{factory, KIND};
+use switchboard_core::{ErrorCode, PaymentRecord, PaymentStatus};
+use switchboard_sandbox::{start, IdeabizPlatform, SandboxConfig, SandboxHandle, Timings};
+
+const PLATFORM: &str = "dialog-lk";
+
+fn config(platform: IdeabizPlatform) -> SandboxConfig {
+    let mut config = SandboxConfig::with_default_operators(SocketAddr::from(([127, 0, 0, 1], 0)));
+    config.timings = Timings {
+        async_delay_ms: 200,
+        reservation_ttl_ms: 300,
+        slow_ms: 1500,
+        token_ttl_secs: 3600,
+    };
+    config.ideabiz = vec![platform];
+    config
+}
+
+async fn sandbox_with(platform: IdeabizPlatform) -> SandboxHandle {
+    start(config(platform)).await.expect("sandbox starts")
+}
+
+async fn sandbox() -> SandboxHandle {
+    sandbox_with(IdeabizPlatform::with_defaults(PLATFORM)).await
+}
+
+fn settings_for(base_url: &str, consumer_secret: &str, password: &str) -> ChannelSettings {
+    serde_json::from_value(serde_json::json!({
+        "id": "ideabiz-test", "adapter": KIND, "base_url": base_url,
+        "credentials": {"client_id": "sandbox-key", "client_secret": consumer_secret},
+        "operators": ["dialog-lk"], "capabilities": ["payment", "payment_status"],
+        "timeouts": {"connect_ms": 500, "request_ms": 500},
+        "options": {"username": "sandbox-user", "password": password, "scope": "PRODUCTION",
+            "service_id": "switchboard-test"}
+    }))
+    .expect("valid channel settings")
+}
+
+fn adapter_for(base_url: &str) -> Arc<dyn Adapter> {
+    factory(
+        &settings_for(base_url, "sandbox-secret", "sandbox-pass"),
+        &UpstreamHttp::new(),
+    )
+    .expect("adapter builds")
+}
+
+fn adapter(sandbox: &SandboxHandle) -> Arc<dyn Adapter> {
+    adapter_for(&sandbox.base_url(PLATFORM))
+}
+
+/// A stored 1-step payment for the Sri Lankan number ending in `digits` (the sandbox's script).
+fn record(digits: &str, id: &str) -> PaymentRecord {
+    serde_json::from_value(serde_json::json!({
+        "id": id, "merchant_id": "m", "flow": "one_step", "phase": {"phase": "submitting"},
+        "status": "processing", "version": 1, "msisdn": format!("+947771234{digits}"), "operator_id": "dialog-lk",
+        "channel_id": "ideabiz-test", "client_correlator": "merchant-cc", "reference_code": format!("ref-{id}"),
+        "payment_amount": {"chargingInformation": {"amount": 100, "currency": "LKR", "description": "Game credits"}},
+        "upstream_correlator": PaymentRecord::upstream_correlator_for(id), "upstream_id": null,
+        "server_reference_code": null, "validation_info": null, "validation_attempts": 0,
+        "pending_action": null, "sink": null, "sink_credential": null,
+        "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z",
+        "payment_date": null, "denial_reason": null, "fingerprint": "f", "needs_review": false
+    }))
+    .expect("valid record")
+}
+
+/// What the gateway would store after an answer.
+fn learned(mut record: PaymentRecord, answer: &UpstreamPayment) -> PaymentRecord {
+    record.upstream_id = answer.upstream_id.clone();
+    record.status = answer.status;
+    record
+}
+
+/// Polls the status until it is `want` (bounded: a few seconds at most).
+async fn settle(
+    adapter: &Arc<dyn Adapter>,
+    record: &PaymentRecord,
+    want: PaymentStatus,
+) -> UpstreamPayment {
+    let mut last = None;
+    for _ in 0..100 {
+        let answer = adapter
+            .payment_status(record)
+            .await
+            .expect("status query works");
+        if answer.status == want {
+            return answer;
+        }
+        last = Some(answer.status);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!(
+        "payment {} never reached {want}; last seen {last:?}",
+        record.id
+    );
+}
+
+fn refused(result: Result<UpstreamPayment, AdapterError>) -> (ErrorCode, String) {
+    match result {
+        Err(AdapterError::Refused(e)) => (e.code, e.message),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+/// Password grants so far (token pairs issued minus the refreshes).
+fn logins(sb: &SandboxHandle) -> u32 {
+    sb.token_requests(PLATFORM) - sb.refresh_grants(PLATFORM)
+}
+
+#[tokio::test]
+async fn a_charge_succeeds_and_status_queries_agree() {
+    let sb = sandbox().await;
+    let a = adapter(&sb);
+    let rec = record("00", "ok-1");
+    let p = a.create_payment(&rec).await.unwrap();
+    assert_eq!(p.status, PaymentStatus::Succeeded);
+    assert!(p.upstream_id.is_some() && p.payment_date.is_some(), "{p:?}");
+    assert_eq!(p.server_reference_code.as_deref(), Some("ref-ok-1-serv"));
+    assert_eq!(sb.charges_for("sb-ok-1"), 1);
+
+    // By id, and by clientCorrelator when the id is not known.
+    assert_eq!(
+        a.payment_status(&learned(rec.clone(), &p)).await.unwrap(),
+        p
+    );
+    assert_eq!(a.payment_status(&rec).await.unwrap(), p);
+    assert_eq!(sb.charges_for("sb-ok-1"), 1);
+    assert_eq!(sb.total_charges(), 1);
+
+    // Ideabiz is 1-step only.
+    assert!(matches!(
+        a.prepare_payment(&rec).await,
+        Err(AdapterError::Unsupported(_))
+    ));
+    assert_eq!(sb.token_requests(PLATFORM), 1);
+    sb.stop().await;
+}
+
+#[tokio::test]
+async fn scripted_refusals_map_to_camara_codes() {
+    let sb = sandbox().await;
+    let a = adapter(&sb);
+    let cases = [
+        ("80", ErrorCode::PaymentDenied, 403, "barred"),
+        (
+            "81",
+            ErrorCode::UnauthorizedAmount,
+            422,
+            "insufficient credit",
+        ),
+        (
+            "82",
+            ErrorCode::IdentifierNotFound,
+            404,
+            "Invalid account details",
+        ),
+        ("83", ErrorCode::PaymentDenied, 403, "Not authorized"),
+    ];
+    for (digits, code, status, wording) in cases {
+        let rec = record(digits, &format!("no-{digits}"));
+        let (got, message) = refused(a.create_payment(&rec).await);
+        assert_eq!((got, got.status()), (code, status), "{digits}");
+        assert!(message.contains(wording), "{digits}: {message}");
+        assert!(!message.contains("777123"), "phone number in {message}");
+        // No upstream id: the status query finds nothing, sends the charge again and is refused again.
+        assert_eq!(refused(a.payment_status(&rec).await).0, code, "{digits}");
+    }
+    assert_eq!(sb.total_charges(), 0);
+    sb.stop().await;
+}
+
+#[tokio::test]
+async fn a_502_is_unknown_and_the_status_query_completes_the_charge_once() {
+    let sb = sandbox().await;
+    let a = adapter(&sb);
+    let rec = record("84", "flaky-1");
+    let err = a.create_payment(&rec).await.unwrap_err();
+    assert!(
+        matches!(&err, AdapterError::Unknown(m) if m.contains("SERVER_ERROR")),
+        "{err:?}"
+    );
+    assert_eq!(sb.charges_for("sb-flaky-1"), 0);
+
+    let p = a.payment_status(&rec).await.unwrap();
+    assert_eq!(p.status, PaymentStatus::Succeeded);
+    assert_eq!(sb.charges_for("sb-flaky-1"), 1);
+    // Asked again, with or without the id: the same payment, no second charge.
+    assert_eq!(
+        a.payment_status(&rec).await.unwrap().upstream_id,
+        p.upstream_id
+    );
+    assert_eq!(
+        a.payment_status(&learned(rec.clone(), &p))
+            .await
+            .unwrap()
+            .upstream_id,
+        p.upstream_id
+    );
+    assert_eq!(
+        a.create_payment(&rec).await.unwrap().upstream_id,
+        p.upstream_id
+    );
+    assert_eq!(sb.charges_for("sb-flaky-1"), 1, "never charged twice");
+    sb.stop().await;
+}
+
+#[tokio::test]
+async fn a_timed_out_charge_is_found_by_status_without_a_second_charge() {
+    let sb = sandbox().await;
+    let a = adapter(&sb);
+    let rec = record("85", "slow-1");
+    let err = a.create_payment(&rec).await.unwrap_err();
+    assert!(
+        matches!(&err, AdapterError::Unknown(m) if m.contains("deadline")),
+        "{err:?}"
+    );
+    let p = a.payment_status(&rec).await.unwrap();
+    assert_eq!(p.status, PaymentStatus::Succeeded);
+    assert!(p.upstream_id.is_some());
+    assert_eq!(sb.charges_for("sb-slow-1"), 1);
+    sb.stop().await;
+}
+
+#[tokio::test]
+async fn processing_charges_settle_by_status_query() {
+    let sb = sandbox().await;
+    let a = adapter(&sb);
+    let rec = record("86", "async-86");
+    let p = a.create_payment(&rec).await.unwrap();
+    assert_eq!(p.status, PaymentStatus::Processing);
+    assert_eq!(p.payment_date, None);
+    let done = settle(&a, &learned(rec, &p), PaymentStatus::Succeeded).await;
+    assert!(done.payment_date.is_some());
+    assert_eq!(sb.charges_for("sb-async-86"), 1);
+
+    let rec = record("88", "async-88");
+    let p = a.create_payment(&rec).await.unwrap();
+    assert_eq!(p.status, PaymentStatus::Processing);
+    settle(&a, &learned(rec, &p), PaymentStatus::Denied).await;
+    assert_eq!(sb.charges_for("sb-async-88"), 0);
+    sb.stop().await;
+}
+
+#[tokio::test]
+async fn a_repeated_client_correlator_never_double_charges() {
+    let sb = sandbox().await;
+    let a = adapter(&sb);
+    let rec = record("00", "dup-1");
+    let first = a.create_payment(&rec).await.unwrap();
+    // The platform answers 409; the adapter reads the existing payment instead.
+    let second = a.create_payment(&rec).await.unwrap();
+    assert_eq!(second.upstream_id, first.upstream_id);
+    assert_eq!(second.status, PaymentStatus::Succeeded);
+
+    // Concurrent submissions of one payment: one charge, every caller sees it.
+    let rec = record("01", "dup-race");
+    let mut tasks = Vec::new();
+    for _ in 0..10 {
+        let (a, rec) = (a.clone(), rec.clone());
+        tasks.push(tokio::spawn(async move { a.create_payment(&rec).await }));
+    }
+    let mut ids = Vec::new();
+    for t in tasks {
+        let p = t.await.unwrap().expect("created or read back");
+        assert_eq!(p.status, PaymentStatus::Succeeded);
+        ids.push(p.upstream_id);
+    }
+    ids.dedup();
+    assert_eq!(ids.len(), 1, "{ids:?}");
+    assert_eq!(sb.charges_for("sb-dup-1"), 1);
+    assert_eq!(sb.charges_for("sb-dup-race"), 1);
+    assert_eq!(sb.total_charges(), 2);
+    sb.stop().await;
+}
+
+#[tokio::test]
+async fn twenty_concurrent_first_calls_share_one_login() {
+    let sb = sandbox().await;
+    let a = adapter(&sb);
+    let mut tasks = Vec::new();
+    for i in 0..20 {
+        let a = a.clone();
+        tasks.push(tokio::spawn(async move {
+            a.create_payment(&record(&format!("{:02}", i), &format!("sf-{i}")))
+                .await
+        }));
+    }
+    for t in tasks {
+        assert_eq!(t.await.unwrap().unwrap().status, PaymentStatus::Succeeded);
+    }
+    assert_eq!(sb.token_requests(PLATFORM), 1);
+    assert_eq!(sb.total_charges(), 20);
+    sb.stop().await;
+}
+
+#[tokio::test]
+async fn expiring_tokens_are_refreshed_and_the_pair_rotates() {
+    let sb = sandbox_with(IdeabizPlatform {
+        token_ttl_secs: 2,
+        ..IdeabizPlatform::with_defaults(PLATFORM)
+    })
+    .await;
+    let a = adapter(&sb);
+    a.create_payment(&record("00", "exp-0")).await.unwrap();
+    assert_eq!((logins(&sb), sb.refresh_grants(PLATFORM)), (1, 0));
+    for round in 1..=2 {
+        // Past the token's lifetime: the next call renews with the latest refresh token. Had the
+        // adapter kept a rotated-away refresh token, the grant would fail and it would log in.
+        tokio::time::sleep(Duration::from_millis(2100)).await;
+        let p = a
+            .create_payment(&record(&format!("{round:02}"), &format!("exp-{round}")))
+            .await
+            .unwrap();
+        assert_eq!(p.status, PaymentStatus::Succeeded);
+        assert_eq!(sb.refresh_grants(PLATFORM), round, "round {round}");
+        assert_eq!(logins(&sb), 1, "round {round}: no new login");
+    }
+    assert_eq!(sb.total_charges(), 3);
+    sb.stop().await;
+}
+
+#[tokio::test]
+async fn a_401_renews_the_pair_and_retries_once() {
+    let sb = sandbox().await;
+    let a = adapter(&sb);
+    a.create_payment(&record("00", "r401-0")).await.unwrap();
+
+    // The platform revokes the access token: 401, one refresh grant, the call again.
+    sb.revoke_access_tokens(PLATFORM);
+    let p = a.create_payment(&record("01", "r401-1")).await.unwrap();
+    assert_eq!(p.status, PaymentStatus::Succeeded);
+    assert_eq!((logins(&sb), sb.refresh_grants(PLATFORM)), (1, 1));
+    assert_eq!(sb.charges_for("sb-r401-1"), 1);
+
+    // Refresh token gone too: the refresh grant fails and the adapter logs in again.
+    sb.revoke_access_tokens(PLATFORM);
+    sb.revoke_refresh_tokens(PLATFORM);
+    let p = a.create_payment(&record("02", "r401-2")).await.unwrap();
+    assert_eq!(p.status, PaymentStatus::Succeeded);
+    assert_eq!((logins(&sb), sb.refresh_grants(PLATFORM)), (2, 1));
+    assert_eq!(sb.charges_for("sb-r401-2"), 1);
+    assert_eq!(sb.total_charges(), 3);
+    sb.stop().await;
+}
+
+#[tokio::test]
+async fn a_second_401_is_not_sent_and_retried_only_once() {
+    // Tokens die at once: the call, one renewal, the call again, and then give up.
+    let sb = sandbox_with(IdeabizPlatform {
+        token_ttl_secs: 0,
+        ..IdeabizPlatform::with_defaults(PLATFORM)
+    })
+    .await;
+    let a = adapter(&sb);
+    let err = a.create_payment(&record("00", "dead")).await.unwrap_err();
+    assert!(
+        matches!(&err, AdapterError::NotSent(m) if m.contains("access token")),
+        "{err:?}"
+    );
+    assert_eq!(sb.token_requests(PLATFORM), 2, "one login, one renewal");
+    assert_eq!(sb.total_charges(), 0);
+    sb.stop().await;
+}
+
+#[tokio::test]
+async fn unknown_payment_ids_are_not_found() {
+    let sb = sandbox().await;
+    let a = adapter(&sb);
+    let mut rec = record("00", "ghost");
+    rec.upstream_id = Some("NO/SUCH?PAYMENT".into());
+    assert_eq!(a.payment_status(&rec).await, Err(AdapterError::NotFound));
+    assert_eq!(sb.total_charges(), 0);
+    sb.stop().await;
+}
+
+#[tokio::test]
+async fn channel_problems_are_not_sent() {
+    let sb = sandbox().await;
+    let rec = record("00", "unsent");
+    let base = sb.base_url(PLATFORM);
+    for (secret, password) in [
+        ("wrong-secret", "sandbox-pass"),
+        ("sandbox-secret", "wrong-pass"),
+    ] {
+        let a = factory(&settings_for(&base, secret, password), &UpstreamHttp::new()).unwrap();
+        let err = a.create_payment(&rec).await.unwrap_err();
+        assert!(
+            matches!(&err, AdapterError::NotSent(m) if !m.contains("wrong")),
+            "{err:?}"
+        );
+    }
+
+    // A platform the sandbox does not simulate (a wrong base_url), and a CAMARA operator's root.
+    for wrong in ["no-such-platform", "movistar-es"] {
+        let err = adapter_for(&sb.base_url(wrong))
+            .create_payment(&rec)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, AdapterError::NotSent(_)), "{wrong}: {err:?}");
+    }
+    assert_eq!(sb.total_charges(), 0);
+
+    // Nothing listening at all.
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap()
+    };
+    let err = adapter_for(&format!("http://{closed}/{PLATFORM}"))
+        .create_payment(&rec)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, AdapterError::NotSent(_)), "{err:?}");
+    sb.stop().await;
+}
