@@ -132,9 +132,17 @@ pub async fn phone_number_rules(env: Env) {
         "INVALID_ARGUMENT",
     )
     .await;
-    // A valid number no configured operator serves.
+    // A number of an operator reached only for top-ups: known, but not for carrier billing.
     assert_error(
-        gw.create(&token, &TestGateway::body("+33612345678", 1.0))
+        gw.create(&token, &TestGateway::body("+33612345678", 1.0)).await,
+        422,
+        "SERVICE_NOT_APPLICABLE",
+    )
+    .await;
+    // A valid number no configured operator serves.
+
+    assert_error(
+        gw.create(&token, &TestGateway::body("+12025550123", 1.0))
             .await,
         404,
         "IDENTIFIER_NOT_FOUND",

@@ -4,6 +4,7 @@
 
 mod auth;
 mod errors;
+mod ideabiz;
 mod idempotency;
 mod one_step;
 mod reads;
@@ -72,6 +73,10 @@ scenarios! {
     idempotency::a_repeated_reference_code_without_correlator_is_a_conflict,
     idempotency::a_refusal_is_replayed_and_the_reference_stays_usable,
     idempotency::prepare_is_idempotent_too,
+    ideabiz::dialog_payments_go_through_the_ideabiz_platform,
+    ideabiz::platform_refusals_map_to_camara_codes,
+    ideabiz::two_step_is_not_offered_by_ideabiz_operators,
+    ideabiz::a_platform_502_is_settled_without_double_charge,
     one_step::sync_operator_charges_once_and_answers_succeeded,
     one_step::async_operator_answers_processing_then_reconciliation_settles_it,
     one_step::definite_refusals_are_errors_and_create_nothing,

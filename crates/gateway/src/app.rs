@@ -6,6 +6,10 @@ use std::sync::Arc;
 use actix_web::dev::ServerHandle;
 use actix_web::{middleware, web, App, HttpServer};
 use switchboard_adapter::{AdapterRegistry, UpstreamHttp};
+use switchboard_adapter_camara as camara;
+use switchboard_adapter_ideabiz as ideabiz;
+use switchboard_adapter_topup as topup;
+
 use switchboard_router::{Channel, NumberPlan, NumberPlanError, OperatorInfo, Router};
 use switchboard_sandbox::{SandboxConfig, SandboxHandle, Timings};
 use switchboard_store::{MemoryStore, RedisSettings, RedisStore, Store};
@@ -17,15 +21,14 @@ use crate::state::AppState;
 use crate::{api, auth, health, http, openapi, reconcile};
 
 /// Operators the built-in sandbox simulates (`base_url = "sandbox://<operator>"`).
-pub const SANDBOX_OPERATORS: &[&str] = &["movistar-es", "telekom-de"];
+pub const SANDBOX_OPERATORS: &[&str] = &["movistar-es", "telekom-de", "dialog-lk", "globaltopup"];
 
 /// Every adapter kind Switchboard speaks. Adding an upstream style is one line here.
 pub fn adapter_registry() -> AdapterRegistry {
     let mut registry = AdapterRegistry::new();
-    registry.register(
-        switchboard_adapter_camara::KIND,
-        switchboard_adapter_camara::factory,
-    );
+    registry.register(camara::KIND, camara::factory);
+    registry.register(ideabiz::KIND, ideabiz::factory);
+    registry.register(topup::KIND, topup::factory);
     registry
 }
 

@@ -18,6 +18,14 @@ const EMBEDDED_CHANNELS: &[(&str, &str)] = &[
         "telekom_de_sandbox",
         include_str!("../../../../config/channels/telekom_de_sandbox.toml"),
     ),
+    (
+        "dialog_lk_ideabiz",
+        include_str!("../../../../config/channels/dialog_lk_ideabiz.toml"),
+    ),
+    (
+        "globaltopup_sandbox",
+        include_str!("../../../../config/channels/globaltopup_sandbox.toml"),
+    ),
 ];
 
 /// Where the file layer comes from.
@@ -170,6 +178,25 @@ mod tests {
             ["movistar-es"]
         );
         assert!(config.operators.contains_key("telekom-de"));
+        // Every file in config/channels/ is also embedded, so both layers agree.
+        let files = std::fs::read_dir(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../config/channels"
+        ))
+        .unwrap();
+        for file in files {
+            let stem = file
+                .unwrap()
+                .path()
+                .file_stem()
+                .unwrap()
+                .to_string_lossy()
+                .to_string();
+            assert!(
+                config.channels.contains_key(&stem),
+                "config/channels/{stem}.toml is not embedded"
+            );
+        }
     }
 
     #[test]
