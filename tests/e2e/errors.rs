@@ -134,7 +134,8 @@ pub async fn phone_number_rules(env: Env) {
     .await;
     // A number of an operator reached only for top-ups: known, but not for carrier billing.
     assert_error(
-        gw.create(&token, &TestGateway::body("+33612345678", 1.0)).await,
+        gw.create(&token, &TestGateway::body("+33612345678", 1.0))
+            .await,
         422,
         "SERVICE_NOT_APPLICABLE",
     )

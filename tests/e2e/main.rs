@@ -11,6 +11,7 @@ mod reads;
 mod redis_store;
 mod routing;
 mod suite;
+mod topup;
 mod two_step;
 
 use serde_json::Value;
@@ -88,6 +89,14 @@ scenarios! {
     reads::merchants_never_see_each_other,
     routing::an_unreachable_operator_is_503_and_the_request_can_be_retried,
     routing::a_channel_that_was_not_reached_falls_back_to_the_next,
+    topup::lookup_finds_operator_line_type_and_what_it_can_buy,
+    topup::catalogue_is_merged_filtered_and_served_from_cache,
+    topup::a_top_up_is_credited_once_and_replayed_on_retry,
+    topup::amounts_line_types_and_operators_are_checked_before_anything_is_sent,
+    topup::pending_unknown_and_failed_top_ups_settle_correctly,
+    topup::esim_orders_return_an_activation_code,
+    topup::top_up_scopes_are_enforced,
+    topup::mnp_overrides_route_payments_and_lookups,
     two_step::prepare_then_confirm_charges_once,
     two_step::async_operator_confirmation_settles_through_reconciliation,
     two_step::cancel_releases_the_reservation,

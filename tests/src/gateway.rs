@@ -96,6 +96,33 @@ impl TestGateway {
             .bearer_auth(token)
     }
 
+    /// A request to a top-level path (`/telecom/...`, `/esim/...`, `/admin/...`).
+    pub fn call(&self, method: Method, path: &str, token: &str) -> RequestBuilder {
+        self.http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(token)
+    }
+
+    /// Waits (bounded) until the top-up catalogue has been loaded from the providers.
+    pub async fn wait_for_catalogue(&self, token: &str) {
+        let loaded = crate::eventually(std::time::Duration::from_secs(10), || async {
+            let res = self
+                .call(Method::GET, "/telecom/products", token)
+                .send()
+                .await
+                .ok()?;
+            let body = body_of(res).await;
+            (!body["products"].as_array()?.is_empty()).then_some(())
+        })
+        .await;
+        assert!(loaded.is_some(), "the catalogue was never loaded");
+    }
+
+    /// Credits the sandbox provider applied for one of our top-ups (upstream reference `sb-<tx_id>`).
+    pub fn credits_for_topup(&self, tx_id: &str) -> u32 {
+        self.sandbox().credits_for(&format!("sb-{tx_id}"))
+    }
+
     pub async fn create(&self, token: &str, body: &Value) -> Response {
         self.cb(Method::POST, "/payments", token)
             .json(body)

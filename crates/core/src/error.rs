@@ -59,6 +59,8 @@ error_codes! {
     PaymentConfirmed => (409, "CARRIER_BILLING.PAYMENT_CONFIRMED", "Payment has been confirmed."),
     PaymentCancelled => (409, "CARRIER_BILLING.PAYMENT_CANCELLED", "Payment has been cancelled."),
     Aborted => (409, "ABORTED", "Concurrency conflict."),
+    Conflict => (409, "CONFLICT", "A resource with this key already exists with other content."),
+
     IncompatibleState => (409, "INCOMPATIBLE_STATE", "The resource is not in a state that allows this operation."),
     UnsupportedMediaType => (415, "UNSUPPORTED_MEDIA_TYPE", "The server refuses to accept the request because the payload format is in an unsupported format."),
     ServiceNotApplicable => (422, "SERVICE_NOT_APPLICABLE", "The service is not available for the provided identifier."),

@@ -2,13 +2,14 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::dev::ServerHandle;
 use actix_web::{middleware, web, App, HttpServer};
 use switchboard_adapter::{AdapterRegistry, UpstreamHttp};
 use switchboard_adapter_camara as camara;
 use switchboard_adapter_ideabiz as ideabiz;
-use switchboard_adapter_topup as topup;
+use switchboard_adapter_topup as topup_provider;
 
 use switchboard_router::{Channel, NumberPlan, NumberPlanError, OperatorInfo, Router};
 use switchboard_sandbox::{SandboxConfig, SandboxHandle, Timings};
@@ -18,7 +19,7 @@ use tokio::task::JoinHandle;
 use crate::auth::{Merchants, TokenIssuer};
 use crate::config::{Config, StoreBackend, SANDBOX_SCHEME};
 use crate::state::AppState;
-use crate::{api, auth, health, http, openapi, reconcile};
+use crate::{api, auth, health, http, openapi, reconcile, routing, topup};
 
 /// Operators the built-in sandbox simulates (`base_url = "sandbox://<operator>"`).
 pub const SANDBOX_OPERATORS: &[&str] = &["movistar-es", "telekom-de", "dialog-lk", "globaltopup"];
@@ -28,7 +29,7 @@ pub fn adapter_registry() -> AdapterRegistry {
     let mut registry = AdapterRegistry::new();
     registry.register(camara::KIND, camara::factory);
     registry.register(ideabiz::KIND, ideabiz::factory);
-    registry.register(topup::KIND, topup::factory);
+    registry.register(topup_provider::KIND, topup_provider::factory);
     registry
 }
 
@@ -188,7 +189,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             "/openapi/carrier-billing.yaml",
             web::get().to(openapi::carrier_billing),
         )
-        .configure(api::carrier_billing::routes);
+        .route("/openapi/topup.yaml", web::get().to(openapi::topup))
+        .configure(api::carrier_billing::routes)
+        .configure(api::topup::routes)
+        .configure(api::admin::routes);
 }
 
 /// Starts everything the configuration asks for and returns once the server listens.
@@ -200,6 +204,8 @@ pub async fn start(mut config: Config) -> Result<Running, StartError> {
         router: Arc::new(router),
         merchants: Merchants::from_config(&config),
         tokens: TokenIssuer::from_config(&config.auth),
+        overrides: Default::default(),
+        catalogue: Default::default(),
         config: Arc::new(config),
     });
     let addr = format!("{}:{}", state.config.server.host, state.config.server.port);
@@ -230,7 +236,13 @@ pub async fn start(mut config: Config) -> Result<Running, StartError> {
     let server = server.run();
     let handle = server.handle();
     let server_task = tokio::spawn(server);
-    let workers = vec![reconcile::spawn(state.clone())];
+    let routing_every = Duration::from_millis(state.config.routing.overrides_refresh_ms);
+    let catalogue_every = Duration::from_secs(state.config.topup.catalogue_refresh_secs);
+    let workers = vec![
+        reconcile::spawn(state.clone()),
+        routing::spawn_refresh(state.clone(), routing_every),
+        topup::catalogue::spawn_refresh(state.clone(), catalogue_every),
+    ];
     tracing::info!(addr = %bound, "switchboard listening");
     Ok(Running {
         addr: bound,

@@ -10,7 +10,9 @@ pub mod http;
 mod openapi;
 pub mod payments;
 pub mod reconcile;
+pub mod routing;
 pub mod state;
+pub mod topup;
 
 pub use app::{start, Running, StartError};
-pub use openapi::CARRIER_BILLING as CARRIER_BILLING_OPENAPI;
+pub use openapi::{CARRIER_BILLING as CARRIER_BILLING_OPENAPI, TOPUP as TOPUP_OPENAPI};

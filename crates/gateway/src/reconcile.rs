@@ -41,11 +41,23 @@ pub async fn run_once(state: &AppState) -> usize {
             return 0;
         }
     };
-    let count = due.len();
+    let mut count = due.len();
     for payment in due {
         let span =
             tracing::info_span!("reconcile", payment_id = %payment.id, status = %payment.status);
         settle_one(state, payment).instrument(span).await;
+    }
+    match state.store.due_topups(&merchants, Utc::now(), batch).await {
+        Ok(topups) => {
+            count += topups.len();
+            for topup in topups {
+                let span = tracing::info_span!("reconcile_topup", tx_id = %topup.id);
+                crate::topup::transactions::settle(state, topup)
+                    .instrument(span)
+                    .await;
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "top-up reconciliation skipped: store unavailable"),
     }
     count
 }

@@ -7,6 +7,8 @@ use switchboard_store::Store;
 
 use crate::auth::{Merchants, TokenIssuer};
 use crate::config::Config;
+use crate::routing::Overrides;
+use crate::topup::Catalogue;
 
 pub struct AppState {
     pub config: Arc<Config>,
@@ -14,4 +16,8 @@ pub struct AppState {
     pub router: Arc<Router>,
     pub merchants: Merchants,
     pub tokens: TokenIssuer,
+    /// This replica's copy of the MNP overrides.
+    pub overrides: Overrides,
+    /// The cached top-up catalogue.
+    pub catalogue: Catalogue,
 }

@@ -46,6 +46,14 @@ fn spawn_replica(redis_url: &str, sandbox: &switchboard_sandbox::SandboxHandle) 
             "SWITCHBOARD_CHANNELS__TELEKOM_DE_SANDBOX__BASE_URL",
             sandbox.base_url("telekom-de"),
         )
+        .env(
+            "SWITCHBOARD_CHANNELS__DIALOG_LK_IDEABIZ__BASE_URL",
+            sandbox.base_url("dialog-lk"),
+        )
+        .env(
+            "SWITCHBOARD_CHANNELS__GLOBALTOPUP_SANDBOX__BASE_URL",
+            sandbox.base_url("globaltopup"),
+        )
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -139,6 +147,54 @@ async fn a_duplicate_storm_across_three_replicas_charges_once() {
             .unwrap();
         assert_eq!(res.status(), 200, "replica {}", r.base);
     }
+    // The same storm for a top-up on external_tx_id, once every replica has its catalogue.
+    for r in &replicas {
+        wait_for_catalogue(&client, &r.base, &token).await;
+    }
+    let topup = json!({"phone": "+79161234501", "product_id": "mts-ru-bundle-1gb-1d", "external_tx_id": "storm-tx-1"});
+    let requests = (0..50).map(|i| {
+        let url = format!("{}/telecom/topup", replicas[i % 3].base);
+        let (client, token, body) = (client.clone(), token.clone(), topup.clone());
+        async move {
+            let res = client
+                .post(url)
+                .bearer_auth(token)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            (res.status().as_u16(), res.json::<Value>().await.unwrap())
+        }
+    });
+    let answers = futures::future::join_all(requests).await;
+    let mut tx_ids: Vec<String> = answers
+        .iter()
+        .map(|(status, body)| {
+            assert_eq!(*status, 201, "{body}");
+            body["tx_id"].as_str().unwrap().to_string()
+        })
+        .collect();
+    tx_ids.dedup();
+    assert_eq!(tx_ids.len(), 1, "all 50 answers carry the same tx_id");
+    assert_eq!(sandbox.total_credits(), 1, "exactly one credit upstream");
     drop(replicas);
     sandbox.stop().await;
+}
+
+async fn wait_for_catalogue(client: &reqwest::Client, base: &str, token: &str) {
+    for _ in 0..200 {
+        let res = client
+            .get(format!("{base}/telecom/products"))
+            .bearer_auth(token)
+            .send()
+            .await;
+        if let Ok(res) = res {
+            let body: Value = res.json().await.unwrap_or_default();
+            if body["products"].as_array().is_some_and(|p| !p.is_empty()) {
+                return;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("replica {base} never loaded its catalogue");
 }

@@ -94,6 +94,27 @@ impl Router {
     /// Number → operator → the channels able to do `capability`, in priority order.
     pub fn route(&self, msisdn: &Msisdn, capability: Capability) -> Result<Route<'_>, RouteError> {
         let operator = self.operator_for(msisdn)?;
+        self.route_operator(operator, capability)
+    }
+
+    /// The channels of a known operator (e.g. from an MNP override) able to do `capability`.
+    pub fn route_to(
+        &self,
+        operator_id: &str,
+        capability: Capability,
+    ) -> Result<Route<'_>, RouteError> {
+        let operator = self
+            .plan
+            .operator(operator_id)
+            .ok_or(RouteError::UnknownNumber)?;
+        self.route_operator(operator, capability)
+    }
+
+    fn route_operator<'a>(
+        &'a self,
+        operator: &'a OperatorInfo,
+        capability: Capability,
+    ) -> Result<Route<'a>, RouteError> {
         let channels: Vec<Arc<Channel>> = self
             .by_operator
             .get(&operator.id)
@@ -189,6 +210,19 @@ mod tests {
             )
             .unwrap();
         assert_eq!(two.channels.len(), 1);
+    }
+
+    #[test]
+    fn routes_straight_to_a_known_operator() {
+        let r = router();
+        let route = r
+            .route_to("movistar-es", Capability::TwoStepPayment)
+            .unwrap();
+        assert_eq!(route.channels[0].id, "direct");
+        assert_eq!(
+            r.route_to("atlantis", Capability::Payment).err(),
+            Some(RouteError::UnknownNumber)
+        );
     }
 
     #[test]

@@ -8,10 +8,13 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use switchboard_core::{
     ApiError, ChargingInformation, ChargingMetaData, Msisdn, PaymentAmount, PaymentFlow,
     PaymentItem, PaymentRecord, PaymentStatus, PendingAction, Phase, Sink, SinkCredential,
-    ValidationInfo,
+    TopUpRecord, TopUpStatus, ValidationInfo,
 };
 
-use crate::{IdempotencyKey, InsertOutcome, PaymentQuery, SortOrder, Store, UpdateOutcome};
+use crate::{
+    IdempotencyKey, InsertOutcome, PaymentQuery, SortOrder, Store, StoreError, TopUpInsert,
+    UpdateOutcome,
+};
 
 /// A visible payment of `merchant` created at `minute` past a fixed hour.
 pub fn sample_payment(id: &str, merchant: &str, minute: u32) -> PaymentRecord {
@@ -62,6 +65,39 @@ pub fn sample_payment(id: &str, merchant: &str, minute: u32) -> PaymentRecord {
     }
 }
 
+/// A pending top-up of `merchant` claiming `external_tx_id`, created at a fixed time, not scheduled
+/// for reconciliation.
+pub fn sample_topup(id: &str, merchant: &str, external_tx_id: &str) -> TopUpRecord {
+    let created: DateTime<Utc> = Utc
+        .with_ymd_and_hms(2026, 1, 1, 10, 0, 0)
+        .single()
+        .expect("valid date");
+    TopUpRecord {
+        id: id.into(),
+        merchant_id: merchant.into(),
+        external_tx_id: external_tx_id.into(),
+        msisdn: Msisdn::parse("+79161234567").expect("valid sample"),
+        product_id: "mts-ru-topup".into(),
+        operator_id: "mts-ru".into(),
+        channel_id: Some("globaltopup".into()),
+        amount: "100".parse().expect("valid amount"),
+        currency: switchboard_core::Currency::parse("RUB").expect("valid sample"),
+        status: TopUpStatus::Pending,
+        upstream_reference: TopUpRecord::upstream_reference_for(id),
+        upstream_tx_id: None,
+        operator_tx_id: None,
+        credited: None,
+        failure_reason: None,
+        created_at: created,
+        updated_at: created,
+        completed_at: None,
+        fingerprint: "fp".into(),
+        version: 1,
+        reconcile_attempts: 0,
+        next_check_at: None,
+    }
+}
+
 fn cc(key: &str) -> IdempotencyKey {
     IdempotencyKey::ClientCorrelator(key.into())
 }
@@ -91,6 +127,15 @@ where
     lists_by_subscriber_with_combined_filters(&fresh().await).await;
     reconciliation_is_ordered_and_limited(&fresh().await).await;
     concurrent_updates_have_one_winner(Arc::new(fresh().await)).await;
+    topups_claim_once_per_merchant(&fresh().await).await;
+    topups_apart_from_payments_and_with_unusual_ids(&fresh().await).await;
+    topup_compare_and_set(&fresh().await).await;
+    topups_are_scoped_to_the_merchant(&fresh().await).await;
+    topup_due_index_follows_updates(&fresh().await).await;
+    concurrent_topup_claims_have_one_winner(Arc::new(fresh().await)).await;
+    concurrent_topup_updates_have_one_winner(Arc::new(fresh().await)).await;
+    every_topup_field_round_trips(&fresh().await).await;
+    operator_overrides_set_replace_remove_list(&fresh().await).await;
 }
 
 async fn claims_keys_once_per_merchant(store: &dyn Store) {
@@ -698,4 +743,457 @@ async fn concurrent_updates_have_one_winner<S: Store>(store: Arc<S>) {
         }
     }
     assert_eq!(winners, 1);
+}
+
+async fn topups_claim_once_per_merchant(store: &dyn Store) {
+    let t1 = sample_topup("t1", "m1", "x1");
+    assert_eq!(
+        store.insert_topup(&t1).await.unwrap(),
+        TopUpInsert::Inserted
+    );
+    // The holder comes back whole; nothing of the refused top-up is written.
+    let t2 = sample_topup("t2", "m1", "x1");
+    assert_eq!(
+        store.insert_topup(&t2).await.unwrap(),
+        TopUpInsert::Existing(Box::new(t1.clone()))
+    );
+    assert!(store.get_topup("m1", "t2").await.unwrap().is_none());
+    let t2 = sample_topup("t2", "m1", "x2");
+    assert_eq!(
+        store.insert_topup(&t2).await.unwrap(),
+        TopUpInsert::Inserted
+    );
+    // The same external_tx_id is free for another merchant.
+    let t3 = sample_topup("t3", "m2", "x1");
+    assert_eq!(
+        store.insert_topup(&t3).await.unwrap(),
+        TopUpInsert::Inserted
+    );
+    assert_eq!(store.get_topup("m1", "t1").await.unwrap(), Some(t1.clone()));
+    assert_eq!(store.get_topup("m2", "t3").await.unwrap(), Some(t3));
+    // A claim stays with its holder after the holder moves on.
+    let mut done = t1.clone();
+    done.status = TopUpStatus::Completed;
+    done.version = 2;
+    store.update_topup(&done, 1).await.unwrap();
+    let t4 = sample_topup("t4", "m1", "x1");
+    assert_eq!(
+        store.insert_topup(&t4).await.unwrap(),
+        TopUpInsert::Existing(Box::new(done))
+    );
+    // A reused Switchboard id is a bug, not a claim: refused, and its external_tx_id stays free.
+    let reused = sample_topup("t1", "m1", "x9");
+    assert!(matches!(
+        store.insert_topup(&reused).await,
+        Err(StoreError::Corrupt(_))
+    ));
+    let t9 = sample_topup("t9", "m1", "x9");
+    assert_eq!(
+        store.insert_topup(&t9).await.unwrap(),
+        TopUpInsert::Inserted
+    );
+}
+
+/// Top-ups and payments share merchants but not ids or keys; ids and keys are opaque text.
+async fn topups_apart_from_payments_and_with_unusual_ids(store: &dyn Store) {
+    let t = sample_topup("same", "m1", "same");
+    store.insert_topup(&t).await.unwrap();
+    let p = sample_payment("same", "m1", 1);
+    assert_eq!(
+        store
+            .insert_payment(&p, &[cc("same"), rc("same")])
+            .await
+            .unwrap(),
+        InsertOutcome::Inserted
+    );
+    assert_eq!(store.get_topup("m1", "same").await.unwrap(), Some(t));
+    assert_eq!(store.get_payment("m1", "same").await.unwrap(), Some(p));
+
+    let merchants = ["m{1}", "m{1}:x", "}m{", "m 1/ü"];
+    for (i, merchant) in merchants.iter().enumerate() {
+        let t = sample_topup(&format!("t{{{i}}}:a/é"), merchant, "}{:x");
+        assert_eq!(
+            store.insert_topup(&t).await.unwrap(),
+            TopUpInsert::Inserted,
+            "{merchant}"
+        );
+    }
+    for (i, merchant) in merchants.iter().enumerate() {
+        let id = format!("t{{{i}}}:a/é");
+        assert_eq!(
+            store.get_topup(merchant, &id).await.unwrap().unwrap().id,
+            id
+        );
+        for other in merchants.iter().filter(|m| *m != merchant) {
+            assert!(store.get_topup(other, &id).await.unwrap().is_none());
+        }
+        let again = sample_topup(&format!("u{i}"), merchant, "}{:x");
+        match store.insert_topup(&again).await.unwrap() {
+            TopUpInsert::Existing(holder) => assert_eq!(holder.id, id),
+            other => panic!("expected existing, got {other:?}"),
+        }
+        // Escaped look-alikes are different keys.
+        let lookalike = sample_topup(&format!("v{i}"), merchant, "%7D%7B%3Ax");
+        assert_eq!(
+            store.insert_topup(&lookalike).await.unwrap(),
+            TopUpInsert::Inserted
+        );
+    }
+}
+
+async fn topup_compare_and_set(store: &dyn Store) {
+    let t = sample_topup("t1", "m1", "x1");
+    store.insert_topup(&t).await.unwrap();
+    let now = t.created_at + Duration::seconds(5);
+    let mut a = t.clone();
+    a.move_to(TopUpStatus::Completed, now).unwrap();
+    a.version = 2;
+    let mut b = t.clone();
+    b.move_to(TopUpStatus::Failed, now).unwrap();
+    b.failure_reason = Some("declined".into());
+    b.version = 2;
+    assert_eq!(
+        store.update_topup(&a, 1).await.unwrap(),
+        UpdateOutcome::Updated
+    );
+    assert_eq!(
+        store.update_topup(&b, 1).await.unwrap(),
+        UpdateOutcome::Conflict(Box::new(a.clone()))
+    );
+    assert_eq!(store.get_topup("m1", "t1").await.unwrap(), Some(a.clone()));
+    // A version from the future is a conflict too.
+    let mut c = a.clone();
+    c.version = 4;
+    assert_eq!(
+        store.update_topup(&c, 3).await.unwrap(),
+        UpdateOutcome::Conflict(Box::new(a.clone()))
+    );
+    c.version = 3;
+    assert_eq!(
+        store.update_topup(&c, 2).await.unwrap(),
+        UpdateOutcome::Updated
+    );
+    assert_eq!(
+        store.get_topup("m1", "t1").await.unwrap().unwrap().version,
+        3
+    );
+    let ghost = sample_topup("nope", "m1", "x2");
+    assert_eq!(
+        store.update_topup(&ghost, 1).await.unwrap(),
+        UpdateOutcome::Missing
+    );
+    // An update never creates: the ghost is still not there, and its external_tx_id is free.
+    assert!(store.get_topup("m1", "nope").await.unwrap().is_none());
+    assert_eq!(
+        store
+            .insert_topup(&sample_topup("t2", "m1", "x2"))
+            .await
+            .unwrap(),
+        TopUpInsert::Inserted
+    );
+}
+
+async fn topups_are_scoped_to_the_merchant(store: &dyn Store) {
+    let now = Utc::now();
+    let t = sample_topup("t1", "m1", "x1");
+    store.insert_topup(&t).await.unwrap();
+    assert!(store.get_topup("m2", "t1").await.unwrap().is_none());
+    // A forged update from another merchant is refused (Missing when top-ups are kept per
+    // merchant, Conflict when the backend finds the real one) and changes nothing anywhere.
+    let mut forged = sample_topup("t1", "m2", "x1");
+    forged.status = TopUpStatus::Pending;
+    forged.next_check_at = Some(now - Duration::seconds(1));
+    forged.version = 2;
+    assert!(matches!(
+        store.update_topup(&forged, 1).await.unwrap(),
+        UpdateOutcome::Conflict(_) | UpdateOutcome::Missing
+    ));
+    forged.status = TopUpStatus::Failed;
+    assert!(matches!(
+        store.update_topup(&forged, 1).await.unwrap(),
+        UpdateOutcome::Conflict(_) | UpdateOutcome::Missing
+    ));
+    assert_eq!(store.get_topup("m1", "t1").await.unwrap(), Some(t));
+    assert!(store.get_topup("m2", "t1").await.unwrap().is_none());
+    let both = ["m1".to_string(), "m2".to_string()];
+    assert!(store.due_topups(&both, now, 10).await.unwrap().is_empty());
+}
+
+fn topup_ids(found: &[TopUpRecord]) -> Vec<&str> {
+    found.iter().map(|t| t.id.as_str()).collect()
+}
+
+/// The due index holds exactly the unsettled, scheduled top-ups, and every update moves a
+/// top-up in or out of it.
+async fn topup_due_index_follows_updates(store: &dyn Store) {
+    let now = Utc::now();
+    let scheduled = |id: &str, merchant: &str, at: Option<DateTime<Utc>>| {
+        let mut t = sample_topup(id, merchant, &format!("x-{id}"));
+        t.next_check_at = at;
+        t
+    };
+    let a = scheduled("a", "m1", Some(now - Duration::seconds(5)));
+    let b = scheduled("b", "m2", Some(now - Duration::seconds(30)));
+    let c = scheduled("c", "m1", Some(now - Duration::seconds(20)));
+    let later = scheduled("later", "m1", Some(now + Duration::seconds(60)));
+    let unscheduled = scheduled("unscheduled", "m1", None);
+    let mut done = scheduled("done", "m1", Some(now - Duration::seconds(1)));
+    done.status = TopUpStatus::Completed;
+    let mut failed = scheduled("failed", "m2", Some(now - Duration::seconds(1)));
+    failed.status = TopUpStatus::Failed;
+    let elsewhere = scheduled("elsewhere", "m3", Some(now - Duration::seconds(40)));
+    for t in [&a, &b, &c, &later, &unscheduled, &done, &failed, &elsewhere] {
+        assert_eq!(store.insert_topup(t).await.unwrap(), TopUpInsert::Inserted);
+    }
+    let asked = ["m1".to_string(), "m2".to_string()];
+    let found = store.due_topups(&asked, now, 10).await.unwrap();
+    assert_eq!(topup_ids(&found), ["b", "c", "a"]);
+    assert_eq!(found[0], b, "due top-ups come back whole");
+    let found = store.due_topups(&asked, now, 2).await.unwrap();
+    assert_eq!(topup_ids(&found), ["b", "c"]);
+    assert!(store.due_topups(&asked, now, 0).await.unwrap().is_empty());
+    assert!(store.due_topups(&[], now, 10).await.unwrap().is_empty());
+    let early = store
+        .due_topups(&asked, now - Duration::seconds(25), 10)
+        .await
+        .unwrap();
+    assert_eq!(topup_ids(&early), ["b"]);
+    let m1_twice = ["m1".to_string(), "m1".to_string()];
+    let found = store.due_topups(&m1_twice, now, 10).await.unwrap();
+    assert_eq!(
+        topup_ids(&found),
+        ["c", "a"],
+        "a merchant named twice counts once"
+    );
+
+    // Settled top-ups leave the index, even with next_check_at still set.
+    let mut c2 = c.clone();
+    c2.move_to(TopUpStatus::Completed, now).unwrap();
+    c2.version = 2;
+    assert_eq!(
+        store.update_topup(&c2, 1).await.unwrap(),
+        UpdateOutcome::Updated
+    );
+    let mut b2 = b.clone();
+    b2.move_to(TopUpStatus::Failed, now).unwrap();
+    b2.next_check_at = None;
+    b2.version = 2;
+    assert_eq!(
+        store.update_topup(&b2, 1).await.unwrap(),
+        UpdateOutcome::Updated
+    );
+    let found = store.due_topups(&asked, now, 10).await.unwrap();
+    assert_eq!(topup_ids(&found), ["a"]);
+    // What left the index takes no place within the limit (c was due before a).
+    let found = store.due_topups(&asked, now, 1).await.unwrap();
+    assert_eq!(topup_ids(&found), ["a"]);
+
+    // Rescheduled: due later, at its new time, with its new contents.
+    let mut a2 = a.clone();
+    a2.reconcile_attempts = 1;
+    a2.next_check_at = Some(now + Duration::seconds(90));
+    a2.version = 2;
+    assert_eq!(
+        store.update_topup(&a2, 1).await.unwrap(),
+        UpdateOutcome::Updated
+    );
+    assert!(store.due_topups(&asked, now, 10).await.unwrap().is_empty());
+    let found = store
+        .due_topups(&asked, now + Duration::seconds(120), 10)
+        .await
+        .unwrap();
+    assert_eq!(topup_ids(&found), ["later", "a"]);
+    assert_eq!(found[1], a2);
+
+    // Scheduled by an update: enters the index.
+    let mut u2 = unscheduled.clone();
+    u2.next_check_at = Some(now - Duration::seconds(1));
+    u2.version = 2;
+    assert_eq!(
+        store.update_topup(&u2, 1).await.unwrap(),
+        UpdateOutcome::Updated
+    );
+    let found = store.due_topups(&asked, now, 10).await.unwrap();
+    assert_eq!(found, [u2.clone()]);
+
+    // Unscheduled again while pending: leaves it.
+    let mut u3 = u2.clone();
+    u3.next_check_at = None;
+    u3.version = 3;
+    assert_eq!(
+        store.update_topup(&u3, 2).await.unwrap(),
+        UpdateOutcome::Updated
+    );
+    assert!(store.due_topups(&asked, now, 10).await.unwrap().is_empty());
+    let found = store
+        .due_topups(&asked, now + Duration::seconds(120), 1)
+        .await
+        .unwrap();
+    assert_eq!(topup_ids(&found), ["later"]);
+
+    // A refused update moves nothing.
+    let mut stale = u2.clone();
+    stale.version = 3;
+    assert!(matches!(
+        store.update_topup(&stale, 2).await.unwrap(),
+        UpdateOutcome::Conflict(_)
+    ));
+    assert!(store.due_topups(&asked, now, 10).await.unwrap().is_empty());
+    let m3 = ["m3".to_string()];
+    assert_eq!(
+        topup_ids(&store.due_topups(&m3, now, 10).await.unwrap()),
+        ["elsewhere"]
+    );
+}
+
+async fn concurrent_topup_claims_have_one_winner<S: Store>(store: Arc<S>) {
+    let mut tasks = Vec::new();
+    for i in 0..16 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let t = sample_topup(&format!("t{i}"), "m1", "same");
+            store.insert_topup(&t).await.unwrap()
+        }));
+    }
+    let mut winners = Vec::new();
+    let mut holders = Vec::new();
+    for (i, task) in tasks.into_iter().enumerate() {
+        match task.await.unwrap() {
+            TopUpInsert::Inserted => winners.push(format!("t{i}")),
+            TopUpInsert::Existing(holder) => holders.push(holder.id),
+        }
+    }
+    assert_eq!(winners.len(), 1, "{winners:?}");
+    assert!(holders.iter().all(|h| *h == winners[0]), "{holders:?}");
+    for i in 0..16 {
+        let id = format!("t{i}");
+        let stored = store.get_topup("m1", &id).await.unwrap();
+        assert_eq!(stored.is_some(), id == winners[0], "{id}");
+    }
+}
+
+async fn concurrent_topup_updates_have_one_winner<S: Store>(store: Arc<S>) {
+    let t = sample_topup("t1", "m1", "x1");
+    store.insert_topup(&t).await.unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..16u32 {
+        let store = store.clone();
+        let mut next = t.clone();
+        next.version = 2;
+        next.reconcile_attempts = i;
+        tasks.push(tokio::spawn(async move {
+            store.update_topup(&next, 1).await.unwrap()
+        }));
+    }
+    let mut winners = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            UpdateOutcome::Updated => winners += 1,
+            UpdateOutcome::Conflict(now) => assert_eq!(now.version, 2),
+            UpdateOutcome::Missing => panic!("the top-up exists"),
+        }
+    }
+    assert_eq!(winners, 1);
+}
+
+/// What is read back is exactly what was written, every optional part included, whichever way
+/// it is read (get, the holder of a claim, a conflict, the due index).
+async fn every_topup_field_round_trips(store: &dyn Store) {
+    let mut t = sample_topup("full", "m1", "ext-1");
+    t.msisdn = Msisdn::parse("+447700900123").expect("valid sample");
+    t.product_id = "vodafone-uk-bundle-10gb".into();
+    t.operator_id = "vodafone-uk".into();
+    t.channel_id = Some("ding".into());
+    t.amount = "12.345".parse().expect("valid amount");
+    t.currency = switchboard_core::Currency::parse("GBP").expect("valid sample");
+    t.upstream_tx_id = Some("up-1".into());
+    t.operator_tx_id = Some("op-tx-1".into());
+    t.credited = Some(serde_json::json!({
+        "type": "bundle",
+        "data_mb": 10240,
+        "price": {"amount": 12.345, "currency": "GBP"},
+        "notes": ["ü", "{braces}:colons"],
+        "nothing": null,
+        "big": u64::MAX,
+    }));
+    t.failure_reason = Some("provider said: \"retry\"".into());
+    t.updated_at = t.created_at + Duration::milliseconds(1234);
+    t.completed_at = Some(t.created_at + Duration::nanoseconds(123_456_789));
+    t.fingerprint = "sha256:abc".into();
+    // Beyond what a double holds exactly: versions are compared as text.
+    t.version = (1u64 << 60) + 1;
+    t.reconcile_attempts = 3;
+    t.next_check_at = Some(t.created_at + Duration::nanoseconds(30_000_000_001));
+    store.insert_topup(&t).await.unwrap();
+    assert_eq!(
+        store.get_topup("m1", "full").await.unwrap().as_ref(),
+        Some(&t)
+    );
+    let again = sample_topup("other", "m1", "ext-1");
+    assert_eq!(
+        store.insert_topup(&again).await.unwrap(),
+        TopUpInsert::Existing(Box::new(t.clone()))
+    );
+    assert_eq!(
+        store.update_topup(&t, 1u64 << 60).await.unwrap(),
+        UpdateOutcome::Conflict(Box::new(t.clone()))
+    );
+    let due_at = t.next_check_at.expect("scheduled") + Duration::seconds(1);
+    assert_eq!(
+        store
+            .due_topups(&["m1".to_string()], due_at, 10)
+            .await
+            .unwrap(),
+        [t.clone()]
+    );
+    let mut next = t.clone();
+    next.version = t.version + 1;
+    next.status = TopUpStatus::Completed;
+    next.upstream_tx_id = None;
+    next.credited = None;
+    assert_eq!(
+        store.update_topup(&next, t.version).await.unwrap(),
+        UpdateOutcome::Updated
+    );
+    assert_eq!(store.get_topup("m1", "full").await.unwrap(), Some(next));
+}
+
+async fn operator_overrides_set_replace_remove_list(store: &dyn Store) {
+    let a = Msisdn::parse("+34600000002").expect("valid sample");
+    let b = Msisdn::parse("+34600000001").expect("valid sample");
+    let c = Msisdn::parse("+447700900123").expect("valid sample");
+    assert!(store.operator_overrides().await.unwrap().is_empty());
+    assert!(!store.remove_operator_override(&a).await.unwrap());
+    store
+        .set_operator_override(&a, "movistar-es")
+        .await
+        .unwrap();
+    store.set_operator_override(&b, "orange-es").await.unwrap();
+    store.set_operator_override(&c, "op{1}:x ü").await.unwrap();
+    // Replacing keeps one entry per number.
+    store
+        .set_operator_override(&a, "vodafone-es")
+        .await
+        .unwrap();
+    assert_eq!(
+        store.operator_overrides().await.unwrap(),
+        [
+            (b.clone(), "orange-es".to_string()),
+            (a.clone(), "vodafone-es".to_string()),
+            (c.clone(), "op{1}:x ü".to_string()),
+        ],
+        "ordered by number"
+    );
+    assert!(store.remove_operator_override(&a).await.unwrap());
+    assert!(!store.remove_operator_override(&a).await.unwrap());
+    assert_eq!(
+        store.operator_overrides().await.unwrap(),
+        [
+            (b.clone(), "orange-es".to_string()),
+            (c.clone(), "op{1}:x ü".to_string()),
+        ]
+    );
+    assert!(store.remove_operator_override(&b).await.unwrap());
+    assert!(store.remove_operator_override(&c).await.unwrap());
+    assert!(store.operator_overrides().await.unwrap().is_empty());
 }

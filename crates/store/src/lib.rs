@@ -1,5 +1,6 @@
-//! Where Switchboard keeps its state. The [`Store`] trait is backend-neutral: every operation that
-//! must be atomic is one call, so a networked backend can do it in one round trip (a script).
+//! Where Switchboard keeps its state: payments, top-ups, their idempotency keys and indexes, and
+//! the MNP operator overrides. The [`Store`] trait is backend-neutral: every operation that must
+//! be atomic is one call, so a networked backend can do it in one round trip (a script).
 
 pub mod conformance;
 mod memory;
@@ -10,7 +11,7 @@ pub mod testing;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use switchboard_core::PaymentRecord;
+use switchboard_core::{Msisdn, PaymentRecord, TopUpRecord};
 
 pub use self::redis::{RedisSettings, RedisStore};
 pub use memory::MemoryStore;
@@ -44,12 +45,22 @@ pub enum InsertOutcome {
     },
 }
 
-/// The result of [`Store::update_payment`].
+/// The result of [`Store::insert_topup`].
 #[derive(Debug, Clone, PartialEq)]
-pub enum UpdateOutcome {
+pub enum TopUpInsert {
+    /// The merchant's `external_tx_id` was free; the top-up is stored.
+    Inserted,
+    /// The merchant's `external_tx_id` already belongs to this top-up; nothing was written.
+    Existing(Box<TopUpRecord>),
+}
+
+/// The result of a compare-and-set: [`Store::update_payment`] (`T` = [`PaymentRecord`], the
+/// default) or [`Store::update_topup`] (`T` = [`TopUpRecord`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum UpdateOutcome<T = PaymentRecord> {
     Updated,
     /// Someone else wrote first; here is what is stored now.
-    Conflict(Box<PaymentRecord>),
+    Conflict(Box<T>),
     Missing,
 }
 
@@ -95,6 +106,51 @@ pub trait Store: Send + Sync + 'static {
         now: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<PaymentRecord>, StoreError>;
+
+    /// Claims `(record.merchant_id, record.external_tx_id)` and stores the top-up, all or nothing,
+    /// in one atomic step. If the merchant's `external_tx_id` is already claimed, returns the
+    /// top-up that holds it (`Existing`) and writes nothing. The same `external_tx_id` is free
+    /// for another merchant.
+    async fn insert_topup(&self, record: &TopUpRecord) -> Result<TopUpInsert, StoreError>;
+
+    /// Writes `record` if the stored version is `expected_version` (compare-and-set), in one
+    /// atomic step. The stored version becomes `record.version`, which the caller must have
+    /// bumped. A top-up of another merchant is never written (`Conflict` or `Missing`).
+    async fn update_topup(
+        &self,
+        record: &TopUpRecord,
+        expected_version: u64,
+    ) -> Result<UpdateOutcome<TopUpRecord>, StoreError>;
+
+    /// A merchant's top-up by Switchboard transaction id; another merchant's id is `None`.
+    async fn get_topup(
+        &self,
+        merchant_id: &str,
+        tx_id: &str,
+    ) -> Result<Option<TopUpRecord>, StoreError>;
+
+    /// Unsettled (`is_unsettled()`) top-ups of these merchants whose `next_check_at` is at or
+    /// before `now`, earliest first, at most `limit`.
+    async fn due_topups(
+        &self,
+        merchant_ids: &[String],
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<TopUpRecord>, StoreError>;
+
+    /// MNP: records the operator a ported number is served by now (replaces any earlier one).
+    async fn set_operator_override(
+        &self,
+        msisdn: &Msisdn,
+        operator_id: &str,
+    ) -> Result<(), StoreError>;
+
+    /// MNP: forgets a number's override; `true` if there was one.
+    async fn remove_operator_override(&self, msisdn: &Msisdn) -> Result<bool, StoreError>;
+
+    /// MNP: every override, ordered by number. The gateway caches this table and refreshes it
+    /// periodically, so the payment hot path stays at two round trips.
+    async fn operator_overrides(&self) -> Result<Vec<(Msisdn, String)>, StoreError>;
 
     /// Cheap liveness check for `/readyz`.
     async fn ping(&self) -> Result<(), StoreError>;

@@ -1,14 +1,14 @@
 //! The embedded default: everything in one process's memory. One mutex makes every call atomic.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Mutex;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use switchboard_core::{PaymentRecord, Phase};
+use switchboard_core::{Msisdn, PaymentRecord, Phase, TopUpRecord};
 
 use crate::query::{PaymentPage, PaymentQuery, SortOrder};
-use crate::{IdempotencyKey, InsertOutcome, Store, StoreError, UpdateOutcome};
+use crate::{IdempotencyKey, InsertOutcome, Store, StoreError, TopUpInsert, UpdateOutcome};
 
 #[derive(Default)]
 struct Inner {
@@ -17,6 +17,13 @@ struct Inner {
     keys: HashMap<(String, IdempotencyKey), String>,
     /// merchant → (creation time, id): the list index.
     by_merchant: HashMap<String, BTreeSet<(DateTime<Utc>, String)>>,
+    /// (merchant, top-up id) → top-up: kept per merchant, as Redis does, so another merchant's
+    /// id is simply not there.
+    topups: HashMap<(String, String), TopUpRecord>,
+    /// (merchant, external_tx_id) → top-up id.
+    topup_claims: HashMap<(String, String), String>,
+    /// MNP: number → operator id.
+    overrides: BTreeMap<Msisdn, String>,
 }
 
 #[derive(Default)]
@@ -159,6 +166,104 @@ impl Store for MemoryStore {
         due.sort_by_key(|p| p.next_check_at);
         due.truncate(limit);
         Ok(due)
+    }
+
+    async fn insert_topup(&self, record: &TopUpRecord) -> Result<TopUpInsert, StoreError> {
+        let mut inner = self.lock()?;
+        let claim = (record.merchant_id.clone(), record.external_tx_id.clone());
+        if let Some(id) = inner.topup_claims.get(&claim) {
+            let existing = inner
+                .topups
+                .get(&(record.merchant_id.clone(), id.clone()))
+                .ok_or_else(|| {
+                    StoreError::Corrupt(format!("external_tx_id points at missing top-up {id}"))
+                })?;
+            return Ok(TopUpInsert::Existing(Box::new(existing.clone())));
+        }
+        let slot = (record.merchant_id.clone(), record.id.clone());
+        if inner.topups.contains_key(&slot) {
+            return Err(StoreError::Corrupt(format!(
+                "top-up id {} reused",
+                record.id
+            )));
+        }
+        inner.topup_claims.insert(claim, record.id.clone());
+        inner.topups.insert(slot, record.clone());
+        Ok(TopUpInsert::Inserted)
+    }
+
+    async fn update_topup(
+        &self,
+        record: &TopUpRecord,
+        expected_version: u64,
+    ) -> Result<UpdateOutcome<TopUpRecord>, StoreError> {
+        let mut inner = self.lock()?;
+        let slot = (record.merchant_id.clone(), record.id.clone());
+        let Some(stored) = inner.topups.get_mut(&slot) else {
+            return Ok(UpdateOutcome::Missing);
+        };
+        if stored.version != expected_version {
+            return Ok(UpdateOutcome::Conflict(Box::new(stored.clone())));
+        }
+        *stored = record.clone();
+        Ok(UpdateOutcome::Updated)
+    }
+
+    async fn get_topup(
+        &self,
+        merchant_id: &str,
+        tx_id: &str,
+    ) -> Result<Option<TopUpRecord>, StoreError> {
+        let inner = self.lock()?;
+        Ok(inner
+            .topups
+            .get(&(merchant_id.to_string(), tx_id.to_string()))
+            .cloned())
+    }
+
+    async fn due_topups(
+        &self,
+        merchant_ids: &[String],
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<TopUpRecord>, StoreError> {
+        let inner = self.lock()?;
+        let mut due: Vec<TopUpRecord> = inner
+            .topups
+            .values()
+            .filter(|t| merchant_ids.contains(&t.merchant_id))
+            .filter(|t| t.is_unsettled() && t.next_check_at.is_some_and(|at| at <= now))
+            .cloned()
+            .collect();
+        due.sort_by(|a, b| {
+            (a.next_check_at, &a.merchant_id, &a.id).cmp(&(b.next_check_at, &b.merchant_id, &b.id))
+        });
+        due.truncate(limit);
+        Ok(due)
+    }
+
+    async fn set_operator_override(
+        &self,
+        msisdn: &Msisdn,
+        operator_id: &str,
+    ) -> Result<(), StoreError> {
+        self.lock()?
+            .overrides
+            .insert(msisdn.clone(), operator_id.to_string());
+        Ok(())
+    }
+
+    async fn remove_operator_override(&self, msisdn: &Msisdn) -> Result<bool, StoreError> {
+        Ok(self.lock()?.overrides.remove(msisdn).is_some())
+    }
+
+    async fn operator_overrides(&self) -> Result<Vec<(Msisdn, String)>, StoreError> {
+        Ok(self
+            .lock()?
+            .overrides
+            .iter()
+            .map(|(m, op)| (m.clone(), op.clone()))
+            .collect())
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

@@ -5,10 +5,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use switchboard_store::conformance::{self, sample_payment};
+use switchboard_core::Msisdn;
+use switchboard_store::conformance::{self, sample_payment, sample_topup};
 use switchboard_store::testing::{RedisCluster, RedisServer};
 use switchboard_store::{
-    IdempotencyKey, InsertOutcome, RedisSettings, RedisStore, Store, StoreError,
+    IdempotencyKey, InsertOutcome, RedisSettings, RedisStore, Store, StoreError, TopUpInsert,
 };
 
 /// A bound for "fails fast instead of hanging" (the store's own deadline is well below it).
@@ -33,6 +34,10 @@ fn factory(settings: RedisSettings) -> impl Fn() -> std::future::Ready<RedisStor
         };
         std::future::ready(RedisStore::connect(&settings).expect("valid settings"))
     }
+}
+
+fn number(text: &str) -> Msisdn {
+    Msisdn::parse(text).expect("valid number")
 }
 
 fn raw(url: &str) -> redis::Connection {
@@ -60,7 +65,14 @@ async fn cluster_passes_the_conformance_suite_and_keeps_each_merchant_in_one_slo
         p.next_check_at = Some(chrono::Utc::now());
         let keys = [cc("}{"), IdempotencyKey::ReferenceCode("r{1}".into())];
         store.insert_payment(&p, &keys).await.unwrap();
+        let mut t = sample_topup(&format!("t-{merchant}"), merchant, "x{1}:}");
+        t.next_check_at = Some(chrono::Utc::now());
+        store.insert_topup(&t).await.unwrap();
     }
+    store
+        .set_operator_override(&number("+34600000001"), "op")
+        .await
+        .unwrap();
     let mut slots_by_tag = std::collections::HashMap::<String, Vec<i64>>::new();
     for url in cluster.nodes() {
         let mut conn = raw(&url);
@@ -75,12 +87,43 @@ async fn cluster_passes_the_conformance_suite_and_keeps_each_merchant_in_one_slo
             slots_by_tag.entry(tag).or_default().push(slot);
         }
     }
+    assert_eq!(
+        slots_by_tag.remove("{slots:mnp").map(|s| s.len()),
+        Some(1),
+        "one MNP hash"
+    );
     assert_eq!(slots_by_tag.len(), 3, "{slots_by_tag:?}");
     for (tag, slots) in &slots_by_tag {
-        // payment, list, due and two idempotency keys
-        assert_eq!(slots.len(), 5, "{tag}: {slots:?}");
+        // payment, list, due, two idempotency keys; top-up, top-up due index, external_tx_id
+        assert_eq!(slots.len(), 8, "{tag}: {slots:?}");
         assert!(slots.windows(2).all(|w| w[0] == w[1]), "{tag}: {slots:?}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifty_concurrent_topup_claims_on_a_cluster_have_one_winner() {
+    let cluster = RedisCluster::start();
+    let store = Arc::new(RedisStore::connect(&cluster.settings("race")).unwrap());
+    let tasks: Vec<_> = (0..50)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let t = sample_topup(&format!("t{i}"), "m{1}", "same");
+                store.insert_topup(&t).await.unwrap()
+            })
+        })
+        .collect();
+    let mut winners = Vec::new();
+    let mut holders = Vec::new();
+    for (i, task) in tasks.into_iter().enumerate() {
+        match task.await.unwrap() {
+            TopUpInsert::Inserted => winners.push(format!("t{i}")),
+            TopUpInsert::Existing(holder) => holders.push(holder.id),
+        }
+    }
+    assert_eq!(winners.len(), 1);
+    assert_eq!(holders.len(), 49);
+    assert!(holders.iter().all(|h| *h == winners[0]), "{holders:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -124,10 +167,20 @@ async fn idempotency_keys_expire_and_money_records_do_not() {
     p.next_check_at = Some(chrono::Utc::now());
     let keys = [cc("c1"), IdempotencyKey::ReferenceCode("r1".into())];
     store.insert_payment(&p, &keys).await.unwrap();
+    let mut t = sample_topup("t1", "m1", "x1");
+    t.next_check_at = Some(chrono::Utc::now());
+    store.insert_topup(&t).await.unwrap();
+    store
+        .set_operator_override(&number("+34600000001"), "op")
+        .await
+        .unwrap();
 
     let mut conn = raw(&server.url());
     let all: Vec<String> = redis::cmd("KEYS").arg("*").query(&mut conn).unwrap();
-    assert_eq!(all.len(), 5, "{all:?}");
+    // payment, list, due, cc, rc; top-up, top-up due, external_tx_id; the MNP hash
+    assert_eq!(all.len(), 9, "{all:?}");
+    assert!(all.contains(&"{ttl:m:m1}:k:tx:x1".to_string()), "{all:?}");
+    assert!(all.contains(&"{ttl:mnp}".to_string()), "{all:?}");
     for key in all {
         let ttl: i64 = redis::cmd("TTL").arg(&key).query(&mut conn).unwrap();
         if key.contains("}:k:") {
@@ -136,6 +189,36 @@ async fn idempotency_keys_expire_and_money_records_do_not() {
             assert_eq!(ttl, -1, "{key} must never expire");
         }
     }
+}
+
+/// The top-up due index holds exactly the scheduled, unsettled top-ups: it does not grow with
+/// settled ones.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_topup_due_index_holds_only_unsettled_topups() {
+    let server = RedisServer::start();
+    let store = RedisStore::connect(&server.settings("idx")).unwrap();
+    let mut conn = raw(&server.url());
+    let mut members = || -> Vec<String> {
+        redis::cmd("ZRANGE")
+            .arg("{idx:m:m1}:tdue")
+            .arg(0)
+            .arg(-1)
+            .query(&mut conn)
+            .unwrap()
+    };
+    let mut t = sample_topup("t{1}", "m1", "x1");
+    t.next_check_at = Some(chrono::Utc::now());
+    store.insert_topup(&t).await.unwrap();
+    store
+        .insert_topup(&sample_topup("t2", "m1", "x2"))
+        .await
+        .unwrap();
+    assert_eq!(members(), ["t%7B1%7D"]);
+    let mut done = t.clone();
+    done.status = switchboard_core::TopUpStatus::Completed;
+    done.version = 2;
+    store.update_topup(&done, 1).await.unwrap();
+    assert!(members().is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -149,6 +232,10 @@ async fn a_crashed_redis_fails_calls_fast_and_is_used_again_when_back() {
     let store = RedisStore::connect(&settings).unwrap();
     let p = sample_payment("p1", "m1", 1);
     store.insert_payment(&p, &[cc("c1")]).await.unwrap();
+    let t = sample_topup("t1", "m1", "x1");
+    store.insert_topup(&t).await.unwrap();
+    let ported = number("+34600000001");
+    store.set_operator_override(&ported, "op-b").await.unwrap();
 
     server.kill();
     for _ in 0..3 {
@@ -181,6 +268,19 @@ async fn a_crashed_redis_fails_calls_fast_and_is_used_again_when_back() {
         InsertOutcome::Existing { existing, .. } => assert_eq!(existing.id, "p1"),
         other => panic!("the claim survived the crash, got {other:?}"),
     }
+    assert_eq!(store.get_topup("m1", "t1").await.unwrap(), Some(t.clone()));
+    assert_eq!(
+        store
+            .insert_topup(&sample_topup("t2", "m1", "x1"))
+            .await
+            .unwrap(),
+        TopUpInsert::Existing(Box::new(t)),
+        "the top-up claim survived the crash"
+    );
+    assert_eq!(
+        store.operator_overrides().await.unwrap(),
+        [(ported, "op-b".to_string())]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -329,6 +429,11 @@ async fn each_operation_is_one_round_trip() {
         .due_for_reconciliation(&["m0".into()], chrono::Utc::now(), 1)
         .await
         .unwrap();
+    let warm_topup = sample_topup("warm", "m0", "w");
+    store.insert_topup(&warm_topup).await.unwrap();
+    let mut warm_topup2 = warm_topup.clone();
+    warm_topup2.version = 2;
+    store.update_topup(&warm_topup2, 1).await.unwrap();
 
     let mut stream = std::net::TcpStream::connect(("127.0.0.1", server.port())).unwrap();
     stream.set_read_timeout(Some(NO_HANG)).unwrap();
@@ -379,5 +484,39 @@ async fn each_operation_is_one_round_trip() {
         client_commands_until(&mut monitor, "reads-done"),
         ["hget", "evalsha", "evalsha", "evalsha", "ping"],
         "get, list, due for two merchants, ping"
+    );
+
+    // A top-up: claim + store, then the outcome; then the reads.
+    let t = sample_topup("t1", "m1", "x1");
+    store.insert_topup(&t).await.unwrap();
+    let mut done = t.clone();
+    done.status = switchboard_core::TopUpStatus::Completed;
+    done.version = 2;
+    store.update_topup(&done, 1).await.unwrap();
+    mark("topup-written");
+    assert_eq!(
+        client_commands_until(&mut monitor, "topup-written"),
+        ["evalsha", "evalsha"]
+    );
+    store.get_topup("m1", "t1").await.unwrap();
+    store
+        .due_topups(&["m1".into(), "m2".into()], chrono::Utc::now(), 10)
+        .await
+        .unwrap();
+    mark("topup-reads-done");
+    assert_eq!(
+        client_commands_until(&mut monitor, "topup-reads-done"),
+        ["hget", "evalsha", "evalsha"],
+        "get, due for two merchants"
+    );
+
+    let ported = number("+34600000001");
+    store.set_operator_override(&ported, "op-b").await.unwrap();
+    store.remove_operator_override(&ported).await.unwrap();
+    store.operator_overrides().await.unwrap();
+    mark("mnp-done");
+    assert_eq!(
+        client_commands_until(&mut monitor, "mnp-done"),
+        ["hset", "hdel", "hgetall"]
     );
 }

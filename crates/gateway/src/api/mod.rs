@@ -1,3 +1,5 @@
 //! The merchant-facing APIs.
 
+pub mod admin;
 pub mod carrier_billing;
+pub mod topup;

@@ -4,5 +4,20 @@ pub const PAYMENTS_CREATE: &str = "carrier-billing:payments:create";
 pub const PAYMENTS_READ: &str = "carrier-billing:payments:read";
 pub const PAYMENTS_WRITE: &str = "carrier-billing:payments:write";
 
+pub const TOPUP_LOOKUP: &str = "topup:lookup:read";
+pub const TOPUP_PRODUCTS_READ: &str = "topup:products:read";
+pub const TOPUP_CREATE: &str = "topup:transactions:create";
+pub const TOPUP_READ: &str = "topup:transactions:read";
+pub const ESIM_ORDERS_CREATE: &str = "topup:esim-orders:create";
+
 /// Every scope a merchant may be granted.
-pub const KNOWN_SCOPES: &[&str] = &[PAYMENTS_CREATE, PAYMENTS_READ, PAYMENTS_WRITE];
+pub const KNOWN_SCOPES: &[&str] = &[
+    PAYMENTS_CREATE,
+    PAYMENTS_READ,
+    PAYMENTS_WRITE,
+    TOPUP_LOOKUP,
+    TOPUP_PRODUCTS_READ,
+    TOPUP_CREATE,
+    TOPUP_READ,
+    ESIM_ORDERS_CREATE,
+];

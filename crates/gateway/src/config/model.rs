@@ -16,6 +16,9 @@ pub struct Config {
     pub payments: PaymentsConfig,
     pub reconcile: ReconcileConfig,
     pub sandbox: SandboxSettings,
+    pub routing: RoutingConfig,
+    pub topup: TopUpConfig,
+    pub admin: AdminConfig,
     #[serde(default)]
     pub operators: BTreeMap<String, OperatorConfig>,
     #[serde(default)]
@@ -87,6 +90,28 @@ pub struct ReconcileConfig {
     pub max_delay_ms: u64,
     pub max_age_secs: u64,
     pub batch: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoutingConfig {
+    /// How often each replica reloads the MNP override table from the store.
+    pub overrides_refresh_ms: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TopUpConfig {
+    /// How often the product catalogue is fetched from the providers.
+    pub catalogue_refresh_secs: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminConfig {
+    /// Bearer token of the `/admin` API; empty disables it.
+    #[serde(default)]
+    pub token: Secret,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

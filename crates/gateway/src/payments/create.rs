@@ -45,7 +45,8 @@ fn capability(flow: PaymentFlow) -> Capability {
 /// Runs a create or prepare end to end. Guarantees: at most one upstream charge per
 /// `(merchant, clientCorrelator)`; an unknown upstream outcome is recorded `processing`, never lost.
 pub async fn submit(state: &AppState, req: NewPayment) -> Result<Submitted, ApiError> {
-    let route = state.router.route(&req.msisdn, capability(req.flow))?;
+    let route = crate::routing::route(state, &req.msisdn, capability(req.flow))?;
+
     let currency = &req.payment_amount.charging_information.currency;
     if !route.operator.bills_in(currency) {
         return Err(ApiError::invalid_argument(format!(

@@ -3,10 +3,25 @@
 
 use chrono::{DateTime, Utc};
 use redis::Value;
-use switchboard_core::{PaymentRecord, PaymentStatus};
+use serde::de::DeserializeOwned;
+use switchboard_core::{Msisdn, PaymentRecord, PaymentStatus, TopUpRecord};
 
 use super::keys;
-use crate::{IdempotencyKey, InsertOutcome, PaymentPage, StoreError, UpdateOutcome};
+use crate::{IdempotencyKey, InsertOutcome, PaymentPage, StoreError, TopUpInsert, UpdateOutcome};
+
+/// A record kept as JSON in a hash's `json` field.
+pub(crate) trait Stored: DeserializeOwned {
+    /// What errors call it.
+    const NAME: &'static str;
+}
+
+impl Stored for PaymentRecord {
+    const NAME: &'static str = "payment";
+}
+
+impl Stored for TopUpRecord {
+    const NAME: &'static str = "top-up";
+}
 
 /// A record as the insert and update scripts receive it (`ARGV[1..10]`, see record.lua).
 pub(crate) struct RecordArgs {
@@ -64,6 +79,42 @@ impl RecordArgs {
     }
 }
 
+/// A top-up as the top-up insert and update scripts receive it (`ARGV[1..4]`, see
+/// topup_record.lua).
+pub(crate) struct TopUpArgs {
+    pub(crate) member: String,
+    pub(crate) json: String,
+    pub(crate) version: String,
+    /// In the due index while unsettled with a `next_check_at`.
+    pub(crate) due: Option<i64>,
+}
+
+impl TopUpArgs {
+    pub(crate) fn of(record: &TopUpRecord) -> Result<TopUpArgs, StoreError> {
+        let json = serde_json::to_string(record)
+            .map_err(|e| StoreError::Corrupt(format!("cannot encode top-up: {e}")))?;
+        Ok(TopUpArgs {
+            member: keys::member(&record.id),
+            json,
+            version: record.version.to_string(),
+            due: record
+                .next_check_at
+                .filter(|_| record.is_unsettled())
+                .map(score),
+        })
+    }
+
+    /// `ARGV[1..4]` in script order.
+    pub(crate) fn argv(&self) -> Vec<String> {
+        vec![
+            self.member.clone(),
+            self.json.clone(),
+            self.version.clone(),
+            self.due.map(|d| d.to_string()).unwrap_or_default(),
+        ]
+    }
+}
+
 /// Index score of an instant: microseconds since the epoch. A double holds these exactly until
 /// the year 2255, so the sorted sets order payments to the microsecond.
 pub(crate) fn score(at: DateTime<Utc>) -> i64 {
@@ -88,9 +139,9 @@ pub(crate) fn status_name(status: PaymentStatus) -> Result<String, StoreError> {
     }
 }
 
-pub(crate) fn decode_record(bytes: &[u8]) -> Result<PaymentRecord, StoreError> {
+pub(crate) fn decode_record<T: Stored>(bytes: &[u8]) -> Result<T, StoreError> {
     serde_json::from_slice(bytes)
-        .map_err(|e| StoreError::Corrupt(format!("undecodable payment record: {e}")))
+        .map_err(|e| StoreError::Corrupt(format!("undecodable {} record: {e}", T::NAME)))
 }
 
 /// Reply of insert.lua.
@@ -107,7 +158,7 @@ pub(crate) fn insert_outcome(
                 .and_then(|i| usize::try_from(i).ok())
                 .and_then(|i| keys.get(i))
                 .ok_or_else(|| unexpected("insert"))?;
-            let existing = required_record(items.get(2), "idempotency key")?;
+            let existing: PaymentRecord = required_record(items.get(2), "idempotency key")?;
             Ok(InsertOutcome::Existing {
                 key: key.clone(),
                 existing: Box::new(existing),
@@ -118,8 +169,22 @@ pub(crate) fn insert_outcome(
     }
 }
 
-/// Reply of update.lua.
-pub(crate) fn update_outcome(reply: Value) -> Result<UpdateOutcome, StoreError> {
+/// Reply of topup_insert.lua.
+pub(crate) fn topup_insert_outcome(reply: Value) -> Result<TopUpInsert, StoreError> {
+    let items = array(reply)?;
+    match items.first().map(int).transpose()? {
+        Some(0) => Ok(TopUpInsert::Inserted),
+        Some(1) => Ok(TopUpInsert::Existing(Box::new(required_record(
+            items.get(1),
+            "external_tx_id",
+        )?))),
+        Some(2) => Err(StoreError::Corrupt("top-up id reused".into())),
+        _ => Err(unexpected("top-up insert")),
+    }
+}
+
+/// Reply of update.lua and topup_update.lua.
+pub(crate) fn update_outcome<T: Stored>(reply: Value) -> Result<UpdateOutcome<T>, StoreError> {
     let items = array(reply)?;
     match items.first().map(int).transpose()? {
         Some(0) => Ok(UpdateOutcome::Updated),
@@ -152,15 +217,47 @@ pub(crate) fn page(reply: Value) -> Result<PaymentPage, StoreError> {
 }
 
 /// Reply of due.lua.
-pub(crate) fn records(reply: Value) -> Result<Vec<PaymentRecord>, StoreError> {
+pub(crate) fn records<T: Stored>(reply: Value) -> Result<Vec<T>, StoreError> {
     array(reply)?
         .iter()
         .map(|v| required_record(Some(v), "due index"))
         .collect()
 }
 
+/// Reply of `HGETALL` on the MNP hash (a flat field/value array, or a map under RESP3), ordered
+/// by number. A field that is not an E.164 number, or a value that is not text, is corruption.
+pub(crate) fn overrides(reply: Value) -> Result<Vec<(Msisdn, String)>, StoreError> {
+    let pairs: Vec<(Value, Value)> = match reply {
+        Value::Map(pairs) => pairs,
+        Value::Array(items) if items.len() % 2 == 0 => {
+            let mut items = items.into_iter();
+            let mut pairs = Vec::new();
+            while let (Some(field), Some(value)) = (items.next(), items.next()) {
+                pairs.push((field, value));
+            }
+            pairs
+        }
+        _ => return Err(unexpected("operator overrides")),
+    };
+    let text = |v: &Value| {
+        String::from_utf8(bytes(v)?)
+            .map_err(|_| StoreError::Corrupt("operator override is not text".into()))
+    };
+    let mut out = pairs
+        .iter()
+        .map(|(field, value)| {
+            let msisdn = Msisdn::parse(&text(field)?).ok_or_else(|| {
+                StoreError::Corrupt("operator override for a number that is not E.164".into())
+            })?;
+            Ok((msisdn, text(value)?))
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    out.sort();
+    Ok(out)
+}
+
 /// A record JSON that may be absent (`HGET` of a missing payment).
-pub(crate) fn optional_record(value: Value) -> Result<Option<PaymentRecord>, StoreError> {
+pub(crate) fn optional_record<T: Stored>(value: Value) -> Result<Option<T>, StoreError> {
     match value {
         Value::Nil => Ok(None),
         other => Ok(Some(decode_record(&bytes(&other)?)?)),
@@ -168,10 +265,11 @@ pub(crate) fn optional_record(value: Value) -> Result<Option<PaymentRecord>, Sto
 }
 
 /// A record JSON that an index or a key points at: absence is corruption.
-fn required_record(value: Option<&Value>, holder: &str) -> Result<PaymentRecord, StoreError> {
+fn required_record<T: Stored>(value: Option<&Value>, holder: &str) -> Result<T, StoreError> {
     match value {
         None | Some(Value::Nil) => Err(StoreError::Corrupt(format!(
-            "{holder} points at a missing payment"
+            "{holder} points at a missing {}",
+            T::NAME
         ))),
         Some(v) => decode_record(&bytes(v)?),
     }
@@ -210,7 +308,7 @@ mod tests {
     use switchboard_core::{ApiError, ChargingMetaData, ErrorCode, Phase};
 
     use super::*;
-    use crate::conformance::sample_payment;
+    use crate::conformance::{sample_payment, sample_topup};
 
     #[test]
     fn records_round_trip_through_json() {
@@ -218,9 +316,12 @@ mod tests {
         p.phase = Phase::Rejected(ApiError::of(ErrorCode::PaymentDenied));
         p.next_check_at = Some(p.created_at + Duration::seconds(5));
         let args = RecordArgs::of(&p).unwrap();
-        assert_eq!(decode_record(args.json.as_bytes()).unwrap(), p);
+        assert_eq!(
+            decode_record::<PaymentRecord>(args.json.as_bytes()).unwrap(),
+            p
+        );
         assert!(matches!(
-            decode_record(b"{not json"),
+            decode_record::<PaymentRecord>(b"{not json"),
             Err(StoreError::Corrupt(_))
         ));
     }
@@ -277,9 +378,83 @@ mod tests {
             Err(StoreError::Corrupt(_))
         ));
         assert!(matches!(
-            records(Value::Array(vec![Value::Nil])),
+            records::<PaymentRecord>(Value::Array(vec![Value::Nil])),
             Err(StoreError::Corrupt(_))
         ));
-        assert_eq!(optional_record(Value::Nil).unwrap(), None);
+        assert_eq!(optional_record::<PaymentRecord>(Value::Nil).unwrap(), None);
+        for reply in [
+            Value::Nil,
+            Value::Array(vec![]),
+            Value::Array(vec![Value::Int(7)]),
+            Value::Array(vec![Value::Int(1), Value::Nil]),
+            Value::Array(vec![Value::Int(1)]),
+            Value::Array(vec![Value::Int(2)]),
+        ] {
+            assert!(matches!(
+                topup_insert_outcome(reply),
+                Err(StoreError::Corrupt(_))
+            ));
+        }
+        assert!(matches!(
+            update_outcome::<TopUpRecord>(Value::Array(vec![Value::Int(1), Value::Nil])),
+            Err(StoreError::Corrupt(_))
+        ));
+        assert_eq!(
+            update_outcome::<TopUpRecord>(Value::Array(vec![Value::Int(2)])).unwrap(),
+            UpdateOutcome::Missing
+        );
+    }
+
+    #[test]
+    fn override_replies_decode_in_number_order() {
+        let bulk = |s: &str| Value::BulkString(s.as_bytes().to_vec());
+        let flat = Value::Array(vec![
+            bulk("+34600000002"),
+            bulk("op-b"),
+            bulk("+34600000001"),
+            bulk("op-a"),
+        ]);
+        let expected = vec![
+            (Msisdn::parse("+34600000001").unwrap(), "op-a".to_string()),
+            (Msisdn::parse("+34600000002").unwrap(), "op-b".to_string()),
+        ];
+        assert_eq!(overrides(flat).unwrap(), expected);
+        let map = Value::Map(vec![
+            (bulk("+34600000002"), bulk("op-b")),
+            (bulk("+34600000001"), bulk("op-a")),
+        ]);
+        assert_eq!(overrides(map).unwrap(), expected);
+        assert_eq!(overrides(Value::Array(vec![])).unwrap(), vec![]);
+        for bad in [
+            Value::Nil,
+            Value::Array(vec![bulk("+34600000001")]),
+            Value::Array(vec![bulk("not-a-number"), bulk("op")]),
+            Value::Array(vec![bulk("+34600000001"), Value::Int(3)]),
+        ] {
+            assert!(matches!(overrides(bad), Err(StoreError::Corrupt(_))));
+        }
+    }
+
+    #[test]
+    fn topup_arguments_follow_the_record() {
+        let mut t = sample_topup("t{1}", "m1", "x1");
+        t.next_check_at = Some(t.created_at);
+        let args = TopUpArgs::of(&t).unwrap();
+        assert_eq!(args.member, "t%7B1%7D");
+        assert_eq!(args.due, Some(score(t.created_at)));
+        assert_eq!(
+            decode_record::<TopUpRecord>(args.json.as_bytes()).unwrap(),
+            t
+        );
+        let argv = args.argv();
+        assert_eq!(argv.len(), 4);
+        assert_eq!(argv[2], "1");
+        // Settled: out of the due index, whatever next_check_at says.
+        t.status = switchboard_core::TopUpStatus::Completed;
+        assert_eq!(TopUpArgs::of(&t).unwrap().due, None);
+        assert_eq!(TopUpArgs::of(&t).unwrap().argv()[3], "");
+        t.status = switchboard_core::TopUpStatus::Pending;
+        t.next_check_at = None;
+        assert_eq!(TopUpArgs::of(&t).unwrap().due, None);
     }
 }

@@ -1,9 +1,12 @@
 //! The Redis key layout. Every key of a merchant starts with the hash tag `{<prefix>:m:<merchant>}`,
 //! so all of them live in one Cluster slot and one script may touch them together.
 //!
-//! User data (merchant ids, payment ids, idempotency values) is percent-encoded before it goes
-//! into a key name: the encoding is injective and never produces `{`, `}` or `:`, so it can neither
-//! break the hash tag nor make two different inputs share a key.
+//! User data (merchant ids, payment and top-up ids, idempotency values) is percent-encoded before
+//! it goes into a key name: the encoding is injective and never produces `{`, `}` or `:`, so it can
+//! neither break the hash tag nor make two different inputs share a key.
+//!
+//! The one key outside the merchants' tags is the MNP override hash `{<prefix>:mnp}`: a single key,
+//! so it lives in one slot.
 
 use crate::IdempotencyKey;
 
@@ -24,6 +27,12 @@ impl Keys {
         MerchantKeys {
             tag: format!("{{{}:m:{}}}", self.prefix, encode(merchant_id)),
         }
+    }
+
+    /// Hash `{<prefix>:mnp}`: MSISDN (E.164) → operator id. Its own tag, which no merchant tag
+    /// (`{<prefix>:m:…}`) can equal.
+    pub(crate) fn mnp(&self) -> String {
+        format!("{{{}:mnp}}", self.prefix)
     }
 }
 
@@ -52,6 +61,26 @@ impl MerchantKeys {
     /// Sorted set of unsettled payments, scored by `next_check_at` (µs).
     pub(crate) fn due(&self) -> String {
         format!("{}:due", self.tag)
+    }
+
+    /// Hash `{tag}:t:<id>`: fields `json` (the `TopUpRecord`), `v` (its version).
+    pub(crate) fn topup(&self, tx_id: &str) -> String {
+        format!("{}{}", self.topup_base(), member(tx_id))
+    }
+
+    /// What a top-up's key starts with; scripts append an index member to it.
+    pub(crate) fn topup_base(&self) -> String {
+        format!("{}:t:", self.tag)
+    }
+
+    /// Sorted set of unsettled top-ups, scored by `next_check_at` (µs).
+    pub(crate) fn topup_due(&self) -> String {
+        format!("{}:tdue", self.tag)
+    }
+
+    /// String `{tag}:k:tx:<external_tx_id>` holding the claiming top-up's member.
+    pub(crate) fn topup_claim(&self, external_tx_id: &str) -> String {
+        format!("{}:k:tx:{}", self.tag, encode(external_tx_id))
     }
 
     /// String `{tag}:k:cc:<value>` or `{tag}:k:rc:<value>` holding the claiming payment's member.
@@ -108,6 +137,9 @@ mod tests {
                 mk.due(),
                 mk.idempotency(&IdempotencyKey::ClientCorrelator("}x{".into())),
                 mk.idempotency(&IdempotencyKey::ReferenceCode("r:1".into())),
+                mk.topup("t{1}"),
+                mk.topup_due(),
+                mk.topup_claim("}x{"),
             ];
             let tag = hash_tag(&all[0]).to_string();
             assert!(tag.starts_with("sb:m:"), "{tag}");
@@ -136,11 +168,44 @@ mod tests {
     }
 
     #[test]
-    fn the_two_key_kinds_never_collide() {
+    fn the_key_kinds_never_collide() {
         let mk = Keys::new("sb").merchant("m1");
-        assert_ne!(
+        let claims = [
             mk.idempotency(&IdempotencyKey::ClientCorrelator("x".into())),
-            mk.idempotency(&IdempotencyKey::ReferenceCode("x".into()))
-        );
+            mk.idempotency(&IdempotencyKey::ReferenceCode("x".into())),
+            mk.topup_claim("x"),
+        ];
+        for (i, a) in claims.iter().enumerate() {
+            for b in &claims[i + 1..] {
+                assert_ne!(a, b);
+            }
+        }
+        // Records and indexes: an id is encoded, so it never turns one kind into another.
+        for id in ["due", "list", "tdue", "x"] {
+            let names = [
+                mk.payment(id),
+                mk.topup(id),
+                mk.list(),
+                mk.due(),
+                mk.topup_due(),
+            ];
+            for (i, a) in names.iter().enumerate() {
+                for b in &names[i + 1..] {
+                    assert_ne!(a, b);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_mnp_hash_has_its_own_tag() {
+        let keys = Keys::new("sb");
+        assert_eq!(keys.mnp(), "{sb:mnp}");
+        for merchant in ["", "np}", "mnp", "np"] {
+            assert_ne!(
+                hash_tag(&keys.merchant(merchant).list()),
+                hash_tag(&keys.mnp())
+            );
+        }
     }
 }

@@ -1,8 +1,9 @@
 //! The Redis backend, single node or Cluster. Layout and scripts: see the crate README.
 //!
-//! Every operation is one round trip (`due_for_reconciliation`: one per merchant, concurrently):
-//! the writes are Lua scripts, so they are atomic, and every key a script touches carries the
-//! merchant's hash tag, so they work unchanged on Redis Cluster.
+//! Every operation is one round trip (`due_for_reconciliation` and `due_topups`: one per merchant,
+//! concurrently): the writes are Lua scripts, so they are atomic, and every key a script touches
+//! carries the merchant's hash tag, so they work unchanged on Redis Cluster. The MNP overrides are
+//! one hash under a tag of its own, read and written with plain hash commands.
 
 mod codec;
 mod connection;
@@ -18,15 +19,15 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use futures::{StreamExt, TryStreamExt};
 use redis::{RedisResult, Value};
-use switchboard_core::PaymentRecord;
+use switchboard_core::{Msisdn, PaymentRecord, TopUpRecord};
 
-use self::codec::RecordArgs;
+use self::codec::{RecordArgs, Stored, TopUpArgs};
 use self::connection::Connection;
 use self::keys::Keys;
 use self::scripts::Scripts;
 pub use self::settings::RedisSettings;
 use crate::query::{PaymentPage, PaymentQuery, SortOrder};
-use crate::{IdempotencyKey, InsertOutcome, Store, StoreError, UpdateOutcome};
+use crate::{IdempotencyKey, InsertOutcome, Store, StoreError, TopUpInsert, UpdateOutcome};
 
 /// Merchants whose due payments are fetched at the same time.
 const DUE_CONCURRENCY: usize = 8;
@@ -74,22 +75,41 @@ impl RedisStore {
         }
     }
 
-    async fn due_of_merchant(
+    /// One merchant's due records: `due.lua` on the index `due_key`, whose members are appended to
+    /// `record_base` to name the records.
+    async fn due_of_merchant<T: Stored>(
         &self,
-        merchant_id: &str,
+        op: &str,
+        due_key: String,
+        record_base: String,
         now: DateTime<Utc>,
         limit: usize,
-    ) -> Result<Vec<PaymentRecord>, StoreError> {
-        let mk = self.keys.merchant(merchant_id);
+    ) -> Result<Vec<T>, StoreError> {
         let mut conn = self.conn.clone();
-        let mut call = self.scripts.due.key(mk.due());
-        call.arg(mk.payment_base())
-            .arg(codec::score(now))
-            .arg(limit);
-        let reply: Value = self
-            .call("due_for_reconciliation", call.invoke_async(&mut conn))
-            .await?;
+        let mut call = self.scripts.due.key(due_key);
+        call.arg(record_base).arg(codec::score(now)).arg(limit);
+        let reply: Value = self.call(op, call.invoke_async(&mut conn)).await?;
         codec::records(reply)
+    }
+
+    /// Runs `per_merchant` for each distinct merchant, a few at a time, and gathers the results.
+    async fn for_each_merchant<'a, T, F, Fut>(
+        merchant_ids: &'a [String],
+        per_merchant: F,
+    ) -> Result<Vec<T>, StoreError>
+    where
+        F: Fn(&'a str) -> Fut,
+        Fut: Future<Output = Result<Vec<T>, StoreError>>,
+    {
+        let mut merchants: Vec<&str> = merchant_ids.iter().map(String::as_str).collect();
+        merchants.sort_unstable();
+        merchants.dedup();
+        let calls: Vec<_> = merchants.into_iter().map(per_merchant).collect();
+        let per_merchant: Vec<Vec<T>> = futures::stream::iter(calls)
+            .buffer_unordered(DUE_CONCURRENCY)
+            .try_collect()
+            .await?;
+        Ok(per_merchant.into_iter().flatten().collect())
     }
 }
 
@@ -157,7 +177,7 @@ impl Store for RedisStore {
         let mut cmd = redis::cmd("HGET");
         cmd.arg(key).arg("json");
         let reply: Value = self.call("get_payment", cmd.query_async(&mut conn)).await?;
-        let record = codec::optional_record(reply)?;
+        let record = codec::optional_record::<PaymentRecord>(reply)?;
         match record {
             Some(p) if p.merchant_id != merchant_id || p.id != payment_id => Err(
                 StoreError::Corrupt("payment stored under another merchant or id".into()),
@@ -213,26 +233,138 @@ impl Store for RedisStore {
         if limit == 0 {
             return Ok(Vec::new());
         }
-        let mut merchants: Vec<&str> = merchant_ids.iter().map(String::as_str).collect();
-        merchants.sort_unstable();
-        merchants.dedup();
-        let calls: Vec<_> = merchants
-            .into_iter()
-            .map(|m| self.due_of_merchant(m, now, limit))
-            .collect();
-        let per_merchant: Vec<Vec<PaymentRecord>> = futures::stream::iter(calls)
-            .buffer_unordered(DUE_CONCURRENCY)
-            .try_collect()
-            .await?;
+        let found: Vec<PaymentRecord> = Self::for_each_merchant(merchant_ids, |m| {
+            let mk = self.keys.merchant(m);
+            self.due_of_merchant(
+                "due_for_reconciliation",
+                mk.due(),
+                mk.payment_base(),
+                now,
+                limit,
+            )
+        })
+        .await?;
         // The index is kept exact by the scripts; the check below only guards the µs rounding.
-        let mut due: Vec<PaymentRecord> = per_merchant
+        let mut due: Vec<PaymentRecord> = found
             .into_iter()
-            .flatten()
             .filter(|p| p.is_unsettled() && p.next_check_at.is_some_and(|t| t <= now))
             .collect();
         due.sort_by_key(|p| p.next_check_at);
         due.truncate(limit);
         Ok(due)
+    }
+
+    async fn insert_topup(&self, record: &TopUpRecord) -> Result<TopUpInsert, StoreError> {
+        let args = TopUpArgs::of(record)?;
+        let mk = self.keys.merchant(&record.merchant_id);
+        let mut call = self.scripts.topup_insert.key(mk.topup(&record.id));
+        call.key(mk.topup_due())
+            .key(mk.topup_claim(&record.external_tx_id));
+        call.arg(args.argv())
+            .arg(mk.topup_base())
+            .arg(self.idempotency_ttl_ms);
+        let mut conn = self.conn.clone();
+        let reply: Value = self
+            .call("insert_topup", call.invoke_async(&mut conn))
+            .await?;
+        codec::topup_insert_outcome(reply)
+    }
+
+    async fn update_topup(
+        &self,
+        record: &TopUpRecord,
+        expected_version: u64,
+    ) -> Result<UpdateOutcome<TopUpRecord>, StoreError> {
+        let args = TopUpArgs::of(record)?;
+        let mk = self.keys.merchant(&record.merchant_id);
+        let mut call = self.scripts.topup_update.key(mk.topup(&record.id));
+        call.key(mk.topup_due());
+        call.arg(args.argv()).arg(expected_version.to_string());
+        let mut conn = self.conn.clone();
+        let reply: Value = self
+            .call("update_topup", call.invoke_async(&mut conn))
+            .await?;
+        codec::update_outcome(reply)
+    }
+
+    async fn get_topup(
+        &self,
+        merchant_id: &str,
+        tx_id: &str,
+    ) -> Result<Option<TopUpRecord>, StoreError> {
+        let key = self.keys.merchant(merchant_id).topup(tx_id);
+        let mut conn = self.conn.clone();
+        let mut cmd = redis::cmd("HGET");
+        cmd.arg(key).arg("json");
+        let reply: Value = self.call("get_topup", cmd.query_async(&mut conn)).await?;
+        match codec::optional_record::<TopUpRecord>(reply)? {
+            Some(t) if t.merchant_id != merchant_id || t.id != tx_id => Err(StoreError::Corrupt(
+                "top-up stored under another merchant or id".into(),
+            )),
+            other => Ok(other),
+        }
+    }
+
+    async fn due_topups(
+        &self,
+        merchant_ids: &[String],
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<TopUpRecord>, StoreError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let found: Vec<TopUpRecord> = Self::for_each_merchant(merchant_ids, |m| {
+            let mk = self.keys.merchant(m);
+            self.due_of_merchant("due_topups", mk.topup_due(), mk.topup_base(), now, limit)
+        })
+        .await?;
+        // The index is kept exact by the scripts; the check below only guards the µs rounding.
+        let mut due: Vec<TopUpRecord> = found
+            .into_iter()
+            .filter(|t| t.is_unsettled() && t.next_check_at.is_some_and(|at| at <= now))
+            .collect();
+        due.sort_by(|a, b| {
+            (a.next_check_at, &a.merchant_id, &a.id).cmp(&(b.next_check_at, &b.merchant_id, &b.id))
+        });
+        due.truncate(limit);
+        Ok(due)
+    }
+
+    async fn set_operator_override(
+        &self,
+        msisdn: &Msisdn,
+        operator_id: &str,
+    ) -> Result<(), StoreError> {
+        let mut cmd = redis::cmd("HSET");
+        cmd.arg(self.keys.mnp())
+            .arg(msisdn.as_str())
+            .arg(operator_id);
+        let mut conn = self.conn.clone();
+        let _: Value = self
+            .call("set_operator_override", cmd.query_async(&mut conn))
+            .await?;
+        Ok(())
+    }
+
+    async fn remove_operator_override(&self, msisdn: &Msisdn) -> Result<bool, StoreError> {
+        let mut cmd = redis::cmd("HDEL");
+        cmd.arg(self.keys.mnp()).arg(msisdn.as_str());
+        let mut conn = self.conn.clone();
+        let removed: i64 = self
+            .call("remove_operator_override", cmd.query_async(&mut conn))
+            .await?;
+        Ok(removed > 0)
+    }
+
+    async fn operator_overrides(&self) -> Result<Vec<(Msisdn, String)>, StoreError> {
+        let mut cmd = redis::cmd("HGETALL");
+        cmd.arg(self.keys.mnp());
+        let mut conn = self.conn.clone();
+        let reply: Value = self
+            .call("operator_overrides", cmd.query_async(&mut conn))
+            .await?;
+        codec::overrides(reply)
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

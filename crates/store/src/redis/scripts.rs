@@ -7,7 +7,10 @@ pub(crate) struct Scripts {
     pub(crate) insert: Script,
     pub(crate) update: Script,
     pub(crate) list: Script,
+    /// Shared by payments and top-ups: the due index and the record key prefix are arguments.
     pub(crate) due: Script,
+    pub(crate) topup_insert: Script,
+    pub(crate) topup_update: Script,
 }
 
 impl Scripts {
@@ -23,6 +26,14 @@ impl Scripts {
             )),
             list: Script::new(include_str!("scripts/list.lua")),
             due: Script::new(include_str!("scripts/due.lua")),
+            topup_insert: Script::new(concat!(
+                include_str!("scripts/topup_record.lua"),
+                include_str!("scripts/topup_insert.lua")
+            )),
+            topup_update: Script::new(concat!(
+                include_str!("scripts/topup_record.lua"),
+                include_str!("scripts/topup_update.lua")
+            )),
         }
     }
 }

@@ -1,0 +1,113 @@
+//! Operations API (`/admin/...`), behind the admin bearer token (`admin.token`; empty disables it).
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+use serde_json::json;
+use switchboard_core::{ApiError, ErrorCode, Msisdn};
+
+use crate::http::{parse_json, HttpError};
+use crate::payments::store_error;
+use crate::state::AppState;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/admin/mnp", web::get().to(list_overrides))
+        .route("/admin/mnp/{msisdn}", web::put().to(set_override))
+        .route("/admin/mnp/{msisdn}", web::delete().to(remove_override));
+}
+
+fn authorize(req: &HttpRequest, state: &AppState) -> Result<(), ApiError> {
+    let expected = state.config.admin.token.expose();
+    let given = req
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    // Constant-time enough for equal lengths; an empty configured token disables the admin API.
+    let same = given.len() == expected.len()
+        && given
+            .bytes()
+            .zip(expected.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0;
+    if expected.is_empty() || !same {
+        return Err(ApiError::of(ErrorCode::Unauthenticated));
+    }
+    Ok(())
+}
+
+fn number(text: &str) -> Result<Msisdn, ApiError> {
+    Msisdn::parse(text)
+        .ok_or_else(|| ApiError::invalid_argument("the path must hold an E.164 number"))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OverrideInput {
+    operator_id: String,
+}
+
+async fn list_overrides(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, HttpError> {
+    authorize(&req, &state)?;
+    let entries = state
+        .store
+        .operator_overrides()
+        .await
+        .map_err(store_error)?;
+    let items: Vec<_> = entries
+        .iter()
+        .map(|(m, op)| json!({"msisdn": m, "operator_id": op}))
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({ "overrides": items })))
+}
+
+async fn set_override(
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, HttpError> {
+    authorize(&req, &state)?;
+    let msisdn = number(&path)?;
+    let input: OverrideInput = parse_json(&body)?;
+    if state.router.plan().operator(&input.operator_id).is_none() {
+        return Err(ApiError::invalid_argument(format!(
+            "operator_id '{}' is not in the number plan",
+            input.operator_id
+        ))
+        .into());
+    }
+    state
+        .store
+        .set_operator_override(&msisdn, &input.operator_id)
+        .await
+        .map_err(store_error)?;
+    state
+        .overrides
+        .set(msisdn.clone(), Some(input.operator_id.clone()));
+    tracing::info!(msisdn = %msisdn.masked(), operator = %input.operator_id, "MNP override set");
+    Ok(HttpResponse::Ok().json(json!({"msisdn": msisdn, "operator_id": input.operator_id})))
+}
+
+async fn remove_override(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, HttpError> {
+    authorize(&req, &state)?;
+    let msisdn = number(&path)?;
+    let existed = state
+        .store
+        .remove_operator_override(&msisdn)
+        .await
+        .map_err(store_error)?;
+    state.overrides.set(msisdn, None);
+    if existed {
+        Ok(HttpResponse::NoContent().finish())
+    } else {
+        Err(ApiError::not_found().into())
+    }
+}

@@ -1,0 +1,7 @@
+//! The top-up product: lookup, the cached catalogue, transactions and eSIM orders.
+
+pub mod catalogue;
+pub mod lookup;
+pub mod transactions;
+
+pub use catalogue::Catalogue;

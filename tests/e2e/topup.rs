@@ -1,0 +1,401 @@
+//! The top-up API end to end: lookup, catalogue, idempotent top-ups, line-type rules, eSIM, MNP.
+
+use reqwest::Method;
+use serde_json::{json, Value};
+use switchboard_tests::{body_of, Env, OpenApi, TestGateway};
+
+use std::sync::LazyLock;
+
+static TOPUP: LazyLock<OpenApi> =
+    LazyLock::new(|| OpenApi::parse(switchboard_gateway::TOPUP_OPENAPI));
+
+async fn assert_topup_error(res: reqwest::Response, status: u16, code: &str) -> Value {
+    assert_eq!(res.status().as_u16(), status, "status for {code}");
+    assert!(res.headers().contains_key("x-correlator"));
+    let body = body_of(res).await;
+    TOPUP.check("ErrorInfo", &body);
+    assert_eq!(body["code"], code, "{body}");
+    body
+}
+
+async fn topup(gw: &TestGateway, token: &str, body: Value) -> reqwest::Response {
+    gw.call(Method::POST, "/telecom/topup", token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+pub async fn lookup_finds_operator_line_type_and_what_it_can_buy(env: Env) {
+    let gw = env.start().await;
+    let token = gw.demo_token().await;
+    gw.wait_for_catalogue(&token).await;
+    let lookup = |phone: &'static str| {
+        gw.call(Method::POST, "/telecom/lookup", &token)
+            .json(&json!({"phone": phone}))
+            .send()
+    };
+    let res = lookup("79161234567").await.unwrap();
+    assert_eq!(res.status(), 200);
+    let body = body_of(res).await;
+    TOPUP.check("Lookup", &body);
+    assert_eq!(body["operator_id"], "mts-ru");
+    assert_eq!(body["country"], "RU");
+    assert_eq!(body["type"], "prepaid");
+    assert_eq!(body["source"], "number_plan");
+    assert_eq!(body["phone"], "+79161234567");
+    let supports: Vec<&str> = body["supports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(
+        supports.contains(&"prepaid") && supports.contains(&"bundle"),
+        "{supports:?}"
+    );
+    // Postpaid lines cannot buy a balance top-up.
+    let post = body_of(lookup("+79161234555").await.unwrap()).await;
+    assert_eq!(post["type"], "postpaid");
+    assert!(
+        !post["supports"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("prepaid")),
+        "{post}"
+    );
+    assert_topup_error(
+        lookup("+12025550182").await.unwrap(),
+        404,
+        "IDENTIFIER_NOT_FOUND",
+    )
+    .await;
+    assert_topup_error(
+        lookup("+94771234567").await.unwrap(),
+        422,
+        "SERVICE_NOT_APPLICABLE",
+    )
+    .await;
+    assert_topup_error(lookup("12").await.unwrap(), 400, "INVALID_ARGUMENT").await;
+    gw.stop().await;
+}
+
+pub async fn catalogue_is_merged_filtered_and_served_from_cache(env: Env) {
+    let gw = env.start().await;
+    let token = gw.demo_token().await;
+    gw.wait_for_catalogue(&token).await;
+    let res = gw
+        .call(
+            Method::GET,
+            "/telecom/products?operator_id=mts-ru&type=bundle",
+            &token,
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let body = body_of(res).await;
+    TOPUP.check("ProductList", &body);
+    let products = body["products"].as_array().unwrap();
+    assert!(!products.is_empty());
+    assert!(
+        products
+            .iter()
+            .all(|p| p["operator_id"] == "mts-ru" && p["type"] == "bundle"),
+        "{body}"
+    );
+    let one = gw
+        .call(
+            Method::GET,
+            "/telecom/products/mts-ru-bundle-10gb-30d",
+            &token,
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(one.status(), 200);
+    let product = body_of(one).await;
+    TOPUP.check("Product", &product);
+    assert_eq!(product["price"], 500);
+    let missing = gw
+        .call(Method::GET, "/telecom/products/nope", &token)
+        .send()
+        .await
+        .unwrap();
+    assert_topup_error(missing, 404, "NOT_FOUND").await;
+    let bad = gw
+        .call(Method::GET, "/telecom/products?type=gift", &token)
+        .send()
+        .await
+        .unwrap();
+    assert_topup_error(bad, 400, "INVALID_ARGUMENT").await;
+    // Carrier-billing-only operators have no products.
+    let none = body_of(
+        gw.call(
+            Method::GET,
+            "/telecom/products?operator_id=dialog-lk",
+            &token,
+        )
+        .send()
+        .await
+        .unwrap(),
+    )
+    .await;
+    assert_eq!(none["products"], json!([]));
+    gw.stop().await;
+}
+
+pub async fn a_top_up_is_credited_once_and_replayed_on_retry(env: Env) {
+    let gw = env.start().await;
+    let token = gw.demo_token().await;
+    gw.wait_for_catalogue(&token).await;
+    let body = json!({"phone": "+79161234501", "product_id": "mts-ru-bundle-10gb-30d", "external_tx_id": "order-77"});
+    let res = topup(&gw, &token, body.clone()).await;
+    assert_eq!(res.status(), 201);
+    let tx = body_of(res).await;
+    TOPUP.check("TopUp", &tx);
+    assert_eq!(tx["status"], "completed");
+    assert_eq!(tx["amount"], 500);
+    assert_eq!(tx["currency"], "RUB");
+    assert!(tx["operator_tx_id"].is_string());
+    let tx_id = tx["tx_id"].as_str().unwrap().to_string();
+    let again = body_of(topup(&gw, &token, body.clone()).await).await;
+    assert_eq!(again["tx_id"], tx_id.as_str(), "same transaction");
+    assert_eq!(gw.credits_for_topup(&tx_id), 1);
+    let mut other = body.clone();
+    other["product_id"] = json!("mts-ru-bundle-1gb-1d");
+    assert_topup_error(topup(&gw, &token, other).await, 409, "CONFLICT").await;
+    let fetched = gw
+        .call(Method::GET, &format!("/telecom/topup/{tx_id}"), &token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(fetched.status(), 200);
+    TOPUP.check("TopUp", &body_of(fetched).await);
+    let stranger = gw.token("demo-merchant-2", "demo-secret-2").await;
+    let hidden = gw
+        .call(Method::GET, &format!("/telecom/topup/{tx_id}"), &stranger)
+        .send()
+        .await
+        .unwrap();
+    assert_topup_error(hidden, 404, "NOT_FOUND").await;
+    // The same external_tx_id belongs to each merchant separately.
+    assert_eq!(topup(&gw, &stranger, body).await.status(), 201);
+    gw.stop().await;
+}
+
+pub async fn amounts_line_types_and_operators_are_checked_before_anything_is_sent(env: Env) {
+    let gw = env.start().await;
+    let token = gw.demo_token().await;
+    gw.wait_for_catalogue(&token).await;
+    let any = |phone: &str, amount: Value, ext: &str| json!({"phone": phone, "product_id": "mts-ru-topup", "external_tx_id": ext, "amount": amount});
+    let ok = body_of(topup(&gw, &token, any("+79161234502", json!(150.5), "a1")).await).await;
+    assert_eq!(
+        (ok["status"].as_str(), ok["amount"].as_f64()),
+        (Some("completed"), Some(150.5))
+    );
+    let mut missing = any("+79161234502", json!(1), "a2");
+    missing.as_object_mut().unwrap().remove("amount");
+    assert_topup_error(topup(&gw, &token, missing).await, 400, "INVALID_ARGUMENT").await;
+    assert_topup_error(
+        topup(&gw, &token, any("+79161234502", json!(20000), "a3")).await,
+        400,
+        "OUT_OF_RANGE",
+    )
+    .await;
+    let postpaid = topup(&gw, &token, any("+79161234555", json!(100), "a4")).await;
+    let err = assert_topup_error(postpaid, 422, "SERVICE_NOT_APPLICABLE").await;
+    assert!(
+        err["message"].as_str().unwrap().contains("postpaid"),
+        "{err}"
+    );
+    let wrong_operator = json!({"phone": "+34600000001", "product_id": "mts-ru-bundle-1gb-1d", "external_tx_id": "a5"});
+    assert_topup_error(
+        topup(&gw, &token, wrong_operator).await,
+        422,
+        "SERVICE_NOT_APPLICABLE",
+    )
+    .await;
+    let unknown = json!({"phone": "+79161234502", "product_id": "nope", "external_tx_id": "a6"});
+    assert_topup_error(topup(&gw, &token, unknown).await, 404, "NOT_FOUND").await;
+    assert_eq!(
+        gw.sandbox().total_credits(),
+        1,
+        "only the valid top-up reached the provider"
+    );
+    gw.stop().await;
+}
+
+pub async fn pending_unknown_and_failed_top_ups_settle_correctly(env: Env) {
+    let gw = env.start().await;
+    let token = gw.demo_token().await;
+    gw.wait_for_catalogue(&token).await;
+    let send = |phone: &str, ext: &str| {
+        topup(
+            &gw,
+            &token,
+            json!({"phone": phone, "product_id": "mts-ru-bundle-1gb-1d", "external_tx_id": ext}),
+        )
+    };
+    let failed = body_of(send("+79161234580", "f1").await).await;
+    assert_eq!(failed["status"], "failed");
+    assert!(failed["failure_reason"].is_string());
+    for (phone, ext, end) in [
+        ("+79161234586", "p1", "completed"),
+        ("+79161234584", "p2", "completed"),
+        ("+79161234588", "p3", "failed"),
+    ] {
+        let tx = body_of(send(phone, ext).await).await;
+        assert_eq!(tx["status"], "pending", "{phone}: {tx}");
+        let id = tx["tx_id"].as_str().unwrap().to_string();
+        let settled = switchboard_tests::eventually(std::time::Duration::from_secs(10), || async {
+            let now = body_of(
+                gw.call(Method::GET, &format!("/telecom/topup/{id}"), &token)
+                    .send()
+                    .await
+                    .ok()?,
+            )
+            .await;
+            (now["status"] == end).then_some(now)
+        })
+        .await;
+        assert!(settled.is_some(), "{phone} settles to {end}");
+        let credits = gw.credits_for_topup(&id);
+        assert_eq!(
+            credits,
+            u32::from(end == "completed"),
+            "{phone} credited {credits} times"
+        );
+    }
+    gw.stop().await;
+}
+
+pub async fn esim_orders_return_an_activation_code(env: Env) {
+    let gw = env.start().await;
+    let token = gw.demo_token().await;
+    gw.wait_for_catalogue(&token).await;
+    let res = gw
+        .call(Method::POST, "/esim/orders", &token)
+        .json(&json!({"product_id": "orange-fr-bundle-travel-2gb-30d", "external_order_id": "esim-1"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let order = body_of(res).await;
+    TOPUP.check("EsimOrder", &order);
+    assert!(order["qr_code"].as_str().unwrap().starts_with("LPA:1$"));
+    let unknown = gw
+        .call(Method::POST, "/esim/orders", &token)
+        .json(&json!({"product_id": "nope"}))
+        .send()
+        .await
+        .unwrap();
+    assert_topup_error(unknown, 404, "NOT_FOUND").await;
+    gw.stop().await;
+}
+
+pub async fn top_up_scopes_are_enforced(env: Env) {
+    let gw = env.start().await;
+    let res = gw
+        .http
+        .post(format!("{}/oauth2/token", gw.base))
+        .basic_auth("demo-merchant", Some("demo-secret"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("scope", "topup:products:read"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let token = body_of(res).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let body = json!({"phone": "+79161234501", "product_id": "mts-ru-bundle-1gb-1d", "external_tx_id": "s1"});
+    assert_topup_error(topup(&gw, &token, body).await, 403, "PERMISSION_DENIED").await;
+    let lookup = gw
+        .call(Method::POST, "/telecom/lookup", &token)
+        .json(&json!({"phone": "+79161234501"}))
+        .send()
+        .await
+        .unwrap();
+    assert_topup_error(lookup, 403, "PERMISSION_DENIED").await;
+    assert_eq!(
+        gw.call(Method::GET, "/telecom/products", &token)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let anonymous = gw
+        .http
+        .get(format!("{}/telecom/products", gw.base))
+        .send()
+        .await
+        .unwrap();
+    assert_topup_error(anonymous, 401, "UNAUTHENTICATED").await;
+    gw.stop().await;
+}
+
+pub async fn mnp_overrides_route_payments_and_lookups(env: Env) {
+    let gw = env.start().await;
+    let token = gw.demo_token().await;
+    gw.wait_for_catalogue(&token).await;
+    let admin = "demo-admin-token";
+    let number = "+34600000031";
+    let put = gw
+        .call(Method::PUT, &format!("/admin/mnp/{number}"), admin)
+        .json(&json!({"operator_id": "telekom-de"}));
+    assert_eq!(put.send().await.unwrap().status(), 200);
+    let listed = body_of(
+        gw.call(Method::GET, "/admin/mnp", admin)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        listed["overrides"],
+        json!([{"msisdn": number, "operator_id": "telekom-de"}])
+    );
+    let lookup = body_of(
+        gw.call(Method::POST, "/telecom/lookup", &token)
+            .json(&json!({"phone": number}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (lookup["operator_id"].as_str(), lookup["source"].as_str()),
+        (Some("telekom-de"), Some("override"))
+    );
+    // The ported number now goes to Telekom DE, which answers asynchronously.
+    let ported = body_of(gw.create(&token, &TestGateway::body(number, 1.0)).await).await;
+    assert_eq!(ported["paymentStatus"], "processing", "{ported}");
+    let removed = gw
+        .call(Method::DELETE, &format!("/admin/mnp/{number}"), admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(removed.status(), 204);
+    let home = body_of(gw.create(&token, &TestGateway::body(number, 1.0)).await).await;
+    assert_eq!(home["paymentStatus"], "succeeded", "back on Movistar ES");
+    // Admin needs its own token; bad input changes nothing.
+    let denied = gw
+        .call(Method::PUT, &format!("/admin/mnp/{number}"), &token)
+        .json(&json!({"operator_id": "telekom-de"}));
+    assert_topup_error(denied.send().await.unwrap(), 401, "UNAUTHENTICATED").await;
+    let unknown_op = gw
+        .call(Method::PUT, &format!("/admin/mnp/{number}"), admin)
+        .json(&json!({"operator_id": "atlantis"}));
+    assert_topup_error(unknown_op.send().await.unwrap(), 400, "INVALID_ARGUMENT").await;
+    let gone = gw
+        .call(Method::DELETE, &format!("/admin/mnp/{number}"), admin)
+        .send()
+        .await
+        .unwrap();
+    assert_topup_error(gone, 404, "NOT_FOUND").await;
+    gw.stop().await;
+}
