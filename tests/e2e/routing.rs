@@ -63,5 +63,17 @@ pub async fn a_channel_that_was_not_reached_falls_back_to_the_next(env: Env) {
         gw.charges_for_payment(created["paymentId"].as_str().unwrap()),
         1
     );
+    // After a few misses the dead channel goes behind the healthy one for a while.
+    for _ in 0..3 {
+        gw.create(&token, &TestGateway::body("+34600000072", 1.0))
+            .await;
+    }
+    let router = &gw.running.state.router;
+    assert!(!router.channel("movistar_dead").unwrap().health.is_healthy());
+    let number = switchboard_core::Msisdn::parse("+34600000073").unwrap();
+    let route = router
+        .route(&number, switchboard_adapter::Capability::Payment)
+        .unwrap();
+    assert_eq!(route.channels[0].id, "movistar_es_sandbox");
     gw.stop().await;
 }

@@ -151,6 +151,7 @@ fn build_router(config: &Config) -> Result<Router, StartError> {
             capabilities: settings.capabilities.intersect(&supported),
             priority: settings.priority,
             operators: settings.operators.clone(),
+            health: Default::default(),
         });
     }
     let plan = number_plan(config).map_err(|e| StartError::Config(e.to_string()))?;

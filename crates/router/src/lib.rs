@@ -1,5 +1,6 @@
 //! Routing: which operator a number belongs to, and which channels can serve it.
 
+mod health;
 mod number_plan;
 
 use std::collections::HashMap;
@@ -8,6 +9,7 @@ use std::sync::Arc;
 use switchboard_adapter::{Adapter, Capabilities, Capability};
 use switchboard_core::{ApiError, ErrorCode, Msisdn};
 
+pub use health::Health;
 pub use number_plan::{NumberPlan, NumberPlanError, OperatorInfo};
 
 /// A ready channel: its adapter and what it may be used for.
@@ -18,6 +20,7 @@ pub struct Channel {
     pub capabilities: Capabilities,
     pub priority: u32,
     pub operators: Vec<String>,
+    pub health: Health,
 }
 
 /// Why a request cannot be routed.
@@ -115,7 +118,7 @@ impl Router {
         operator: &'a OperatorInfo,
         capability: Capability,
     ) -> Result<Route<'a>, RouteError> {
-        let channels: Vec<Arc<Channel>> = self
+        let mut channels: Vec<Arc<Channel>> = self
             .by_operator
             .get(&operator.id)
             .map(|list| {
@@ -125,6 +128,9 @@ impl Router {
                     .collect()
             })
             .unwrap_or_default();
+        // Healthy channels first, each group in priority order (the sort is stable).
+        channels.sort_by_key(|c| !c.health.is_healthy());
+
         if channels.is_empty() {
             return Err(RouteError::NoChannel {
                 operator: operator.id.clone(),
@@ -172,6 +178,7 @@ mod tests {
             capabilities: Capabilities::of(caps),
             priority,
             operators: vec!["movistar-es".into()],
+            health: Health::default(),
         }
     }
 
@@ -210,6 +217,25 @@ mod tests {
             )
             .unwrap();
         assert_eq!(two.channels.len(), 1);
+    }
+
+    #[test]
+    fn unhealthy_channels_go_behind_healthy_ones() {
+        let r = router();
+        let direct = r.channel("direct").unwrap();
+        for _ in 0..health::FAILURE_THRESHOLD {
+            direct.health.record_failure();
+        }
+        let route = r
+            .route(&Msisdn::parse("+34600000001").unwrap(), Capability::Payment)
+            .unwrap();
+        let ids: Vec<_> = route.channels.iter().map(|c| c.id.as_str()).collect();
+        assert_eq!(ids, ["backup", "direct"], "still tried, last");
+        direct.health.record_answer();
+        let route = r
+            .route(&Msisdn::parse("+34600000001").unwrap(), Capability::Payment)
+            .unwrap();
+        assert_eq!(route.channels[0].id, "direct");
     }
 
     #[test]

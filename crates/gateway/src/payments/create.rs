@@ -140,6 +140,13 @@ async fn send(
             PaymentFlow::TwoStep => channel.adapter.prepare_payment(&record).await,
         };
         let now = Utc::now();
+        match &answer {
+            Ok(_) | Err(AdapterError::Refused(_)) => channel.health.record_answer(),
+            Err(AdapterError::NotSent(_) | AdapterError::Unknown(_)) => {
+                channel.health.record_failure()
+            }
+            Err(_) => {}
+        }
         match answer {
             Ok(up) => {
                 apply_upstream(&mut record, &up, now);
