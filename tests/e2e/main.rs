@@ -6,11 +6,14 @@ mod auth;
 mod errors;
 mod ideabiz;
 mod idempotency;
+mod limits;
 mod one_step;
 mod reads;
 mod redis_store;
+mod refunds;
 mod routing;
 mod suite;
+mod three_legged;
 mod topup;
 mod two_step;
 
@@ -62,6 +65,14 @@ scenarios! {
     auth::token_by_basic_or_form_and_refusals,
     auth::missing_bad_and_foreign_tokens_are_unauthenticated,
     auth::every_operation_checks_its_scope,
+    auth::tokens_are_eddsa_jwts_verifiable_with_the_published_jwks,
+    auth::expired_tampered_and_wrong_audience_tokens_are_unauthenticated,
+    auth::signing_keys_rotate_without_cutting_off_issued_tokens,
+    auth::hashed_and_plain_development_secrets,
+    auth::merchants_are_limited_to_their_operators_and_countries,
+    three_legged::ciba_pending_then_approved_gives_a_phone_bound_token,
+    three_legged::ciba_refusals_expiry_and_bad_requests,
+    three_legged::phone_bound_tokens_apply_the_identifier_rules_everywhere,
     errors::malformed_and_mistyped_bodies_name_the_problem,
     errors::money_rules,
     errors::phone_number_rules,
@@ -105,6 +116,21 @@ scenarios! {
     two_step::an_expired_reservation_becomes_cancelled,
     two_step::confirm_and_cancel_apply_the_identifier_rules,
     two_step::one_step_payments_cannot_be_confirmed,
+    refunds::a_total_refund_returns_everything_and_ends_refunds,
+    refunds::partial_refunds_add_up_to_the_payment_then_422,
+    refunds::remaining_amount_counts_processing_refunds,
+    refunds::only_succeeded_payments_are_refundable,
+    refunds::refund_details_taxes_and_currency_must_match_the_payment,
+    refunds::payments_over_a_channel_without_refunds_are_not_eligible,
+    refunds::another_merchants_payment_and_refunds_are_not_found,
+    refunds::refund_lists_filter_and_paginate,
+    refunds::an_identical_refund_retry_replays_the_original,
+    refunds::concurrent_partial_refunds_never_exceed_the_payment,
+    limits::concurrent_payments_never_exceed_the_monthly_limit,
+    limits::over_the_per_payment_limit_is_an_unauthorized_amount,
+    limits::a_cancelled_reservation_and_a_denial_give_the_amount_back,
+    limits::a_merchant_over_its_rate_limit_gets_429_then_recovers,
+    limits::a_channel_over_its_quota_is_503_and_nothing_is_sent,
 }
 
 /// Every scenario on one single-node Redis started for this test (each gateway in its own namespace).

@@ -20,9 +20,22 @@ impl Default for Timing {
         Timing {
             async_delay_ms: 300,
             reservation_ttl_ms: 800,
-            slow_ms: 1500,
-            request_ms: 700,
+            slow_ms: 3000,
+            // Generous for a loaded 2-core CI machine (a token fetch shares this deadline); the
+            // "slower than the deadline" digit 85 answers after `slow_ms`, well past it.
+            request_ms: 1500,
         }
+    }
+}
+
+/// A fixed Ed25519 signing key for `auth.keys`: the same `(kid, seed)` gives the same key, so gateways
+/// of one test can share (or not share) keys.
+pub fn signing_key(kid: &str, seed: u8) -> switchboard_gateway::config::SigningKeyConfig {
+    switchboard_gateway::config::SigningKeyConfig {
+        kid: kid.to_string(),
+        private_key_pem: switchboard_core::Secret::new(
+            switchboard_gateway::auth::ed25519_pem_from_seed(&[seed; 32]),
+        ),
     }
 }
 
@@ -36,10 +49,18 @@ impl TestGateway {
     /// Starts on the embedded defaults (memory store, sandbox operators) with test timings and a free
     /// port; `customize` may change anything else. Scenarios start gateways through [`crate::Env`].
     pub async fn start_with(timing: Timing, customize: impl FnOnce(&mut Config)) -> TestGateway {
+        // TEST_LOG=warn (any EnvFilter) shows the gateways' logs while debugging a test.
+        if let Ok(filter) = std::env::var("TEST_LOG") {
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+                .with_test_writer()
+                .try_init();
+        }
+
         let mut config = config::load(&ConfigSource::EmbeddedOnly).expect("embedded config");
         config.server.port = 0;
         config.server.workers = 2;
-        config.auth.signing_key = switchboard_core::Secret::new("test-signing-key");
+        config.auth.keys = vec![signing_key("test", 1)];
         config.sandbox.async_delay_ms = timing.async_delay_ms;
         config.sandbox.reservation_ttl_ms = timing.reservation_ttl_ms;
         config.sandbox.slow_ms = timing.slow_ms;

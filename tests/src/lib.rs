@@ -6,7 +6,7 @@ mod gateway;
 mod schema;
 
 pub use env::Env;
-pub use gateway::{body_of, TestGateway, Timing};
+pub use gateway::{body_of, signing_key, TestGateway, Timing};
 pub use schema::{OpenApi, CARRIER_BILLING};
 
 use std::future::Future;

@@ -85,7 +85,18 @@ impl CamaraClient {
         body: Option<&B>,
         x_correlator: &str,
     ) -> Result<Reply, AdapterError> {
-        let url = self.url(segments);
+        self.send_to(method, self.url(segments), body, x_correlator)
+            .await
+    }
+
+    /// [`CamaraClient::send`] to a full URL (another CAMARA API of the same operator).
+    pub async fn send_to<B: Serialize + ?Sized>(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<&B>,
+        x_correlator: &str,
+    ) -> Result<Reply, AdapterError> {
         let token = self.token().await?;
         let reply = self
             .send_once(&method, &url, body, x_correlator, &token)

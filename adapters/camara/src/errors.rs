@@ -29,6 +29,10 @@ pub enum Op {
     Cancel,
     /// `GET /payments/{id}`.
     Retrieve,
+    /// `POST /payments/{id}/refunds` (refund API).
+    CreateRefund,
+    /// `GET /payments/{id}/refunds/{refundId}` (refund API).
+    RetrieveRefund,
 }
 
 impl Op {
@@ -40,6 +44,8 @@ impl Op {
             Op::Confirm => "confirm",
             Op::Cancel => "cancel",
             Op::Retrieve => "retrieve",
+            Op::CreateRefund => "create refund",
+            Op::RetrieveRefund => "retrieve refund",
         }
     }
 }
@@ -97,6 +103,7 @@ struct Rule {
 
 const CREATE_OR_PREPARE: &[Op] = &[Op::Create, Op::Prepare];
 const ON_A_PAYMENT: &[Op] = &[Op::Validate, Op::Confirm, Op::Cancel];
+const STATUS_QUERIES: &[Op] = &[Op::Retrieve, Op::RetrieveRefund];
 
 const fn rule(ops: Ops, status: Status, code: Code, action: Action) -> Rule {
     Rule {
@@ -125,8 +132,8 @@ const RULES: &[Rule] = &[
     rule(Ops::Any, Status::Is(405), Code::Any, Action::NotSent("the operator does not allow this method on the path")),
     rule(Ops::Any, Status::Is(415), Code::Any, Action::NotSent("the operator does not accept our media type")),
     // 9-10: status queries never refuse a payment; they only fail to learn its state.
-    rule(Ops::Only(&[Op::Retrieve]), Status::Is(404), Code::Any, Action::NotFound),
-    rule(Ops::Only(&[Op::Retrieve]), Status::Client, Code::Any, Action::Unknown("the operator refused the status query")),
+    rule(Ops::Only(STATUS_QUERIES), Status::Is(404), Code::Any, Action::NotFound),
+    rule(Ops::Only(STATUS_QUERIES), Status::Client, Code::Any, Action::Unknown("the operator refused the status query")),
     // 11: a duplicate of create/prepare: the first one was applied; its state is learned by status.
     rule(Ops::Only(CREATE_OR_PREPARE), Status::Is(409), Code::Any, Action::Unknown("the operator reports a duplicate payment")),
     // 12: a 404 on the collection itself means a wrong base_url, not an unknown subscriber.

@@ -10,7 +10,9 @@
 //! - `errors.rs`: the table from upstream errors to [`AdapterError`]s.
 
 mod client;
+mod consent;
 mod errors;
+mod refunds;
 mod transformers;
 
 use std::sync::Arc;
@@ -19,9 +21,9 @@ use async_trait::async_trait;
 use reqwest::{Method, Url};
 use switchboard_adapter::{
     Adapter, AdapterBuildError, AdapterError, Capabilities, Capability, ChannelSettings,
-    UpstreamHttp, UpstreamPayment,
+    UpstreamHttp, UpstreamPayment, UpstreamRefund,
 };
-use switchboard_core::{PaymentFlow, PaymentRecord};
+use switchboard_core::{PaymentFlow, PaymentRecord, RefundRecord};
 
 use crate::client::{CamaraClient, Reply};
 use crate::errors::{Op, Outcome};
@@ -47,6 +49,10 @@ pub fn factory(
 pub struct CamaraAdapter {
     channel: String,
     client: CamaraClient,
+    /// `{base_url}/carrier-billing-refund/v0.3`.
+    refund_root: Url,
+    /// `{base_url}/consent/v1`.
+    consent_root: Url,
 }
 
 impl CamaraAdapter {
@@ -75,6 +81,8 @@ impl CamaraAdapter {
         let reqwest = http.client(settings.timeouts).map_err(fail)?;
         Ok(CamaraAdapter {
             channel: settings.id.clone(),
+            refund_root: below(&base, refunds::REFUND_API_PATH),
+            consent_root: below(&base, consent::CONSENT_API_PATH),
             client: CamaraClient::new(
                 reqwest,
                 token_url,
@@ -240,6 +248,7 @@ impl Adapter for CamaraAdapter {
             Capability::Payment,
             Capability::TwoStepPayment,
             Capability::PaymentStatus,
+            Capability::Refund,
         ])
     }
 
@@ -293,6 +302,41 @@ impl Adapter for CamaraAdapter {
             self.act(payment, Op::Cancel, &PhoneNumberBody::from(payment))
                 .await,
         )
+    }
+
+    #[tracing::instrument(skip_all, fields(channel = %self.channel, payment_id = %payment.id, refund_id = %refund.id, op = "refund"))]
+    async fn create_refund(
+        &self,
+        payment: &PaymentRecord,
+        refund: &RefundRecord,
+    ) -> Result<UpstreamRefund, AdapterError> {
+        refunds::create(&self.client, &self.refund_root, payment, refund).await
+    }
+
+    #[tracing::instrument(skip_all, fields(channel = %self.channel, payment_id = %payment.id, refund_id = %refund.id, op = "refund_status"))]
+    async fn refund_status(
+        &self,
+        payment: &PaymentRecord,
+        refund: &RefundRecord,
+    ) -> Result<UpstreamRefund, AdapterError> {
+        refunds::status(&self.client, &self.refund_root, payment, refund).await
+    }
+
+    #[tracing::instrument(skip_all, fields(channel = %self.channel, op = "consent"))]
+    async fn request_consent(
+        &self,
+        msisdn: &switchboard_core::Msisdn,
+        scopes: &[String],
+    ) -> Result<switchboard_adapter::ConsentTicket, AdapterError> {
+        consent::request(&self.client, &self.consent_root, msisdn, scopes).await
+    }
+
+    #[tracing::instrument(skip_all, fields(channel = %self.channel, op = "consent_status"))]
+    async fn consent_status(
+        &self,
+        ticket: &switchboard_adapter::ConsentTicket,
+    ) -> Result<switchboard_adapter::ConsentState, AdapterError> {
+        consent::status(&self.client, &self.consent_root, ticket).await
     }
 
     /// With an upstream id: `GET /payments/{id}`. Without one (the create or prepare timed out before
@@ -382,10 +426,11 @@ mod tests {
             Capability::Payment,
             Capability::TwoStepPayment,
             Capability::PaymentStatus,
+            Capability::Refund,
         ] {
             assert!(adapter.capabilities().contains(c));
         }
-        assert!(!adapter.capabilities().contains(Capability::Refund));
+        assert!(!adapter.capabilities().contains(Capability::Topup));
     }
 
     #[test]

@@ -33,11 +33,24 @@ pub struct ChannelSettings {
     pub timeouts: Timeouts,
     #[serde(default = "enabled")]
     pub enabled: bool,
+    /// Protects the operator's quota: at most `requests` new payments per `per_secs` through this
+    /// channel (per gateway replica). Over it the gateway answers 503 with `Retry-After` and sends
+    /// nothing upstream. Absent: unlimited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<ChannelRateLimit>,
     /// Settings only one adapter style understands (e.g. a platform user name). Each adapter documents
     /// its keys and refuses to build when a required one is missing. Secrets here may come from the
     /// environment like any other key.
     #[serde(default)]
     pub options: BTreeMap<String, serde_json::Value>,
+}
+
+/// `rate_limit = { requests = N, per_secs = S }` of a channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChannelRateLimit {
+    pub requests: u32,
+    pub per_secs: u64,
 }
 
 fn default_priority() -> u32 {

@@ -13,12 +13,12 @@ mod token;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use switchboard_core::{
-    EsimOrder, LookupResult, Msisdn, PaymentRecord, PaymentStatus, Product, TopUpRecord,
-    TopUpStatus, ValidationInfo,
+    EsimOrder, LookupResult, Msisdn, PaymentRecord, PaymentStatus, Product, RefundRecord,
+    RefundStatus, TopUpRecord, TopUpStatus, ValidationInfo,
 };
 
 pub use capability::{Capabilities, Capability};
-pub use channel::{ChannelSettings, Credentials, Timeouts};
+pub use channel::{ChannelRateLimit, ChannelSettings, Credentials, Timeouts};
 pub use error::{AdapterBuildError, AdapterError};
 pub use http::{classify_send_error, UpstreamHttp};
 pub use registry::{AdapterFactory, AdapterRegistry};
@@ -44,6 +44,27 @@ impl UpstreamPayment {
             server_reference_code: None,
             validation_info: None,
             payment_date: None,
+            denial_reason: None,
+        }
+    }
+}
+
+/// What the operator says about one refund.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpstreamRefund {
+    /// The operator's own id for the refund, when it gave one.
+    pub upstream_id: Option<String>,
+    pub status: RefundStatus,
+    pub refund_date: Option<DateTime<Utc>>,
+    pub denial_reason: Option<String>,
+}
+
+impl UpstreamRefund {
+    pub fn with_status(status: RefundStatus) -> Self {
+        UpstreamRefund {
+            upstream_id: None,
+            status,
+            refund_date: None,
             denial_reason: None,
         }
     }
@@ -75,6 +96,20 @@ impl UpstreamTopUp {
             failure_reason: None,
         }
     }
+}
+
+/// A consent request the operator is asking its subscriber about (CIBA, phone-bound tokens): the
+/// operator's own id for it, opaque to Switchboard.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ConsentTicket(pub String);
+
+/// Where a consent request stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConsentState {
+    /// The subscriber has not answered yet.
+    Pending,
+    Approved,
+    Denied,
 }
 
 /// One upstream API style. Every call gets the whole stored payment, so an adapter can rebuild any
@@ -146,6 +181,28 @@ pub trait Adapter: Send + Sync + 'static {
         Err(AdapterError::Unsupported("payment status"))
     }
 
+    /// Refunds (part of) a succeeded `payment`. The upstream idempotency key must be
+    /// `refund.upstream_correlator`, so a retry or a status query finds the same refund.
+    async fn create_refund(
+        &self,
+        payment: &PaymentRecord,
+        refund: &RefundRecord,
+    ) -> Result<UpstreamRefund, AdapterError> {
+        let _ = (payment, refund);
+        Err(AdapterError::Unsupported("refund"))
+    }
+
+    /// The operator's current view of the refund; may replay the original request idempotently,
+    /// but must never refund twice.
+    async fn refund_status(
+        &self,
+        payment: &PaymentRecord,
+        refund: &RefundRecord,
+    ) -> Result<UpstreamRefund, AdapterError> {
+        let _ = (payment, refund);
+        Err(AdapterError::Unsupported("refund status"))
+    }
+
     /// Which operator serves `msisdn` now, the line type, and what the line can buy.
     async fn lookup(&self, msisdn: &Msisdn) -> Result<LookupResult, AdapterError> {
         let _ = msisdn;
@@ -170,6 +227,23 @@ pub trait Adapter: Send + Sync + 'static {
     async fn topup_status(&self, topup: &TopUpRecord) -> Result<UpstreamTopUp, AdapterError> {
         let _ = topup;
         Err(AdapterError::Unsupported("top-up status"))
+    }
+
+    /// Asks the subscriber (through the operator's own channel: SMS, USSD, app) to consent to
+    /// `scopes` for a phone-bound token.
+    async fn request_consent(
+        &self,
+        msisdn: &Msisdn,
+        scopes: &[String],
+    ) -> Result<ConsentTicket, AdapterError> {
+        let _ = (msisdn, scopes);
+        Err(AdapterError::Unsupported("subscriber consent"))
+    }
+
+    /// Whether the subscriber has answered a consent request.
+    async fn consent_status(&self, ticket: &ConsentTicket) -> Result<ConsentState, AdapterError> {
+        let _ = ticket;
+        Err(AdapterError::Unsupported("subscriber consent"))
     }
 
     /// Orders an eSIM loaded with `product_id`; `reference` is the upstream idempotency key.

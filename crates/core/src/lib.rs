@@ -6,6 +6,7 @@ pub mod error;
 pub mod money;
 pub mod msisdn;
 pub mod payment;
+pub mod refund;
 pub mod secret;
 pub mod sink;
 pub mod state;
@@ -18,6 +19,7 @@ pub use payment::{
     AmountTransaction, ChargingInformation, ChargingMetaData, PaymentAmount, PaymentFlow,
     PaymentItem, PaymentRecord, PendingAction, Phase, ValidationInfo,
 };
+pub use refund::{RefundItem, RefundRecord, RefundStatus, RefundType};
 pub use secret::Secret;
 pub use sink::{Sink, SinkCredential};
 pub use state::{PaymentStatus, TransitionError};

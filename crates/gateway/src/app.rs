@@ -184,6 +184,12 @@ fn build_store(config: &Config) -> Result<Arc<dyn Store>, StartError> {
 /// Registers every route of the application.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/oauth2/token", web::post().to(auth::token))
+        .route("/bc-authorize", web::post().to(auth::bc_authorize))
+        .route(
+            "/.well-known/openid-configuration",
+            web::get().to(auth::openid_configuration),
+        )
+        .route("/.well-known/jwks.json", web::get().to(auth::jwks))
         .route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
         .route(
@@ -191,7 +197,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::get().to(openapi::carrier_billing),
         )
         .route("/openapi/topup.yaml", web::get().to(openapi::topup))
+        .route(
+            "/openapi/carrier-billing-refund.yaml",
+            web::get().to(openapi::refund),
+        )
         .configure(api::carrier_billing::routes)
+        .configure(api::refund::routes)
         .configure(api::topup::routes)
         .configure(api::admin::routes);
 }
@@ -200,13 +211,21 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 pub async fn start(mut config: Config) -> Result<Running, StartError> {
     let sandbox = start_sandbox(&mut config).await?;
     let router = build_router(&config)?;
+    let store = build_store(&config)?;
+    // Open the store's connection before the first request, so a burst of first requests does not
+    // race to set it up. Not fatal: a replica may start while Redis is down and recover later.
+    if let Err(e) = store.ping().await {
+        tracing::warn!(error = %e, "store not reachable at start; serving 503 until it is");
+    }
     let state = web::Data::new(AppState {
-        store: build_store(&config)?,
+        store,
+
         router: Arc::new(router),
         merchants: Merchants::from_config(&config),
-        tokens: TokenIssuer::from_config(&config.auth),
+        tokens: TokenIssuer::from_config(&config.auth).map_err(StartError::Config)?,
         overrides: Default::default(),
         catalogue: Default::default(),
+        limits: crate::limits::RateLimits::from_config(&config),
         config: Arc::new(config),
     });
     let addr = format!("{}:{}", state.config.server.host, state.config.server.port);
@@ -214,6 +233,7 @@ pub async fn start(mut config: Config) -> Result<Running, StartError> {
     let mut server = HttpServer::new(move || {
         App::new()
             .app_data(app_state.clone())
+            .wrap(middleware::from_fn(crate::limits::rate_limit))
             .wrap(middleware::from_fn(http::x_correlator))
             .configure(configure)
             .default_service(web::to(http::not_found_route))

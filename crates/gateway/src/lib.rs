@@ -7,12 +7,16 @@ pub mod auth;
 pub mod config;
 mod health;
 pub mod http;
+pub mod limits;
 mod openapi;
 pub mod payments;
 pub mod reconcile;
+pub mod refunds;
 pub mod routing;
 pub mod state;
 pub mod topup;
 
 pub use app::{start, Running, StartError};
-pub use openapi::{CARRIER_BILLING as CARRIER_BILLING_OPENAPI, TOPUP as TOPUP_OPENAPI};
+pub use openapi::{
+    CARRIER_BILLING as CARRIER_BILLING_OPENAPI, REFUND as REFUND_OPENAPI, TOPUP as TOPUP_OPENAPI,
+};

@@ -16,6 +16,12 @@ struct Cli {
     /// Configuration file (default: config/switchboard.toml when present, else the embedded defaults).
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
+    /// Print the argon2 hash (client_secret_hash) of the secret read from stdin, and exit.
+    #[arg(long)]
+    hash_secret: bool,
+    /// Print a new Ed25519 private key (PKCS#8 PEM, for auth.keys), and exit.
+    #[arg(long)]
+    generate_key: bool,
 }
 
 #[tokio::main]
@@ -27,6 +33,20 @@ async fn main() -> ExitCode {
         )
         .init();
     let cli = Cli::parse();
+    if cli.hash_secret {
+        let mut secret = String::new();
+        if std::io::stdin().read_line(&mut secret).is_err() {
+            eprintln!("switchboard: cannot read the secret from stdin");
+            return ExitCode::from(2);
+        }
+        let secret = secret.trim_end_matches(['\r', '\n']);
+        println!("{}", switchboard_gateway::auth::hash_secret(secret));
+        return ExitCode::SUCCESS;
+    }
+    if cli.generate_key {
+        print!("{}", switchboard_gateway::auth::generate_ed25519_pem());
+        return ExitCode::SUCCESS;
+    }
     let source = cli
         .config
         .map(ConfigSource::File)

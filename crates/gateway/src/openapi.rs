@@ -5,6 +5,15 @@ use actix_web::HttpResponse;
 /// Carrier Billing as Switchboard serves it (CAMARA v0.5.0 plus Switchboard's documented additions).
 pub const CARRIER_BILLING: &str = include_str!("../openapi/carrier-billing.yaml");
 
+/// Carrier Billing Refund as Switchboard serves it (CAMARA v0.3.0 plus documented additions).
+pub const REFUND: &str = include_str!("../openapi/carrier-billing-refund.yaml");
+
+pub async fn refund() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/yaml")
+        .body(REFUND)
+}
+
 /// The top-up API, Switchboard's own.
 pub const TOPUP: &str = include_str!("../openapi/topup.yaml");
 

@@ -47,6 +47,7 @@ pub async fn run_once(state: &AppState) -> usize {
             tracing::info_span!("reconcile", payment_id = %payment.id, status = %payment.status);
         settle_one(state, payment).instrument(span).await;
     }
+    count += crate::refunds::settle_due(state, &merchants).await;
     match state.store.due_topups(&merchants, Utc::now(), batch).await {
         Ok(topups) => {
             count += topups.len();

@@ -20,4 +20,6 @@ pub struct AppState {
     pub overrides: Overrides,
     /// The cached top-up catalogue.
     pub catalogue: Catalogue,
+    /// Per-merchant and per-channel rate limits (spending limits live in the store).
+    pub limits: crate::limits::RateLimits,
 }

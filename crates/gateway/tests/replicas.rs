@@ -28,6 +28,13 @@ impl Drop for Replica {
     }
 }
 
+/// `auth.keys` as an environment value: one Ed25519 key (its PEM body on one line) every replica shares.
+fn shared_keys() -> String {
+    let pem = switchboard_gateway::auth::ed25519_pem_from_seed(&[9; 32]);
+    let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    format!(r#"[{{kid="replicas",private_key_pem="{body}"}}]"#)
+}
+
 fn spawn_replica(redis_url: &str, sandbox: &switchboard_sandbox::SandboxHandle) -> Replica {
     let port = free_port();
     let child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
@@ -36,7 +43,8 @@ fn spawn_replica(redis_url: &str, sandbox: &switchboard_sandbox::SandboxHandle) 
         .env("SWITCHBOARD_SERVER__PORT", port.to_string())
         .env("SWITCHBOARD_STORE__BACKEND", "redis")
         .env("SWITCHBOARD_STORE__URL", redis_url)
-        .env("SWITCHBOARD_AUTH__SIGNING_KEY", "replicas-share-this-key")
+        // Replicas must share auth.keys, so a token issued by one is accepted by all.
+        .env("SWITCHBOARD_AUTH__KEYS", shared_keys())
         // Every replica talks to the same simulated operators, which count the charges.
         .env(
             "SWITCHBOARD_CHANNELS__MOVISTAR_ES_SANDBOX__BASE_URL",

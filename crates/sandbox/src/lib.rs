@@ -12,11 +12,13 @@
 mod admin;
 mod auth;
 mod config;
+mod consent;
 mod error;
 mod ideabiz;
 mod outcome;
 mod payment;
 mod phone;
+mod refund;
 mod request;
 mod routes;
 mod state;
@@ -32,6 +34,7 @@ use actix_web::http::header::HeaderName;
 use actix_web::{web, App, HttpServer};
 
 pub use config::{IdeabizPlatform, OperatorMode, SandboxConfig, SandboxOperator, Timings};
+pub use consent::CONSENT_PATH;
 pub use ideabiz::{IDEABIZ_CARRIER_BILLING_PATH, IDEABIZ_TOKEN_PATH};
 pub use routes::CARRIER_BILLING_PATH;
 pub use topup::{TopUpProvider, DEFAULT_TOPUP_API_KEY, DEFAULT_TOPUP_PROVIDER};

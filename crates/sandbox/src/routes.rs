@@ -24,15 +24,20 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::scope("/_admin")
             .route("/charges", web::get().to(admin::charges))
             .route("/reset", web::post().to(admin::reset))
-            .route("/credits", web::get().to(topup::admin_credits)),
+            .route("/credits", web::get().to(topup::admin_credits))
+            .route("/refunds", web::get().to(crate::refund::admin_refunds)),
     )
     .service(
         web::scope("/{op}")
             .route("/oauth2/token", web::post().to(auth::token))
+            // Subscriber consent for phone-bound tokens: `/consent/v1/...`.
+            .configure(crate::consent::configure)
             // Ideabiz platforms: `/token` and `/carrier-billing/v1/...`.
             .configure(ideabiz::configure)
             // Top-up providers: `/telecom/...` and `/esim/orders`.
             .configure(topup::configure)
+            // CAMARA operators' refunds: `/carrier-billing-refund/v0.3/...`.
+            .configure(crate::refund::configure)
             .service(
                 web::scope(CARRIER_BILLING_PATH)
                     // `/payments/prepare` must come before `/payments/{paymentId}`.

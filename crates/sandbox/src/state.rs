@@ -18,6 +18,10 @@ pub struct AppState {
     pub ideabiz: ideabiz::Store,
     /// Top-up providers and their transactions.
     pub topup: TopUpState,
+    /// Refunds of the CAMARA operators' payments.
+    pub refunds: crate::refund::RefundBook,
+    /// Subscriber consent requests (phone-bound tokens).
+    pub consent: crate::consent::ConsentStore,
 }
 
 impl AppState {
@@ -37,6 +41,8 @@ impl AppState {
             store: Store::default(),
             ideabiz: ideabiz::Store::default(),
             topup: TopUpState::new(&config.topup),
+            refunds: crate::refund::RefundBook::default(),
+            consent: Default::default(),
         }
     }
 
@@ -66,5 +72,7 @@ impl AppState {
         self.store.reset();
         self.ideabiz.reset();
         self.topup.reset();
+        self.consent.reset();
+        self.refunds.reset();
     }
 }

@@ -1,6 +1,8 @@
 //! The behaviour every [`Store`] backend must show. Each backend's tests call [`run_all`] with a
 //! factory for fresh, empty stores, so memory, Redis and Redis Cluster are held to the same rules.
 
+mod limits;
+
 use std::future::Future;
 use std::sync::Arc;
 
@@ -107,6 +109,9 @@ fn rc(key: &str) -> IdempotencyKey {
 }
 
 /// Runs every check, each on a fresh store from `fresh`.
+mod refunds;
+pub use refunds::sample_refund;
+
 pub async fn run_all<S, F, Fut>(fresh: F)
 where
     S: Store,
@@ -136,6 +141,8 @@ where
     concurrent_topup_updates_have_one_winner(Arc::new(fresh().await)).await;
     every_topup_field_round_trips(&fresh().await).await;
     operator_overrides_set_replace_remove_list(&fresh().await).await;
+    refunds::run(&fresh).await;
+    limits::run_all(&fresh).await;
 }
 
 async fn claims_keys_once_per_merchant(store: &dyn Store) {

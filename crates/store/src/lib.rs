@@ -3,19 +3,26 @@
 //! be atomic is one call, so a networked backend can do it in one round trip (a script).
 
 pub mod conformance;
+mod limits;
 mod memory;
+mod memory_refunds;
 mod query;
 mod redis;
+mod refunds;
 #[cfg(feature = "test-support")]
 pub mod testing;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use switchboard_core::{Msisdn, PaymentRecord, TopUpRecord};
+use switchboard_core::{Amount, Msisdn, PaymentRecord, RefundRecord, TopUpRecord};
 
 pub use self::redis::{RedisSettings, RedisStore};
+pub use limits::{
+    month_of, Milli, RateDecision, RateQuota, SpendOutcome, SpendPeriod, SPEND_RETENTION,
+};
 pub use memory::MemoryStore;
 pub use query::{PaymentPage, PaymentQuery, SortOrder};
+pub use refunds::{RefundInsert, RefundPage, RefundQuery};
 
 /// A store that cannot answer. Callers answer 503 and change nothing.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -138,6 +145,59 @@ pub trait Store: Send + Sync + 'static {
         limit: usize,
     ) -> Result<Vec<TopUpRecord>, StoreError>;
 
+    /// Claims every refund idempotency key of `record.merchant_id` (a namespace apart from the
+    /// payments') and stores the refund, all or nothing, in one atomic step that also applies the
+    /// remaining-amount guard against the refunds already held on `record.payment_id`: a partial
+    /// refund must fit `paid − reserved`, a total one must equal it (and something must be left).
+    /// Keys are checked first, so an identical retry finds its refund even when nothing is left.
+    async fn insert_refund(
+        &self,
+        record: &RefundRecord,
+        keys: &[IdempotencyKey],
+        paid: Amount,
+    ) -> Result<RefundInsert, StoreError>;
+
+    /// Compare-and-set of a refund, as [`Store::update_payment`]; the amount it holds against its
+    /// payment follows the record (nothing once denied or refused). `release` keys are freed.
+    async fn update_refund(
+        &self,
+        record: &RefundRecord,
+        expected_version: u64,
+        release: &[IdempotencyKey],
+    ) -> Result<UpdateOutcome<RefundRecord>, StoreError>;
+
+    /// A merchant's refund of `payment_id`; another merchant's or payment's is `None`.
+    async fn get_refund(
+        &self,
+        merchant_id: &str,
+        payment_id: &str,
+        refund_id: &str,
+    ) -> Result<Option<RefundRecord>, StoreError>;
+
+    /// Visible refunds of one payment, filtered, sorted on creation date and paginated.
+    async fn list_refunds(
+        &self,
+        merchant_id: &str,
+        payment_id: &str,
+        query: &RefundQuery,
+    ) -> Result<RefundPage, StoreError>;
+
+    /// Every refund record of one payment in any phase (for the remaining amount), oldest first.
+    async fn payment_refunds(
+        &self,
+        merchant_id: &str,
+        payment_id: &str,
+    ) -> Result<Vec<RefundRecord>, StoreError>;
+
+    /// Unsettled refunds of these merchants whose `next_check_at` is at or before `now`, earliest
+    /// first, at most `limit`.
+    async fn due_refunds(
+        &self,
+        merchant_ids: &[String],
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<RefundRecord>, StoreError>;
+
     /// MNP: records the operator a ported number is served by now (replaces any earlier one).
     async fn set_operator_override(
         &self,
@@ -151,6 +211,36 @@ pub trait Store: Send + Sync + 'static {
     /// MNP: every override, ordered by number. The gateway caches this table and refreshes it
     /// periodically, so the payment hot path stays at two round trips.
     async fn operator_overrides(&self) -> Result<Vec<(Msisdn, String)>, StoreError>;
+
+    /// Spending limits: reserves `amount` for `payment_id` in the subscriber's `period` unless the
+    /// period's reservations would then exceed `limit`, in one atomic step (so concurrent payments
+    /// of one subscriber can never overshoot together). Reserving again for the same payment
+    /// changes nothing and answers `Reserved`.
+    async fn reserve_spend(
+        &self,
+        period: &SpendPeriod,
+        payment_id: &str,
+        amount: Milli,
+        limit: Milli,
+    ) -> Result<SpendOutcome, StoreError>;
+
+    /// Gives a payment's reservation back; `true` if there was one. Idempotent: a repeat is `false`.
+    async fn release_spend(
+        &self,
+        period: &SpendPeriod,
+        payment_id: &str,
+    ) -> Result<bool, StoreError>;
+
+    /// The sum of the period's reservations.
+    async fn spent(&self, period: &SpendPeriod) -> Result<Milli, StoreError>;
+
+    /// Rate limits: one request of `merchant_id` against `quota` (GCRA), shared by every gateway
+    /// that uses this store. One atomic step.
+    async fn rate_limit(
+        &self,
+        merchant_id: &str,
+        quota: RateQuota,
+    ) -> Result<RateDecision, StoreError>;
 
     /// Cheap liveness check for `/readyz`.
     async fn ping(&self) -> Result<(), StoreError>;

@@ -29,11 +29,22 @@ struct Inner {
 #[derive(Default)]
 pub struct MemoryStore {
     inner: Mutex<Inner>,
+    refunds: Mutex<crate::memory_refunds::RefundTables>,
+    /// Spending reservations and rate-limit cells (see `limits.rs`).
+    limits: crate::limits::MemoryLimits,
 }
 
 impl MemoryStore {
     pub fn new() -> Self {
         MemoryStore::default()
+    }
+
+    fn refund_tables(
+        &self,
+    ) -> Result<std::sync::MutexGuard<'_, crate::memory_refunds::RefundTables>, StoreError> {
+        self.refunds
+            .lock()
+            .map_err(|_| StoreError::Unavailable("memory store poisoned".into()))
     }
 
     fn lock(&self) -> Result<std::sync::MutexGuard<'_, Inner>, StoreError> {
@@ -242,6 +253,65 @@ impl Store for MemoryStore {
         Ok(due)
     }
 
+    async fn insert_refund(
+        &self,
+        record: &switchboard_core::RefundRecord,
+        keys: &[IdempotencyKey],
+        paid: switchboard_core::Amount,
+    ) -> Result<crate::RefundInsert, StoreError> {
+        self.refund_tables()?.insert(record, keys, paid)
+    }
+
+    async fn update_refund(
+        &self,
+        record: &switchboard_core::RefundRecord,
+        expected_version: u64,
+        release: &[IdempotencyKey],
+    ) -> Result<UpdateOutcome<switchboard_core::RefundRecord>, StoreError> {
+        Ok(self
+            .refund_tables()?
+            .update(record, expected_version, release))
+    }
+
+    async fn get_refund(
+        &self,
+        merchant_id: &str,
+        payment_id: &str,
+        refund_id: &str,
+    ) -> Result<Option<switchboard_core::RefundRecord>, StoreError> {
+        Ok(self
+            .refund_tables()?
+            .get(merchant_id, payment_id, refund_id))
+    }
+
+    async fn list_refunds(
+        &self,
+        merchant_id: &str,
+        payment_id: &str,
+        query: &crate::RefundQuery,
+    ) -> Result<crate::RefundPage, StoreError> {
+        Ok(self.refund_tables()?.list(merchant_id, payment_id, query))
+    }
+
+    async fn payment_refunds(
+        &self,
+        merchant_id: &str,
+        payment_id: &str,
+    ) -> Result<Vec<switchboard_core::RefundRecord>, StoreError> {
+        Ok(self
+            .refund_tables()?
+            .all_of_payment(merchant_id, payment_id))
+    }
+
+    async fn due_refunds(
+        &self,
+        merchant_ids: &[String],
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<switchboard_core::RefundRecord>, StoreError> {
+        Ok(self.refund_tables()?.due(merchant_ids, now, limit))
+    }
+
     async fn set_operator_override(
         &self,
         msisdn: &Msisdn,
@@ -264,6 +334,36 @@ impl Store for MemoryStore {
             .iter()
             .map(|(m, op)| (m.clone(), op.clone()))
             .collect())
+    }
+
+    async fn reserve_spend(
+        &self,
+        period: &crate::SpendPeriod,
+        payment_id: &str,
+        amount: crate::Milli,
+        limit: crate::Milli,
+    ) -> Result<crate::SpendOutcome, StoreError> {
+        self.limits.reserve(period, payment_id, amount, limit)
+    }
+
+    async fn release_spend(
+        &self,
+        period: &crate::SpendPeriod,
+        payment_id: &str,
+    ) -> Result<bool, StoreError> {
+        self.limits.release(period, payment_id)
+    }
+
+    async fn spent(&self, period: &crate::SpendPeriod) -> Result<crate::Milli, StoreError> {
+        self.limits.spent(period)
+    }
+
+    async fn rate_limit(
+        &self,
+        merchant_id: &str,
+        quota: crate::RateQuota,
+    ) -> Result<crate::RateDecision, StoreError> {
+        self.limits.rate_limit(merchant_id, quota)
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

@@ -2,4 +2,5 @@
 
 pub mod admin;
 pub mod carrier_billing;
+pub mod refund;
 pub mod topup;

@@ -56,6 +56,11 @@ fn authenticate(req: &HttpRequest) -> Result<Caller, ApiError> {
         .merchants
         .by_id(&claims.sub)
         .ok_or_else(unauthenticated)?;
+    // A phone-bound (CIBA) token names its subscriber; a malformed number voids the token.
+    let msisdn = match claims.msisdn.as_deref() {
+        Some(number) => Some(Msisdn::parse(number).ok_or_else(unauthenticated)?),
+        None => None,
+    };
     Ok(Caller {
         merchant_id: claims.sub,
         scopes: claims
@@ -63,7 +68,7 @@ fn authenticate(req: &HttpRequest) -> Result<Caller, ApiError> {
             .split_whitespace()
             .map(str::to_string)
             .collect(),
-        msisdn: None,
+        msisdn,
     })
 }
 

@@ -4,6 +4,9 @@ pub const PAYMENTS_CREATE: &str = "carrier-billing:payments:create";
 pub const PAYMENTS_READ: &str = "carrier-billing:payments:read";
 pub const PAYMENTS_WRITE: &str = "carrier-billing:payments:write";
 
+pub const REFUNDS_CREATE: &str = "carrier-billing-refund:refunds:create";
+pub const REFUNDS_READ: &str = "carrier-billing-refund:refunds:read";
+
 pub const TOPUP_LOOKUP: &str = "topup:lookup:read";
 pub const TOPUP_PRODUCTS_READ: &str = "topup:products:read";
 pub const TOPUP_CREATE: &str = "topup:transactions:create";
@@ -15,6 +18,8 @@ pub const KNOWN_SCOPES: &[&str] = &[
     PAYMENTS_CREATE,
     PAYMENTS_READ,
     PAYMENTS_WRITE,
+    REFUNDS_CREATE,
+    REFUNDS_READ,
     TOPUP_LOOKUP,
     TOPUP_PRODUCTS_READ,
     TOPUP_CREATE,

@@ -1,21 +1,22 @@
-//! `POST /oauth2/token`: the OAuth2 client-credentials grant (RFC 6749 §4.4).
+//! `POST /oauth2/token`: the OAuth2 client-credentials grant (RFC 6749 §4.4) and the CIBA grant
+//! (phone-bound tokens, see [`super::ciba`]).
 
 use std::collections::HashMap;
 
-use actix_web::http::header;
+use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use base64::Engine;
 use serde_json::json;
 
+use super::MerchantAccount;
 use crate::state::AppState;
 
-fn oauth_error(
-    status: actix_web::http::StatusCode,
-    error: &str,
-    description: &str,
-) -> HttpResponse {
+/// The CIBA grant type (OpenID Connect CIBA Core §10.1).
+pub const CIBA_GRANT: &str = "urn:openid:params:grant-type:ciba";
+
+pub(crate) fn oauth_error(status: StatusCode, error: &str, description: &str) -> HttpResponse {
     let mut builder = HttpResponse::build(status);
-    if status == actix_web::http::StatusCode::UNAUTHORIZED {
+    if status == StatusCode::UNAUTHORIZED {
         builder.insert_header((header::WWW_AUTHENTICATE, "Basic realm=\"switchboard\""));
     }
     builder
@@ -50,8 +51,45 @@ fn client_credentials(
     ))
 }
 
+/// The merchant these client credentials belong to, or the 401 `invalid_client` answer.
+#[allow(clippy::result_large_err)] // the error is the finished OAuth answer
+pub(crate) fn authenticate_client<'a>(
+    req: &HttpRequest,
+    form: &HashMap<String, String>,
+    state: &'a AppState,
+) -> Result<&'a MerchantAccount, HttpResponse> {
+    let Some((client_id, secret)) = client_credentials(req, form) else {
+        return Err(oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "client authentication is required",
+        ));
+    };
+    state
+        .merchants
+        .authenticate(&client_id, &secret)
+        .ok_or_else(|| {
+            tracing::info!(client_id = %client_id, "refused: bad client credentials");
+            oauth_error(
+                StatusCode::UNAUTHORIZED,
+                "invalid_client",
+                "client authentication failed",
+            )
+        })
+}
+
+pub(crate) fn token_response(state: &AppState, token: &str, scopes: &[String]) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(json!({
+            "access_token": token,
+            "token_type": "Bearer",
+            "expires_in": state.tokens.ttl_secs,
+            "scope": scopes.join(" "),
+        }))
+}
+
 pub async fn token(req: HttpRequest, body: web::Bytes, state: web::Data<AppState>) -> HttpResponse {
-    use actix_web::http::StatusCode;
     let Ok(form) = serde_urlencoded::from_bytes::<HashMap<String, String>>(&body) else {
         return oauth_error(
             StatusCode::BAD_REQUEST,
@@ -59,28 +97,18 @@ pub async fn token(req: HttpRequest, body: web::Bytes, state: web::Data<AppState
             "body must be application/x-www-form-urlencoded",
         );
     };
-    let Some((client_id, secret)) = client_credentials(&req, &form) else {
-        return oauth_error(
-            StatusCode::UNAUTHORIZED,
-            "invalid_client",
-            "client authentication is required",
-        );
-    };
-    let Some(account) = state.merchants.authenticate(&client_id, &secret) else {
-        tracing::info!(client_id = %client_id, "token refused: bad client credentials");
-        return oauth_error(
-            StatusCode::UNAUTHORIZED,
-            "invalid_client",
-            "client authentication failed",
-        );
+    let account = match authenticate_client(&req, &form, &state) {
+        Ok(account) => account,
+        Err(response) => return response,
     };
     match form.get("grant_type").map(String::as_str) {
         Some("client_credentials") => {}
+        Some(CIBA_GRANT) => return super::ciba::redeem(&state, account, &form).await,
         Some(_) => {
             return oauth_error(
                 StatusCode::BAD_REQUEST,
                 "unsupported_grant_type",
-                "only client_credentials is supported",
+                "supported: client_credentials, urn:openid:params:grant-type:ciba",
             )
         }
         None => {
@@ -114,12 +142,5 @@ pub async fn token(req: HttpRequest, body: web::Bytes, state: web::Data<AppState
         );
     };
     tracing::info!(merchant = %account.id, "access token issued");
-    HttpResponse::Ok()
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(json!({
-            "access_token": access_token,
-            "token_type": "Bearer",
-            "expires_in": state.tokens.ttl_secs,
-            "scope": scopes.join(" "),
-        }))
+    token_response(&state, &access_token, &scopes)
 }

@@ -279,6 +279,30 @@ mod tests {
     }
 
     #[test]
+    fn signing_keys_from_the_environment() {
+        let pem = crate::auth::ed25519_pem_from_seed(&[3; 32]);
+        let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+        figment::Jail::expect_with(|jail| {
+            jail.set_env(
+                "SWITCHBOARD_AUTH__KEYS",
+                format!(r#"[{{kid="k2",private_key_pem="{body}"}},{{kid="k1",private_key_pem="{body}"}}]"#),
+            );
+            let config = load(&ConfigSource::EmbeddedOnly).map_err(|e| e.to_string())?;
+            let kids: Vec<&str> = config.auth.keys.iter().map(|k| k.kid.as_str()).collect();
+            assert_eq!(kids, ["k2", "k1"]);
+            assert!(crate::auth::TokenIssuer::from_config(&config.auth).is_ok());
+            jail.set_env(
+                "SWITCHBOARD_AUTH__KEYS",
+                r#"[{kid="k1",private_key_pem="not-a-key"}]"#,
+            );
+            let err = load(&ConfigSource::EmbeddedOnly).unwrap_err().to_string();
+            assert!(err.contains("auth.keys 'k1'"), "{err}");
+            assert!(!err.contains("not-a-key"), "the key is not echoed: {err}");
+            Ok(())
+        });
+    }
+
+    #[test]
     fn bad_values_name_the_field() {
         figment::Jail::expect_with(|jail| {
             jail.set_env("SWITCHBOARD_SERVER__PORT", "not-a-port");

@@ -19,6 +19,9 @@ pub struct Config {
     pub routing: RoutingConfig,
     pub topup: TopUpConfig,
     pub admin: AdminConfig,
+    /// Rate and spending limits (see `crate::limits`).
+    #[serde(default)]
+    pub limits: crate::limits::LimitsConfig,
     #[serde(default)]
     pub operators: BTreeMap<String, OperatorConfig>,
     #[serde(default)]
@@ -68,11 +71,35 @@ pub struct StoreConfig {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AuthConfig {
+    /// Token signing keys (Ed25519). The first signs; the others only verify, so tokens signed by a
+    /// retired key keep working until they expire. Empty: one key generated per start (warning).
     #[serde(default)]
-    pub signing_key: Secret,
+    pub keys: Vec<SigningKeyConfig>,
     pub token_ttl_secs: u64,
     pub issuer: String,
     pub audience: String,
+    /// Lifetime of a CIBA `auth_req_id` (how long the subscriber has to answer).
+    #[serde(default = "default_ciba_expires_secs")]
+    pub ciba_expires_secs: u64,
+    /// The polling interval a CIBA client is told to keep.
+    #[serde(default = "default_ciba_interval_secs")]
+    pub ciba_interval_secs: u64,
+}
+
+fn default_ciba_expires_secs() -> u64 {
+    300
+}
+
+fn default_ciba_interval_secs() -> u64 {
+    2
+}
+
+/// One token signing key: its `kid` (published in the JWKS) and its PKCS#8 PEM private key.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SigningKeyConfig {
+    pub kid: String,
+    pub private_key_pem: Secret,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -139,8 +166,30 @@ pub struct MerchantConfig {
     /// OAuth2 client id; defaults to the merchant id.
     #[serde(default)]
     pub client_id: String,
+    /// Argon2 PHC string of the client secret (`$argon2id$v=19$...`): what production configures.
+    #[serde(default)]
+    pub client_secret_hash: String,
+    /// Plain client secret, for local development only: hashed at load, with a warning. Wins over
+    /// `client_secret_hash` when both are set.
+    #[serde(default)]
     pub client_secret: Secret,
     pub scopes: Vec<String>,
+    /// Operators (ids from the number plan) this merchant may charge or top up; empty: all.
+    #[serde(default)]
+    pub allowed_operators: Vec<String>,
+    /// Countries (ISO 3166 alpha-2) this merchant may charge or top up in; empty: all.
+    #[serde(default)]
+    pub allowed_countries: Vec<String>,
+    /// Secret that signs this merchant's webhooks (`whsec_...`).
+    #[serde(default)]
+    pub webhook_secret: Secret,
+    /// `{ requests = N, per_secs = S }`; absent: `[limits] rate_limit`.
+    #[serde(default)]
+    pub rate_limit: Option<crate::limits::RateLimit>,
+    /// This merchant's own caps on a subscriber's spending (applied with the operator's, the lower
+    /// one wins), e.g. `{ per_transaction = 20, per_month = 100, currency = "EUR" }`.
+    #[serde(default)]
+    pub spend_limits: Option<crate::limits::SpendLimits>,
 }
 
 /// Marks channels served by the in-process sandbox: `base_url = "sandbox://<operator>"`.

@@ -39,6 +39,20 @@ pub fn validate(config: &Config) -> Result<(), String> {
     if config.auth.token_ttl_secs == 0 {
         problems.push("auth.token_ttl_secs must be above 0".into());
     }
+    if config.auth.ciba_expires_secs == 0 {
+        problems.push("auth.ciba_expires_secs must be above 0".into());
+    }
+    let mut kids = HashSet::new();
+    for key in &config.auth.keys {
+        if key.kid.trim().is_empty() {
+            problems.push("auth.keys: every key needs a kid".into());
+        } else if !kids.insert(key.kid.as_str()) {
+            problems.push(format!("auth.keys: kid '{}' is used twice", key.kid));
+        }
+        if let Err(e) = crate::auth::keys::check_key(key) {
+            problems.push(format!("auth.keys '{}': {e}", key.kid));
+        }
+    }
     if config.payments.max_per_page == 0 {
         problems.push("payments.max_per_page must be above 0".into());
     }
@@ -70,7 +84,32 @@ pub fn validate(config: &Config) -> Result<(), String> {
     let mut client_ids = HashSet::new();
     for (id, m) in &config.merchants {
         if m.client_secret.is_empty() {
-            problems.push(format!("merchants.{id}.client_secret must be set"));
+            if m.client_secret_hash.is_empty() {
+                problems.push(format!(
+                    "merchants.{id}: client_secret_hash (or, for local development, client_secret) must be set"
+                ));
+            } else if let Err(e) = crate::auth::check_hash(&m.client_secret_hash) {
+                problems.push(format!("merchants.{id}.client_secret_hash: {e}"));
+            }
+        }
+        for op in &m.allowed_operators {
+            if !config.operators.contains_key(op) {
+                problems.push(format!(
+                    "merchants.{id}.allowed_operators: '{op}' is not in the number plan"
+                ));
+            }
+        }
+        for c in &m.allowed_countries {
+            if c.len() != 2 || !c.bytes().all(|b| b.is_ascii_uppercase()) {
+                problems.push(format!(
+                    "merchants.{id}.allowed_countries: '{c}' must be an ISO 3166 alpha-2 code"
+                ));
+            }
+        }
+        if !m.webhook_secret.is_empty() && !m.webhook_secret.expose().starts_with("whsec_") {
+            problems.push(format!(
+                "merchants.{id}.webhook_secret must start with whsec_"
+            ));
         }
         let client_id = if m.client_id.is_empty() {
             id

@@ -15,6 +15,7 @@ use tracing::Instrument;
 use super::fingerprint::fingerprint;
 use super::settle::{apply_upstream, next_check};
 use super::store_error;
+use crate::limits::spend;
 use crate::state::AppState;
 
 /// A validated request for a new payment.
@@ -46,6 +47,7 @@ fn capability(flow: PaymentFlow) -> Capability {
 /// `(merchant, clientCorrelator)`; an unknown upstream outcome is recorded `processing`, never lost.
 pub async fn submit(state: &AppState, req: NewPayment) -> Result<Submitted, ApiError> {
     let route = crate::routing::route(state, &req.msisdn, capability(req.flow))?;
+    crate::auth::check_operator_allowed(state, &req.merchant_id, &route.operator.id)?;
 
     let currency = &req.payment_amount.charging_information.currency;
     if !route.operator.bills_in(currency) {
@@ -101,16 +103,37 @@ pub async fn submit(state: &AppState, req: NewPayment) -> Result<Submitted, ApiE
             now + chrono::Duration::milliseconds(state.config.payments.duplicate_wait_ms as i64),
         ),
     };
-    match state
-        .store
-        .insert_payment(&record, &keys)
-        .await
-        .map_err(store_error)?
-    {
-        InsertOutcome::Inserted => {}
-        InsertOutcome::Existing { key, existing } => {
-            return replay(state, &record, key, *existing).await
+    // Limits (over the per-payment limit: refused before anything is written), then the claim and
+    // the month's reservation side by side: one round trip.
+    let spend_plan = spend::plan(&state.config, &record)?;
+    let store = state.store.as_ref();
+    let (claim, reserved) = tokio::join!(store.insert_payment(&record, &keys), async {
+        match &spend_plan {
+            Some(plan) => Some(spend::reserve(store, plan, &record.id).await),
+            None => None,
         }
+    });
+    let reserved_ok = matches!(reserved, Some(Ok(())));
+    match claim {
+        Err(e) => {
+            if reserved_ok {
+                spend::release(store, &record).await;
+            }
+            return Err(store_error(e));
+        }
+        Ok(InsertOutcome::Existing { key, existing }) => {
+            // A replay or a conflict: this attempt's reservation is not needed.
+            if reserved_ok {
+                spend::release(store, &record).await;
+            }
+            return replay(state, &record, key, *existing).await;
+        }
+        Ok(InsertOutcome::Inserted) => {}
+    }
+    if let Some(Err(limit_error)) = reserved {
+        // Claimed but over the month (or the store failed): give every key back, so a retry starts
+        // afresh, and send nothing.
+        return Err(refuse_unsent(state, record, limit_error).await);
     }
     let span = tracing::info_span!("payment", payment_id = %record.id, msisdn = %record.msisdn.masked(), operator = %record.operator_id);
     send(state, record, &route.channels)
@@ -120,6 +143,21 @@ pub async fn submit(state: &AppState, req: NewPayment) -> Result<Submitted, ApiE
             payment,
             replayed: false,
         })
+}
+
+/// Records a claimed payment as refused before anything was sent, freeing its keys.
+async fn refuse_unsent(state: &AppState, mut record: PaymentRecord, error: ApiError) -> ApiError {
+    let claimed_version = record.version;
+    record.phase = Phase::Rejected(error.clone());
+    record.next_check_at = None;
+    let mut release = vec![IdempotencyKey::ReferenceCode(record.reference_code.clone())];
+    if let Some(cc) = &record.client_correlator {
+        release.push(IdempotencyKey::ClientCorrelator(cc.clone()));
+    }
+    match finish(state, record, claimed_version, &release).await {
+        Ok(_) => error,
+        Err(e) => e,
+    }
 }
 
 /// Tries the channels in order; moves on only when the previous one provably did nothing.
@@ -133,7 +171,20 @@ async fn send(
         ErrorCode::Unavailable,
         "No channel could take the payment. Try again later.",
     );
+    // Set while the last error is a channel's rate limit: the `Retry-After` of the 503.
+    let mut limited_for: Option<u64> = None;
     for channel in channels {
+        if let Err(wait) = state.limits.channels.check(&channel.id) {
+            let secs = crate::limits::retry_after_secs(wait);
+            tracing::warn!(channel = %channel.id, retry_after = secs, "channel rate limit reached; nothing sent");
+            last_error = ApiError::new(
+                ErrorCode::Unavailable,
+                format!("The operator's request quota is used up. Retry after {secs} s."),
+            );
+            limited_for = Some(secs);
+            continue;
+        }
+        limited_for = None;
         record.channel_id = Some(channel.id.clone());
         let answer = match record.flow {
             PaymentFlow::OneStep => channel.adapter.create_payment(&record).await,
@@ -190,6 +241,9 @@ async fn send(
         }
     }
     // Nothing reached any operator: give every key back so an identical retry starts afresh.
+    if let Some(secs) = limited_for {
+        crate::limits::set_retry_after(secs);
+    }
     record.phase = Phase::Rejected(last_error.clone());
     record.next_check_at = None;
     let mut release = vec![IdempotencyKey::ReferenceCode(record.reference_code.clone())];
@@ -213,17 +267,22 @@ async fn finish(
     release: &[IdempotencyKey],
 ) -> Result<PaymentRecord, ApiError> {
     record.version = claimed_version + 1;
-    match state
+    let stored = match state
         .store
         .update_payment(&record, claimed_version, release)
         .await
         .map_err(store_error)?
     {
-        UpdateOutcome::Updated => Ok(record),
+        UpdateOutcome::Updated => record,
         // Reconciliation took the payment over meanwhile; what it stored is the truth.
-        UpdateOutcome::Conflict(current) => Ok(*current),
-        UpdateOutcome::Missing => Err(ApiError::of(ErrorCode::Internal)),
+        UpdateOutcome::Conflict(current) => *current,
+        UpdateOutcome::Missing => return Err(ApiError::of(ErrorCode::Internal)),
+    };
+    // Refused, denied or never sent: the spending reservation goes back.
+    if spend::releases(&stored) && spend::tracked(&state.config, &stored) {
+        spend::release(state.store.as_ref(), &stored).await;
     }
+    Ok(stored)
 }
 
 /// A request whose key is taken: replay the original, or explain why not.

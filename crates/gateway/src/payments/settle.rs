@@ -100,7 +100,15 @@ where
             .await
             .map_err(store_error)?
         {
-            UpdateOutcome::Updated => return Ok(next),
+            UpdateOutcome::Updated => {
+                // Denied, cancelled (or expired) now: the spending reservation goes back.
+                if crate::limits::spend::releases(&next)
+                    && !crate::limits::spend::releases(&current)
+                {
+                    crate::limits::spend::release(store, &next).await;
+                }
+                return Ok(next);
+            }
             UpdateOutcome::Conflict(_) => continue,
             UpdateOutcome::Missing => return Err(ApiError::not_found()),
         }

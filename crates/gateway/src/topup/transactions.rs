@@ -59,6 +59,7 @@ pub async fn create(state: &AppState, req: NewTopUp) -> Result<Answer, ApiError>
     })?;
     let product = &listed.product;
     let operator_id = operator_of(state, &req.msisdn)?;
+    crate::auth::check_operator_allowed(state, &req.merchant_id, &operator_id)?;
     if operator_id != product.operator_id {
         return Err(ApiError::new(
             ErrorCode::ServiceNotApplicable,

@@ -29,6 +29,19 @@ impl Keys {
         }
     }
 
+    /// Hash `{<prefix>:s:<msisdn>}:spend:<YYYY-MM>:<currency>`: one subscriber's month of spending
+    /// reservations (payment member → thousandths, plus `#total`). The subscriber's own tag, which
+    /// no merchant tag (`{<prefix>:m:…}`) or the MNP tag can equal.
+    pub(crate) fn subscriber_spend(&self, msisdn: &str, month: &str, currency: &str) -> String {
+        format!(
+            "{{{}:s:{}}}:spend:{}:{}",
+            self.prefix,
+            encode(msisdn),
+            encode(month),
+            encode(currency)
+        )
+    }
+
     /// Hash `{<prefix>:mnp}`: MSISDN (E.164) → operator id. Its own tag, which no merchant tag
     /// (`{<prefix>:m:…}`) can equal.
     pub(crate) fn mnp(&self) -> String {
@@ -63,6 +76,11 @@ impl MerchantKeys {
         format!("{}:due", self.tag)
     }
 
+    /// String `{tag}:rate`: the merchant's rate-limit cell (GCRA arrival time, µs).
+    pub(crate) fn rate(&self) -> String {
+        format!("{}:rate", self.tag)
+    }
+
     /// Hash `{tag}:t:<id>`: fields `json` (the `TopUpRecord`), `v` (its version).
     pub(crate) fn topup(&self, tx_id: &str) -> String {
         format!("{}{}", self.topup_base(), member(tx_id))
@@ -81,6 +99,40 @@ impl MerchantKeys {
     /// String `{tag}:k:tx:<external_tx_id>` holding the claiming top-up's member.
     pub(crate) fn topup_claim(&self, external_tx_id: &str) -> String {
         format!("{}:k:tx:{}", self.tag, encode(external_tx_id))
+    }
+
+    /// Hash `{tag}:r:<id>`: fields `json` (the `RefundRecord`), `v`, `st`, `ms` (empty), `mi`.
+    pub(crate) fn refund(&self, refund_id: &str) -> String {
+        format!("{}{}", self.refund_base(), member(refund_id))
+    }
+
+    /// What a refund's key starts with; scripts append an index member to it.
+    pub(crate) fn refund_base(&self) -> String {
+        format!("{}:r:", self.tag)
+    }
+
+    /// Hash `{tag}:rl:<payment>`: refund member → amount it holds (thousandths).
+    pub(crate) fn refund_ledger(&self, payment_id: &str) -> String {
+        format!("{}:rl:{}", self.tag, member(payment_id))
+    }
+
+    /// Sorted set `{tag}:rx:<payment>` of the payment's visible refunds, scored by creation (µs).
+    pub(crate) fn refund_list(&self, payment_id: &str) -> String {
+        format!("{}:rx:{}", self.tag, member(payment_id))
+    }
+
+    /// Sorted set of unsettled refunds, scored by `next_check_at` (µs).
+    pub(crate) fn refund_due(&self) -> String {
+        format!("{}:rdue", self.tag)
+    }
+
+    /// String `{tag}:k:rcc:<value>` or `{tag}:k:rrc:<value>`: a refund's claim.
+    pub(crate) fn refund_claim(&self, key: &IdempotencyKey) -> String {
+        let (kind, value) = match key {
+            IdempotencyKey::ClientCorrelator(v) => ("rcc", v),
+            IdempotencyKey::ReferenceCode(v) => ("rrc", v),
+        };
+        format!("{}:k:{kind}:{}", self.tag, encode(value))
     }
 
     /// String `{tag}:k:cc:<value>` or `{tag}:k:rc:<value>` holding the claiming payment's member.

@@ -8,6 +8,8 @@
 mod codec;
 mod connection;
 mod keys;
+mod limits;
+mod refunds;
 mod scripts;
 mod settings;
 
@@ -19,7 +21,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use futures::{StreamExt, TryStreamExt};
 use redis::{RedisResult, Value};
-use switchboard_core::{Msisdn, PaymentRecord, TopUpRecord};
+use switchboard_core::{Amount, Msisdn, PaymentRecord, RefundRecord, TopUpRecord};
 
 use self::codec::{RecordArgs, Stored, TopUpArgs};
 use self::connection::Connection;
@@ -27,7 +29,10 @@ use self::keys::Keys;
 use self::scripts::Scripts;
 pub use self::settings::RedisSettings;
 use crate::query::{PaymentPage, PaymentQuery, SortOrder};
-use crate::{IdempotencyKey, InsertOutcome, Store, StoreError, TopUpInsert, UpdateOutcome};
+use crate::{
+    IdempotencyKey, InsertOutcome, RefundInsert, RefundPage, RefundQuery, Store, StoreError,
+    TopUpInsert, UpdateOutcome,
+};
 
 /// Merchants whose due payments are fetched at the same time.
 const DUE_CONCURRENCY: usize = 8;
@@ -331,6 +336,59 @@ impl Store for RedisStore {
         Ok(due)
     }
 
+    async fn insert_refund(
+        &self,
+        record: &RefundRecord,
+        keys: &[IdempotencyKey],
+        paid: Amount,
+    ) -> Result<RefundInsert, StoreError> {
+        self.refund_insert(record, keys, paid).await
+    }
+
+    async fn update_refund(
+        &self,
+        record: &RefundRecord,
+        expected_version: u64,
+        release: &[IdempotencyKey],
+    ) -> Result<UpdateOutcome<RefundRecord>, StoreError> {
+        self.refund_update(record, expected_version, release).await
+    }
+
+    async fn get_refund(
+        &self,
+        merchant_id: &str,
+        payment_id: &str,
+        refund_id: &str,
+    ) -> Result<Option<RefundRecord>, StoreError> {
+        self.refund_get(merchant_id, payment_id, refund_id).await
+    }
+
+    async fn list_refunds(
+        &self,
+        merchant_id: &str,
+        payment_id: &str,
+        query: &RefundQuery,
+    ) -> Result<RefundPage, StoreError> {
+        self.refund_list(merchant_id, payment_id, query).await
+    }
+
+    async fn payment_refunds(
+        &self,
+        merchant_id: &str,
+        payment_id: &str,
+    ) -> Result<Vec<RefundRecord>, StoreError> {
+        self.refund_all(merchant_id, payment_id).await
+    }
+
+    async fn due_refunds(
+        &self,
+        merchant_ids: &[String],
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<RefundRecord>, StoreError> {
+        self.refund_due(merchant_ids, now, limit).await
+    }
+
     async fn set_operator_override(
         &self,
         msisdn: &Msisdn,
@@ -365,6 +423,37 @@ impl Store for RedisStore {
             .call("operator_overrides", cmd.query_async(&mut conn))
             .await?;
         codec::overrides(reply)
+    }
+
+    async fn reserve_spend(
+        &self,
+        period: &crate::SpendPeriod,
+        payment_id: &str,
+        amount: crate::Milli,
+        limit: crate::Milli,
+    ) -> Result<crate::SpendOutcome, StoreError> {
+        self.reserve_spend_impl(period, payment_id, amount, limit)
+            .await
+    }
+
+    async fn release_spend(
+        &self,
+        period: &crate::SpendPeriod,
+        payment_id: &str,
+    ) -> Result<bool, StoreError> {
+        self.release_spend_impl(period, payment_id).await
+    }
+
+    async fn spent(&self, period: &crate::SpendPeriod) -> Result<crate::Milli, StoreError> {
+        self.spent_impl(period).await
+    }
+
+    async fn rate_limit(
+        &self,
+        merchant_id: &str,
+        quota: crate::RateQuota,
+    ) -> Result<crate::RateDecision, StoreError> {
+        self.rate_limit_impl(merchant_id, quota).await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

@@ -1,0 +1,11 @@
+//! The refund rules behind the Refund API handlers: eligibility, the checks against the payment,
+//! idempotency, the remaining-amount guard (atomic in the store), the upstream call through the
+//! payment's channel, and reconciliation of unknown outcomes. Nothing here knows about HTTP.
+
+mod checks;
+mod create;
+mod settle;
+
+pub use checks::{check_against_payment, remaining_of};
+pub use create::{submit, NewRefund, Submitted};
+pub use settle::settle_due;

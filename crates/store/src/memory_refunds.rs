@@ -1,0 +1,166 @@
+//! The memory backend's refunds: their own tables behind their own mutex (a refund never needs a
+//! payment's stored data in the same step: the caller passes the payment's amount).
+
+use std::collections::{BTreeSet, HashMap};
+
+use chrono::{DateTime, Utc};
+use switchboard_core::{Amount, RefundRecord};
+
+use crate::query::SortOrder;
+use crate::refunds::{over_remaining, RefundInsert, RefundPage, RefundQuery};
+use crate::{IdempotencyKey, StoreError, UpdateOutcome};
+
+/// (creation time, refund id), oldest first.
+type ByCreation = BTreeSet<(DateTime<Utc>, String)>;
+
+#[derive(Default)]
+pub(crate) struct RefundTables {
+    /// (merchant, refund id) → refund.
+    refunds: HashMap<(String, String), RefundRecord>,
+    /// (merchant, key) → refund id.
+    keys: HashMap<(String, IdempotencyKey), String>,
+    /// (merchant, payment id) → (creation time, refund id), every phase.
+    by_payment: HashMap<(String, String), ByCreation>,
+}
+
+impl RefundTables {
+    fn of_payment(&self, merchant_id: &str, payment_id: &str) -> Vec<&RefundRecord> {
+        self.by_payment
+            .get(&(merchant_id.to_string(), payment_id.to_string()))
+            .into_iter()
+            .flatten()
+            .filter_map(|(_, id)| self.refunds.get(&(merchant_id.to_string(), id.clone())))
+            .collect()
+    }
+
+    pub(crate) fn insert(
+        &mut self,
+        record: &RefundRecord,
+        keys: &[IdempotencyKey],
+        paid: Amount,
+    ) -> Result<RefundInsert, StoreError> {
+        let merchant = &record.merchant_id;
+        for key in keys {
+            if let Some(id) = self.keys.get(&(merchant.clone(), key.clone())) {
+                let existing = self
+                    .refunds
+                    .get(&(merchant.clone(), id.clone()))
+                    .ok_or_else(|| {
+                        StoreError::Corrupt(format!("key points at missing refund {id}"))
+                    })?;
+                return Ok(RefundInsert::Existing {
+                    key: key.clone(),
+                    existing: Box::new(existing.clone()),
+                });
+            }
+        }
+        let slot = (merchant.clone(), record.id.clone());
+        if self.refunds.contains_key(&slot) {
+            return Err(StoreError::Corrupt(format!(
+                "refund id {} reused",
+                record.id
+            )));
+        }
+        let reserved =
+            switchboard_core::refund::reserved_total(self.of_payment(merchant, &record.payment_id));
+        if let Some(remaining) = over_remaining(record, paid, reserved) {
+            return Ok(RefundInsert::OverRemaining { remaining });
+        }
+        for key in keys {
+            self.keys
+                .insert((merchant.clone(), key.clone()), record.id.clone());
+        }
+        self.by_payment
+            .entry((merchant.clone(), record.payment_id.clone()))
+            .or_default()
+            .insert((record.created_at, record.id.clone()));
+        self.refunds.insert(slot, record.clone());
+        Ok(RefundInsert::Inserted)
+    }
+
+    pub(crate) fn update(
+        &mut self,
+        record: &RefundRecord,
+        expected_version: u64,
+        release: &[IdempotencyKey],
+    ) -> UpdateOutcome<RefundRecord> {
+        let slot = (record.merchant_id.clone(), record.id.clone());
+        let Some(stored) = self.refunds.get_mut(&slot) else {
+            return UpdateOutcome::Missing;
+        };
+        if stored.version != expected_version || stored.payment_id != record.payment_id {
+            return UpdateOutcome::Conflict(Box::new(stored.clone()));
+        }
+        *stored = record.clone();
+        for key in release {
+            let k = (record.merchant_id.clone(), key.clone());
+            if self.keys.get(&k) == Some(&record.id) {
+                self.keys.remove(&k);
+            }
+        }
+        UpdateOutcome::Updated
+    }
+
+    pub(crate) fn get(
+        &self,
+        merchant_id: &str,
+        payment_id: &str,
+        refund_id: &str,
+    ) -> Option<RefundRecord> {
+        self.refunds
+            .get(&(merchant_id.to_string(), refund_id.to_string()))
+            .filter(|r| r.payment_id == payment_id)
+            .cloned()
+    }
+
+    pub(crate) fn list(
+        &self,
+        merchant_id: &str,
+        payment_id: &str,
+        query: &RefundQuery,
+    ) -> RefundPage {
+        let mut all: Vec<RefundRecord> = self
+            .of_payment(merchant_id, payment_id)
+            .into_iter()
+            .filter(|r| query.matches(r))
+            .cloned()
+            .collect();
+        if query.order == SortOrder::Desc {
+            all.reverse();
+        }
+        let total = all.len();
+        let items = all
+            .into_iter()
+            .skip(query.offset())
+            .take(query.per_page as usize)
+            .collect();
+        RefundPage { items, total }
+    }
+
+    pub(crate) fn all_of_payment(&self, merchant_id: &str, payment_id: &str) -> Vec<RefundRecord> {
+        self.of_payment(merchant_id, payment_id)
+            .into_iter()
+            .cloned()
+            .collect()
+    }
+
+    pub(crate) fn due(
+        &self,
+        merchant_ids: &[String],
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Vec<RefundRecord> {
+        let mut due: Vec<RefundRecord> = self
+            .refunds
+            .values()
+            .filter(|r| merchant_ids.contains(&r.merchant_id))
+            .filter(|r| r.is_unsettled() && r.next_check_at.is_some_and(|t| t <= now))
+            .cloned()
+            .collect();
+        due.sort_by(|a, b| {
+            (a.next_check_at, &a.merchant_id, &a.id).cmp(&(b.next_check_at, &b.merchant_id, &b.id))
+        });
+        due.truncate(limit);
+        due
+    }
+}
