@@ -3,6 +3,7 @@
 mod body;
 mod correlator;
 mod error;
+pub mod query;
 
 pub use body::{from_value, json_value, parse_json, parse_query_pairs};
 pub use correlator::{x_correlator, CorrelatorId, X_CORRELATOR};

@@ -1,55 +1,21 @@
 //! `GET /payments` query parameters: `page`, `perPage`, `paymentCreationDate.gte|lte`, `order`,
 //! `paymentStatus` (repeated or comma-separated) and `merchantIdentifier`. Unknown ones are ignored.
 
-use chrono::{DateTime, Utc};
-use switchboard_core::{ApiError, ErrorCode, PaymentStatus};
-use switchboard_store::{PaymentQuery, SortOrder};
+use switchboard_core::{ApiError, ErrorCode};
+use switchboard_store::PaymentQuery;
 
-fn positive(name: &str, value: &str) -> Result<u32, ApiError> {
-    value
-        .parse::<u32>()
-        .ok()
-        .filter(|n| *n >= 1)
-        .ok_or_else(|| {
-            ApiError::invalid_argument(format!("{name} must be an integer of at least 1"))
-        })
-}
-
-fn date(name: &str, value: &str) -> Result<DateTime<Utc>, ApiError> {
-    DateTime::parse_from_rfc3339(value)
-        .map(|d| d.with_timezone(&Utc))
-        .map_err(|_| {
-            ApiError::invalid_argument(format!(
-                "{name} must be an RFC 3339 date-time with time zone"
-            ))
-        })
-}
+use crate::http::query;
 
 pub fn parse(pairs: &[(String, String)]) -> Result<PaymentQuery, ApiError> {
     let mut q = PaymentQuery::default();
     for (key, value) in pairs {
         match key.as_str() {
-            "page" => q.page = positive("page", value)?,
-            "perPage" => q.per_page = positive("perPage", value)?,
-            "paymentCreationDate.gte" => q.created_gte = Some(date(key, value)?),
-            "paymentCreationDate.lte" => q.created_lte = Some(date(key, value)?),
-            "order" => {
-                q.order = match value.as_str() {
-                    "asc" => SortOrder::Asc,
-                    "desc" => SortOrder::Desc,
-                    _ => return Err(ApiError::invalid_argument("order must be 'asc' or 'desc'")),
-                }
-            }
-            "paymentStatus" => {
-                for s in value.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-                    let status: PaymentStatus = s.parse().map_err(|_| {
-                        ApiError::invalid_argument(format!("paymentStatus: unknown status '{s}'"))
-                    })?;
-                    if !q.statuses.contains(&status) {
-                        q.statuses.push(status);
-                    }
-                }
-            }
+            "page" => q.page = query::positive("page", value)?,
+            "perPage" => q.per_page = query::positive("perPage", value)?,
+            "paymentCreationDate.gte" => q.created_gte = Some(query::date_time(key, value)?),
+            "paymentCreationDate.lte" => q.created_lte = Some(query::date_time(key, value)?),
+            "order" => q.order = query::sort_order(value)?,
+            "paymentStatus" => query::statuses("paymentStatus", value, &mut q.statuses)?,
             "merchantIdentifier" => q.merchant_identifier = Some(value.clone()),
             _ => {}
         }
@@ -68,6 +34,8 @@ pub fn parse(pairs: &[(String, String)]) -> Result<PaymentQuery, ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use switchboard_core::PaymentStatus;
+    use switchboard_store::SortOrder;
 
     fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
         items

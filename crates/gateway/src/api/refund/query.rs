@@ -1,55 +1,22 @@
 //! `GET /payments/{id}/refunds` query parameters: `page`, `perPage`, `refundCreationDate.gte|lte`,
 //! `order`, `refundStatus` (repeated or comma-separated) and `merchantIdentifier`.
 
-use chrono::{DateTime, Utc};
-use switchboard_core::{ApiError, ErrorCode, RefundStatus};
-use switchboard_store::{RefundQuery, SortOrder};
+use chrono::Utc;
+use switchboard_core::{ApiError, ErrorCode};
+use switchboard_store::RefundQuery;
 
-fn positive(name: &str, value: &str) -> Result<u32, ApiError> {
-    value
-        .parse::<u32>()
-        .ok()
-        .filter(|n| *n >= 1)
-        .ok_or_else(|| {
-            ApiError::invalid_argument(format!("{name} must be an integer of at least 1"))
-        })
-}
-
-fn date(name: &str, value: &str) -> Result<DateTime<Utc>, ApiError> {
-    DateTime::parse_from_rfc3339(value)
-        .map(|d| d.with_timezone(&Utc))
-        .map_err(|_| {
-            ApiError::invalid_argument(format!(
-                "{name} must be an RFC 3339 date-time with time zone"
-            ))
-        })
-}
+use crate::http::query;
 
 pub fn parse(pairs: &[(String, String)]) -> Result<RefundQuery, ApiError> {
     let mut q = RefundQuery::default();
     for (key, value) in pairs {
         match key.as_str() {
-            "page" => q.page = positive("page", value)?,
-            "perPage" => q.per_page = positive("perPage", value)?,
-            "refundCreationDate.gte" => q.created_gte = Some(date(key, value)?),
-            "refundCreationDate.lte" => q.created_lte = Some(date(key, value)?),
-            "order" => {
-                q.order = match value.as_str() {
-                    "asc" => SortOrder::Asc,
-                    "desc" => SortOrder::Desc,
-                    _ => return Err(ApiError::invalid_argument("order must be 'asc' or 'desc'")),
-                }
-            }
-            "refundStatus" => {
-                for s in value.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-                    let st: RefundStatus = s.parse().map_err(|_| {
-                        ApiError::invalid_argument(format!("refundStatus: unknown status '{s}'"))
-                    })?;
-                    if !q.statuses.contains(&st) {
-                        q.statuses.push(st);
-                    }
-                }
-            }
+            "page" => q.page = query::positive("page", value)?,
+            "perPage" => q.per_page = query::positive("perPage", value)?,
+            "refundCreationDate.gte" => q.created_gte = Some(query::date_time(key, value)?),
+            "refundCreationDate.lte" => q.created_lte = Some(query::date_time(key, value)?),
+            "order" => q.order = query::sort_order(value)?,
+            "refundStatus" => query::statuses("refundStatus", value, &mut q.statuses)?,
             "merchantIdentifier" => q.merchant_identifier = Some(value.clone()),
             _ => {}
         }
@@ -72,6 +39,7 @@ pub fn parse(pairs: &[(String, String)]) -> Result<RefundQuery, ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use switchboard_store::SortOrder;
 
     fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
         items
