@@ -18,6 +18,7 @@
 //!
 //! The first rule that matches wins; every rule has a unit test below.
 
+use switchboard_adapter::sanitize::{looks_like_a_code, scrub_message};
 use switchboard_adapter::AdapterError;
 use switchboard_core::{ApiError, ErrorCode, Msisdn};
 
@@ -300,58 +301,6 @@ fn describe(status: u16, info: Option<&Upstream>) -> String {
         Some(_) => format!("upstream {status} with a non-standard code"),
         None => format!("upstream {status}"),
     }
-}
-
-fn looks_like_a_code(code: &str) -> bool {
-    !code.is_empty()
-        && code.len() <= 64
-        && code
-            .chars()
-            .all(|c| c.is_ascii_uppercase() || matches!(c, '_' | '.'))
-}
-
-/// Longest platform message passed on to a merchant.
-const MAX_MESSAGE_CHARS: usize = 256;
-
-/// The platform's message without phone numbers and control characters, not too long, and not
-/// just the code again (the platform sometimes repeats the code as the message).
-pub fn scrub_message(message: &str, msisdn: &Msisdn, code: ErrorCode) -> String {
-    let message = message
-        .replace(msisdn.as_str(), &msisdn.masked())
-        .replace(msisdn.digits(), &msisdn.masked());
-    let mut out = String::with_capacity(message.len());
-    let mut digits = String::new();
-    for c in message
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(MAX_MESSAGE_CHARS)
-    {
-        if c.is_ascii_digit() {
-            digits.push(c);
-        } else {
-            flush_digits(&mut out, &mut digits);
-            out.push(c);
-        }
-    }
-    flush_digits(&mut out, &mut digits);
-    let out = out.trim();
-    if out.is_empty() || looks_like_a_code(out) {
-        code.default_message().to_string()
-    } else {
-        out.to_string()
-    }
-}
-
-/// Any run of 7 or more digits might be a phone number: keep its first two and last two digits.
-fn flush_digits(out: &mut String, digits: &mut String) {
-    if digits.len() >= 7 {
-        out.push_str(&digits[..2]);
-        out.push_str(&"*".repeat(digits.len() - 4));
-        out.push_str(&digits[digits.len() - 2..]);
-    } else {
-        out.push_str(digits);
-    }
-    digits.clear();
 }
 
 #[cfg(test)]
@@ -779,7 +728,7 @@ mod tests {
         );
         assert_eq!(
             scrub_message(&"x".repeat(1000), &m, ErrorCode::PaymentDenied).len(),
-            MAX_MESSAGE_CHARS
+            switchboard_adapter::sanitize::MAX_MESSAGE_CHARS
         );
     }
 }

@@ -8,6 +8,8 @@ mod channel;
 mod error;
 mod http;
 mod registry;
+pub mod sanitize;
+
 mod token;
 
 use async_trait::async_trait;
