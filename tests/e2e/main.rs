@@ -126,6 +126,8 @@ scenarios! {
     refunds::refund_lists_filter_and_paginate,
     refunds::an_identical_refund_retry_replays_the_original,
     refunds::concurrent_partial_refunds_never_exceed_the_payment,
+    refunds::refund_scopes_and_phone_bound_callers,
+
     limits::concurrent_payments_never_exceed_the_monthly_limit,
     limits::over_the_per_payment_limit_is_an_unauthorized_amount,
     limits::a_cancelled_reservation_and_a_denial_give_the_amount_back,

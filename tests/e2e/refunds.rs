@@ -474,3 +474,78 @@ pub async fn concurrent_partial_refunds_never_exceed_the_payment(env: Env) {
         gw.stop().await;
     }
 }
+
+/// A token of the demo merchant narrowed to `scope`.
+async fn scoped_token(gw: &TestGateway, scope: &str) -> String {
+    let res = gw
+        .http
+        .post(format!("{}/oauth2/token", gw.base))
+        .basic_auth("demo-merchant", Some("demo-secret"))
+        .form(&[("grant_type", "client_credentials"), ("scope", scope)])
+        .send()
+        .await
+        .unwrap();
+    body_of(res).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+pub async fn refund_scopes_and_phone_bound_callers(env: Env) {
+    let gw = env.start().await;
+    let token = gw.demo_token().await;
+    let mine = pay(&gw, &token, "+34600000024", 10.0).await;
+    let other = pay(&gw, &token, "+34600000025", 10.0).await;
+    // Each refund operation checks its own scope.
+    let payments_only = scoped_token(
+        &gw,
+        "carrier-billing:payments:create carrier-billing:payments:read",
+    )
+    .await;
+    error(
+        refund(&gw, &payments_only, &mine, &partial(1.0)).await,
+        403,
+        "PERMISSION_DENIED",
+    )
+    .await;
+    let list = call(
+        &gw,
+        Method::GET,
+        &format!("/payments/{mine}/refunds"),
+        &payments_only,
+    )
+    .send()
+    .await
+    .unwrap();
+    error(list, 403, "PERMISSION_DENIED").await;
+    let read_only = scoped_token(&gw, "carrier-billing-refund:refunds:read").await;
+    error(
+        refund(&gw, &read_only, &mine, &partial(1.0)).await,
+        403,
+        "PERMISSION_DENIED",
+    )
+    .await;
+    assert_eq!(remaining(&gw, &read_only, &mine).await["amount"], 10);
+    // A phone-bound token reaches only its own number's payments.
+    let scopes = "openid carrier-billing-refund:refunds:create carrier-billing-refund:refunds:read";
+    let bound = crate::three_legged::phone_bound_token_for(&gw, "+34600000024", scopes).await;
+    answer(refund(&gw, &bound, &mine, &partial(2.0)).await, 201).await;
+    error(
+        refund(&gw, &bound, &other, &partial(2.0)).await,
+        404,
+        "NOT_FOUND",
+    )
+    .await;
+    let hidden = call(
+        &gw,
+        Method::GET,
+        &format!("/payments/{other}/refunds/remaining-amount"),
+        &bound,
+    )
+    .send()
+    .await
+    .unwrap();
+    error(hidden, 404, "NOT_FOUND").await;
+    assert_eq!(remaining(&gw, &bound, &mine).await["amount"], 8);
+    gw.stop().await;
+}

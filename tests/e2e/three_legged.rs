@@ -57,7 +57,13 @@ async fn settle(gw: &TestGateway, auth_req_id: &str) -> (u16, Value) {
 
 /// A phone-bound token for `phone` (an approving number), by the whole CIBA flow.
 pub async fn phone_bound_token(gw: &TestGateway, phone: &str) -> String {
-    let (status, started) = bc_authorize(gw, DEMO, &format!("tel:{phone}"), SCOPES).await;
+    phone_bound_token_for(gw, phone, SCOPES).await
+}
+
+/// The same with the given scopes.
+pub async fn phone_bound_token_for(gw: &TestGateway, phone: &str, scope: &str) -> String {
+    let (status, started) = bc_authorize(gw, DEMO, &format!("tel:{phone}"), scope).await;
+
     assert_eq!(status, 200, "{started}");
     let (status, body) = settle(gw, started["auth_req_id"].as_str().unwrap()).await;
     assert_eq!(status, 200, "{body}");
