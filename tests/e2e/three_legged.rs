@@ -128,6 +128,14 @@ pub async fn ciba_pending_then_approved_gives_a_phone_bound_token(env: Env) {
     assert_eq!(claims["msisdn"], "+491510000060");
     assert_eq!(claims["sub"], "demo-merchant");
     assert!(!claims["scope"].as_str().unwrap().contains("openid"));
+    // One auth_req_id gives one token.
+    let (again, body) = poll(&gw, DEMO, auth_req_id).await;
+    assert_eq!(
+        (again, body["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "{body}"
+    );
+
     // The token works, for that number only.
     let res = gw
         .create(

@@ -141,6 +141,8 @@ where
     concurrent_topup_updates_have_one_winner(Arc::new(fresh().await)).await;
     every_topup_field_round_trips(&fresh().await).await;
     operator_overrides_set_replace_remove_list(&fresh().await).await;
+    single_use_markers(Arc::new(fresh().await)).await;
+
     refunds::run(&fresh).await;
     limits::run_all(&fresh).await;
 }
@@ -1203,4 +1205,30 @@ async fn operator_overrides_set_replace_remove_list(store: &dyn Store) {
     assert!(store.remove_operator_override(&b).await.unwrap());
     assert!(store.remove_operator_override(&c).await.unwrap());
     assert!(store.operator_overrides().await.unwrap().is_empty());
+}
+
+async fn single_use_markers<S: Store>(store: Arc<S>) {
+    assert!(store.use_once("ciba:a", 60).await.unwrap());
+    assert!(
+        !store.use_once("ciba:a", 60).await.unwrap(),
+        "a second use is refused"
+    );
+    assert!(
+        store.use_once("ciba:b", 60).await.unwrap(),
+        "markers are independent"
+    );
+    assert!(store.use_once("{x}:odd", 60).await.unwrap());
+    // Concurrent redemptions of one token: exactly one wins.
+    let mut tasks = Vec::new();
+    for _ in 0..16 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            store.use_once("ciba:race", 60).await.unwrap()
+        }));
+    }
+    let mut winners = 0;
+    for t in tasks {
+        winners += usize::from(t.await.unwrap());
+    }
+    assert_eq!(winners, 1);
 }

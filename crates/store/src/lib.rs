@@ -212,6 +212,10 @@ pub trait Store: Send + Sync + 'static {
     /// periodically, so the payment hot path stays at two round trips.
     async fn operator_overrides(&self) -> Result<Vec<(Msisdn, String)>, StoreError>;
 
+    /// Marks `key` used for `ttl_secs`, atomically: `true` the first time, `false` while it stays
+    /// marked (single-use tokens such as a redeemed CIBA `auth_req_id`).
+    async fn use_once(&self, key: &str, ttl_secs: u64) -> Result<bool, StoreError>;
+
     /// Spending limits: reserves `amount` for `payment_id` in the subscriber's `period` unless the
     /// period's reservations would then exceed `limit`, in one atomic step (so concurrent payments
     /// of one subscriber can never overshoot together). Reserving again for the same payment

@@ -24,6 +24,8 @@ struct Inner {
     topup_claims: HashMap<(String, String), String>,
     /// MNP: number → operator id.
     overrides: BTreeMap<Msisdn, String>,
+    /// Single-use markers and when they expire.
+    once: HashMap<String, std::time::Instant>,
 }
 
 #[derive(Default)]
@@ -310,6 +312,21 @@ impl Store for MemoryStore {
         limit: usize,
     ) -> Result<Vec<switchboard_core::RefundRecord>, StoreError> {
         Ok(self.refund_tables()?.due(merchant_ids, now, limit))
+    }
+
+    async fn use_once(&self, key: &str, ttl_secs: u64) -> Result<bool, StoreError> {
+        let now = std::time::Instant::now();
+        let mut inner = self.lock()?;
+        // Forget expired markers so the map does not grow without bound.
+        inner.once.retain(|_, until| *until > now);
+        if inner.once.contains_key(key) {
+            return Ok(false);
+        }
+        inner.once.insert(
+            key.to_string(),
+            now + std::time::Duration::from_secs(ttl_secs.max(1)),
+        );
+        Ok(true)
     }
 
     async fn set_operator_override(

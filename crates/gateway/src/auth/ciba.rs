@@ -214,6 +214,25 @@ pub async fn redeem(
         ),
         Ok(ConsentState::Denied) => bad("access_denied", "the subscriber refused"),
         Ok(ConsentState::Approved) => {
+            // An auth_req_id gives one token: the first redemption marks it used on every replica.
+            let once = format!("ciba:{}", request.jti);
+            match state
+                .store
+                .use_once(&once, state.config.auth.ciba_expires_secs)
+                .await
+            {
+                Ok(true) => {}
+                Ok(false) => return bad("invalid_grant", "the auth_req_id was already redeemed"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot mark the auth_req_id used");
+                    return oauth_error(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "temporarily_unavailable",
+                        "try again later",
+                    );
+                }
+            }
+
             // Scopes taken away from the merchant since the request are not granted.
             let scopes: Vec<String> = request
                 .scope

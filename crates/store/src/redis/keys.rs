@@ -47,6 +47,11 @@ impl Keys {
     pub(crate) fn mnp(&self) -> String {
         format!("{{{}:mnp}}", self.prefix)
     }
+
+    /// String `{<prefix>:once:<key>}`: a single-use marker, expiring with its token.
+    pub(crate) fn once(&self, key: &str) -> String {
+        format!("{{{}:once:{}}}", self.prefix, encode(key))
+    }
 }
 
 /// The keys of one merchant; all share its hash tag.

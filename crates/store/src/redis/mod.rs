@@ -389,6 +389,18 @@ impl Store for RedisStore {
         self.refund_due(merchant_ids, now, limit).await
     }
 
+    async fn use_once(&self, key: &str, ttl_secs: u64) -> Result<bool, StoreError> {
+        let mut cmd = redis::cmd("SET");
+        cmd.arg(self.keys.once(key))
+            .arg(1)
+            .arg("NX")
+            .arg("EX")
+            .arg(ttl_secs.max(1));
+        let mut conn = self.conn.clone();
+        let set: Value = self.call("use_once", cmd.query_async(&mut conn)).await?;
+        Ok(!matches!(set, Value::Nil))
+    }
+
     async fn set_operator_override(
         &self,
         msisdn: &Msisdn,
