@@ -29,6 +29,9 @@ pub struct ChannelSettings {
     /// Lower goes first when several channels serve an operator.
     #[serde(default = "default_priority")]
     pub priority: u32,
+    /// Among healthy channels of the same priority, traffic is shared in proportion to weight.
+    #[serde(default = "default_weight")]
+    pub weight: u32,
     #[serde(default)]
     pub timeouts: Timeouts,
     #[serde(default = "enabled")]
@@ -55,6 +58,10 @@ pub struct ChannelRateLimit {
 
 fn default_priority() -> u32 {
     100
+}
+
+fn default_weight() -> u32 {
+    1
 }
 
 fn enabled() -> bool {

@@ -150,6 +150,8 @@ fn build_router(config: &Config) -> Result<Router, StartError> {
             adapter,
             capabilities: settings.capabilities.intersect(&supported),
             priority: settings.priority,
+            weight: settings.weight,
+
             operators: settings.operators.clone(),
             health: Default::default(),
         });

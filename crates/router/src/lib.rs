@@ -2,6 +2,7 @@
 
 mod health;
 mod number_plan;
+mod weight;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -19,6 +20,8 @@ pub struct Channel {
     /// Configured capabilities cut to what the adapter supports.
     pub capabilities: Capabilities,
     pub priority: u32,
+    /// Share of traffic among healthy channels of the same priority.
+    pub weight: u32,
     pub operators: Vec<String>,
     pub health: Health,
 }
@@ -128,8 +131,10 @@ impl Router {
                     .collect()
             })
             .unwrap_or_default();
-        // Healthy channels first, each group in priority order (the sort is stable).
+        // Healthy channels first, each group in priority order (the sort is stable); equal ones share
+        // the traffic by weight.
         channels.sort_by_key(|c| !c.health.is_healthy());
+        weight::spread(&mut channels, &mut rand::rng());
 
         if channels.is_empty() {
             return Err(RouteError::NoChannel {
@@ -177,6 +182,7 @@ mod tests {
             adapter: Arc::new(Dummy),
             capabilities: Capabilities::of(caps),
             priority,
+            weight: 1,
             operators: vec!["movistar-es".into()],
             health: Health::default(),
         }
@@ -236,6 +242,26 @@ mod tests {
             .route(&Msisdn::parse("+34600000001").unwrap(), Capability::Payment)
             .unwrap();
         assert_eq!(route.channels[0].id, "direct");
+    }
+
+    #[test]
+    fn equal_channels_share_traffic_by_weight() {
+        use rand::SeedableRng;
+        let mut heavy = channel("heavy", 100, &[Capability::Payment]);
+        heavy.weight = 3;
+        let light = channel("light", 100, &[Capability::Payment]);
+        let backup = channel("backup", 200, &[Capability::Payment]);
+        let all = [Arc::new(heavy), Arc::new(light), Arc::new(backup)];
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        let mut heavy_first = 0;
+        for _ in 0..4000 {
+            let mut order = all.to_vec();
+            weight::spread(&mut order, &mut rng);
+            assert_eq!(order[2].id, "backup", "lower priority stays last");
+            heavy_first += usize::from(order[0].id == "heavy");
+        }
+        // Weight 3 against 1: about three quarters of the first picks.
+        assert!((2800..3200).contains(&heavy_first), "{heavy_first}");
     }
 
     #[test]
