@@ -108,6 +108,9 @@ scenarios! {
     topup::esim_orders_return_an_activation_code,
     topup::top_up_scopes_are_enforced,
     topup::mnp_overrides_route_payments_and_lookups,
+    topup::top_ups_fail_over_only_when_the_primary_provably_did_nothing,
+    topup::concurrent_identical_top_ups_credit_once,
+
     two_step::prepare_then_confirm_charges_once,
     two_step::async_operator_confirmation_settles_through_reconciliation,
     two_step::cancel_releases_the_reservation,

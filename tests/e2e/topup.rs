@@ -399,3 +399,110 @@ pub async fn mnp_overrides_route_payments_and_lookups(env: Env) {
     assert_topup_error(gone, 404, "NOT_FOUND").await;
     gw.stop().await;
 }
+
+/// A separate primary provider (so the test can stop it) in front of the in-process secondary.
+async fn with_own_primary(env: &Env) -> (switchboard_sandbox::SandboxHandle, TestGateway) {
+    let config = switchboard_sandbox::SandboxConfig {
+        operators: vec![],
+        ideabiz: vec![],
+        topup: vec![switchboard_sandbox::TopUpProvider::with_defaults(
+            "topup-primary",
+        )],
+        timings: switchboard_sandbox::Timings {
+            async_delay_ms: 300,
+            slow_ms: 3000,
+            ..Default::default()
+        },
+        ..switchboard_sandbox::SandboxConfig::default()
+    };
+    let primary = switchboard_sandbox::start(config).await.unwrap();
+    let base = primary.base_url("topup-primary");
+    let gw = env
+        .start_with(switchboard_tests::Timing::default(), |c| {
+            c.channels.get_mut("topup_primary").unwrap().base_url = base;
+        })
+        .await;
+    (primary, gw)
+}
+
+pub async fn top_ups_fail_over_only_when_the_primary_provably_did_nothing(env: Env) {
+    let (primary, gw) = with_own_primary(&env).await;
+    let token = gw.demo_token().await;
+    gw.wait_for_catalogue(&token).await;
+    let send = |phone: &str, ext: &str| {
+        topup(
+            &gw,
+            &token,
+            json!({"phone": phone, "product_id": "mts-ru-bundle-1gb-1d", "external_tx_id": ext}),
+        )
+    };
+    let secondary_credits = |tx: &str| gw.sandbox().credits_for(&format!("sb-{tx}"));
+    // The primary serves while it is up.
+    let first = body_of(send("+79161234501", "fo-1").await).await;
+    let first_id = first["tx_id"].as_str().unwrap().to_string();
+    assert_eq!(first["status"], "completed");
+    assert_eq!(
+        (
+            primary.credits_for(&format!("sb-{first_id}")),
+            secondary_credits(&first_id)
+        ),
+        (1, 0)
+    );
+    // An unknown outcome (the primary answers after the deadline) is never retried elsewhere.
+    let slow = body_of(send("+79161234585", "fo-2").await).await;
+    assert_eq!(slow["status"], "pending", "{slow}");
+    let slow_id = slow["tx_id"].as_str().unwrap().to_string();
+    let settled = switchboard_tests::eventually(std::time::Duration::from_secs(10), || async {
+        let now = body_of(
+            gw.call(Method::GET, &format!("/telecom/topup/{slow_id}"), &token)
+                .send()
+                .await
+                .ok()?,
+        )
+        .await;
+        (now["status"] == "completed").then_some(())
+    })
+    .await;
+    assert!(
+        settled.is_some(),
+        "settled by status queries on the primary"
+    );
+    assert_eq!(
+        (
+            primary.credits_for(&format!("sb-{slow_id}")),
+            secondary_credits(&slow_id)
+        ),
+        (1, 0)
+    );
+    // The primary goes away: the secondary takes over, and the product stays on sale.
+    primary.stop().await;
+    let over = body_of(send("+79161234502", "fo-3").await).await;
+    assert_eq!(over["status"], "completed", "{over}");
+    assert_eq!(secondary_credits(over["tx_id"].as_str().unwrap()), 1);
+    gw.stop().await;
+}
+
+pub async fn concurrent_identical_top_ups_credit_once(env: Env) {
+    let gw = env.start().await;
+    let token = gw.demo_token().await;
+    gw.wait_for_catalogue(&token).await;
+    let body = json!({"phone": "+905321234501", "product_id": "turkcell-tr-bundle-8gb-30d", "external_tx_id": "storm"});
+    let answers =
+        futures::future::join_all((0..12).map(|_| topup(&gw, &token, body.clone()))).await;
+    let mut ids = Vec::new();
+    for res in answers {
+        assert_eq!(res.status(), 201);
+        ids.push(body_of(res).await["tx_id"].as_str().unwrap().to_string());
+    }
+    ids.dedup();
+    assert_eq!(ids.len(), 1, "one transaction");
+    assert_eq!(gw.sandbox().total_credits(), 1, "one upstream top-up");
+    // The other new operators sell too.
+    let india = json!({"phone": "+919812345601", "product_id": "airtel-in-topup", "external_tx_id": "in-1", "amount": 199});
+    let tx = body_of(topup(&gw, &token, india).await).await;
+    assert_eq!(
+        (tx["status"].as_str(), tx["currency"].as_str()),
+        (Some("completed"), Some("INR"))
+    );
+    gw.stop().await;
+}

@@ -173,7 +173,7 @@ async fn products_are_mapped_and_filtered_upstream() {
     let sb = sandbox().await;
     let a = adapter(&sb);
     let all = a.products().await.unwrap();
-    assert_eq!(all.len(), 15);
+    assert_eq!(all.len(), 21);
     let find = |id: &str| {
         all.iter()
             .find(|p| p.id == id)
@@ -244,7 +244,7 @@ async fn products_are_mapped_and_filtered_upstream() {
         .await
         .unwrap();
     assert!(
-        plans.len() == 5
+        plans.len() == 7
             && plans
                 .iter()
                 .all(|p| p.product_type == ProductType::PlanChange)

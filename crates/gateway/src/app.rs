@@ -22,7 +22,14 @@ use crate::state::AppState;
 use crate::{api, auth, health, http, openapi, reconcile, routing, topup};
 
 /// Operators the built-in sandbox simulates (`base_url = "sandbox://<operator>"`).
-pub const SANDBOX_OPERATORS: &[&str] = &["movistar-es", "telekom-de", "dialog-lk", "globaltopup"];
+pub const SANDBOX_OPERATORS: &[&str] = &[
+    "movistar-es",
+    "telekom-de",
+    "dialog-lk",
+    "globaltopup",
+    "topup-primary",
+    "topup-secondary",
+];
 
 /// Every adapter kind Switchboard speaks. Adding an upstream style is one line here.
 pub fn adapter_registry() -> AdapterRegistry {

@@ -59,8 +59,12 @@ fn spawn_replica(redis_url: &str, sandbox: &switchboard_sandbox::SandboxHandle) 
             sandbox.base_url("dialog-lk"),
         )
         .env(
-            "SWITCHBOARD_CHANNELS__GLOBALTOPUP_SANDBOX__BASE_URL",
-            sandbox.base_url("globaltopup"),
+            "SWITCHBOARD_CHANNELS__TOPUP_PRIMARY__BASE_URL",
+            sandbox.base_url("topup-primary"),
+        )
+        .env(
+            "SWITCHBOARD_CHANNELS__TOPUP_SECONDARY__BASE_URL",
+            sandbox.base_url("topup-secondary"),
         )
         .stdout(Stdio::null())
         .stderr(Stdio::null())

@@ -37,8 +37,8 @@ pub struct SandboxConfig {
 impl SandboxConfig {
     /// `movistar-es` (sync) and `telekom-de` (async), both with the default
     /// credentials, the Ideabiz platform `dialog-lk` (see
-    /// [`IdeabizPlatform::with_defaults`]), the top-up provider `globaltopup`
-    /// (API key `sandbox-topup-key`), and default timings.
+    /// [`IdeabizPlatform::with_defaults`]), the top-up providers `globaltopup`, `topup-primary` and
+    /// `topup-secondary` (API key `sandbox-topup-key`), and default timings.
     pub fn with_default_operators(listen: SocketAddr) -> Self {
         let operator = |id: &str, mode| SandboxOperator {
             id: id.to_owned(),
@@ -53,9 +53,16 @@ impl SandboxConfig {
                 operator("telekom-de", OperatorMode::Async),
             ],
             ideabiz: vec![IdeabizPlatform::with_defaults("dialog-lk")],
-            topup: vec![crate::topup::TopUpProvider::with_defaults(
+            // Three instances of the same provider: the default one, and a primary / secondary pair
+            // that the gateway's default channels use to show failover.
+            topup: [
                 crate::topup::DEFAULT_TOPUP_PROVIDER,
-            )],
+                "topup-primary",
+                "topup-secondary",
+            ]
+            .into_iter()
+            .map(crate::topup::TopUpProvider::with_defaults)
+            .collect(),
             timings: Timings::default(),
         }
     }

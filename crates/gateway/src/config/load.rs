@@ -23,8 +23,12 @@ const EMBEDDED_CHANNELS: &[(&str, &str)] = &[
         include_str!("../../../../config/channels/dialog_lk_ideabiz.toml"),
     ),
     (
-        "globaltopup_sandbox",
-        include_str!("../../../../config/channels/globaltopup_sandbox.toml"),
+        "topup_primary",
+        include_str!("../../../../config/channels/topup_primary.toml"),
+    ),
+    (
+        "topup_secondary",
+        include_str!("../../../../config/channels/topup_secondary.toml"),
     ),
 ];
 

@@ -13,11 +13,28 @@ use tokio::task::JoinHandle;
 
 use crate::state::AppState;
 
-/// A product and the channel that sells it.
+/// A product and the channels that sell it.
 #[derive(Debug, Clone)]
 pub struct Listed {
     pub product: Product,
+    /// The best channel selling it.
     pub channel_id: String,
+    /// Every channel selling it, best first: a top-up fails over along this list.
+    pub channel_ids: Vec<String>,
+}
+
+/// Records that `channel` sells `product` (the first offer's product details are kept).
+fn offer(catalogue: &mut HashMap<String, Listed>, product: Product, channel: &str) {
+    let listed = catalogue
+        .entry(product.id.clone())
+        .or_insert_with(|| Listed {
+            product,
+            channel_id: channel.to_string(),
+            channel_ids: Vec::new(),
+        });
+    if !listed.channel_ids.iter().any(|c| c == channel) {
+        listed.channel_ids.push(channel.to_string());
+    }
 }
 
 #[derive(Default)]
@@ -72,23 +89,17 @@ impl Catalogue {
             .filter(|c| c.capabilities.contains(Capability::Topup))
             .cloned()
             .collect();
-        // Best channel last, so it wins a product id both offer.
-        channels.sort_by(|a, b| b.priority.cmp(&a.priority).then_with(|| b.id.cmp(&a.id)));
-        for channel in channels {
+        // Best first, so a product's details come from the best channel selling it.
+        channels.sort_by(|a, b| a.priority.cmp(&b.priority).then_with(|| a.id.cmp(&b.id)));
+
+        for channel in &channels {
             match channel.adapter.products().await {
                 Ok(products) => {
                     for product in products {
                         let sold_here = channel.operators.contains(&product.operator_id)
                             && state.router.plan().operator(&product.operator_id).is_some();
                         if sold_here && product.check().is_ok() {
-                            let id = product.id.clone();
-                            fresh.insert(
-                                id,
-                                Listed {
-                                    product,
-                                    channel_id: channel.id.clone(),
-                                },
-                            );
+                            offer(&mut fresh, product, &channel.id);
                         }
                     }
                 }
@@ -101,10 +112,16 @@ impl Catalogue {
         let Ok(mut snap) = self.snapshot.write() else {
             return;
         };
-        for (id, listed) in snap.by_id.iter() {
-            if failed.contains(&listed.channel_id) && !fresh.contains_key(id) {
-                fresh.insert(id.clone(), listed.clone());
+        for listed in snap.by_id.values() {
+            for channel_id in listed.channel_ids.iter().filter(|c| failed.contains(c)) {
+                offer(&mut fresh, listed.product.clone(), channel_id);
             }
+        }
+        // Best channel first: lowest priority, then id.
+        let rank = |id: &String| state.router.channel(id).map(|c| (c.priority, c.id.clone()));
+        for listed in fresh.values_mut() {
+            listed.channel_ids.sort_by_key(|id| rank(id));
+            listed.channel_id = listed.channel_ids[0].clone();
         }
         let mut order: Vec<String> = fresh.keys().cloned().collect();
         order.sort_by(|a, b| {

@@ -133,23 +133,57 @@ pub async fn create(state: &AppState, req: NewTopUp) -> Result<Answer, ApiError>
         }
     }
     let span = tracing::info_span!("topup", tx_id = %record.id, msisdn = %record.msisdn.masked(), product = %record.product_id);
-    let answer = match record
-        .channel_id
-        .as_deref()
-        .and_then(|c| state.router.channel(c))
-    {
-        Some(channel) => channel.adapter.topup(&record).instrument(span).await,
-        None => Err(AdapterError::NotSent(
-            "the product's channel is not configured".into(),
-        )),
+    let (channel_id, answer) = send(state, &record, &listed.channel_ids)
+        .instrument(span)
+        .await;
+    let claimed_version = record.version;
+    let record = TopUpRecord {
+        channel_id,
+        ..record
     };
-    let settled = apply_answer(state, record.clone(), &answer, Utc::now());
-    save(state, settled, record.version)
+    let settled = apply_answer(state, record, &answer, Utc::now());
+    save(state, settled, claimed_version)
         .await
         .map(|record| Answer {
             record,
             replayed: false,
         })
+}
+
+/// Tries the product's channels, healthy ones first in catalogue order; moves to the next only when the
+/// previous one provably did nothing (not reached). Returns the channel that answered.
+async fn send(
+    state: &AppState,
+    record: &TopUpRecord,
+    channel_ids: &[String],
+) -> (Option<String>, Result<UpstreamTopUp, AdapterError>) {
+    let mut channels: Vec<_> = channel_ids
+        .iter()
+        .filter_map(|id| state.router.channel(id))
+        .collect();
+    channels.sort_by_key(|c| !c.health.is_healthy());
+    let mut last = Err(AdapterError::NotSent(
+        "the product's channels are not configured".into(),
+    ));
+    for channel in channels {
+        let answer = channel.adapter.topup(record).await;
+        match &answer {
+            Err(AdapterError::NotSent(reason)) => {
+                tracing::warn!(channel = %channel.id, %reason, "top-up provider not reached; trying the next");
+                channel.health.record_failure();
+                last = answer;
+            }
+            Err(AdapterError::Unknown(_)) => {
+                channel.health.record_failure();
+                return (Some(channel.id.clone()), answer);
+            }
+            _ => {
+                channel.health.record_answer();
+                return (Some(channel.id.clone()), answer);
+            }
+        }
+    }
+    (record.channel_id.clone(), last)
 }
 
 /// The new state of a top-up after an upstream answer.

@@ -161,6 +161,24 @@ pub const OPERATORS: &[Operator] = &[
         default_line: Line::Prepaid,
         tx_prefix: "TELEKOM",
     },
+    Operator {
+        id: "turkcell-tr",
+        name: "Turkcell",
+        country: "TR",
+        currency: "TRY",
+        prefixes: &["9053"],
+        default_line: Line::Prepaid,
+        tx_prefix: "TURKCELL",
+    },
+    Operator {
+        id: "airtel-in",
+        name: "Airtel India",
+        country: "IN",
+        currency: "INR",
+        prefixes: &["9198", "9199"],
+        default_line: Line::Prepaid,
+        tx_prefix: "AIRTEL",
+    },
 ];
 
 const fn bundle(data_gb: Option<Dec>, minutes: Option<u32>, sms: Option<u32>) -> Option<Contents> {
@@ -222,6 +240,26 @@ pub const PRODUCTS: &[Product] = &[
     Product { id: "telekom-de-plan-magenta-s-month", operator_id: "telekom-de", name: "MagentaMobil S", kind: Kind::PlanChange,
         description: "Monthly plan: 20 GB, unlimited calls and SMS", pricing: Pricing::Fixed(Dec(3995, 2)),
         contents: bundle(Some(Dec(20, 0)), None, None), validity: Validity::Period("month"), lines: BOTH },
+    // Turkcell: prepaid lines.
+    Product { id: "turkcell-tr-topup", operator_id: "turkcell-tr", name: "Turkcell TL yükleme", kind: Kind::Prepaid,
+        description: "Credits any amount from 50 to 2000 TRY to the balance", pricing: Pricing::Range { min: Dec(50, 0), max: Dec(2000, 0) },
+        contents: None, validity: Validity::None, lines: PREPAID },
+    Product { id: "turkcell-tr-bundle-8gb-30d", operator_id: "turkcell-tr", name: "Turkcell 8 GB paket", kind: Kind::Bundle,
+        description: "8 GB, 500 minutes and 250 SMS for 30 days", pricing: Pricing::Fixed(Dec(300, 0)),
+        contents: bundle(Some(Dec(8, 0)), Some(500), Some(250)), validity: Validity::Days(30), lines: BOTH },
+    Product { id: "turkcell-tr-plan-platinum-month", operator_id: "turkcell-tr", name: "Turkcell Platinum", kind: Kind::PlanChange,
+        description: "Monthly plan: 40 GB, unlimited calls", pricing: Pricing::Fixed(Dec(750, 0)),
+        contents: bundle(Some(Dec(40, 0)), None, None), validity: Validity::Period("month"), lines: BOTH },
+    // Airtel India: prepaid lines.
+    Product { id: "airtel-in-topup", operator_id: "airtel-in", name: "Airtel recharge", kind: Kind::Prepaid,
+        description: "Credits any amount from 10 to 5000 INR to the balance", pricing: Pricing::Range { min: Dec(10, 0), max: Dec(5000, 0) },
+        contents: None, validity: Validity::None, lines: PREPAID },
+    Product { id: "airtel-in-bundle-2gb-day-28d", operator_id: "airtel-in", name: "Airtel 2 GB/day", kind: Kind::Bundle,
+        description: "2 GB a day, unlimited calls and 100 SMS a day for 28 days", pricing: Pricing::Fixed(Dec(299, 0)),
+        contents: bundle(Some(Dec(56, 0)), None, Some(2800)), validity: Validity::Days(28), lines: BOTH },
+    Product { id: "airtel-in-plan-black-month", operator_id: "airtel-in", name: "Airtel Black", kind: Kind::PlanChange,
+        description: "Monthly plan: 75 GB with family add-ons", pricing: Pricing::Fixed(Dec(699, 0)),
+        contents: bundle(Some(Dec(75, 0)), None, None), validity: Validity::Period("month"), lines: BOTH },
 ];
 
 pub fn operator(id: &str) -> Option<&'static Operator> {

@@ -16,8 +16,15 @@ async fn catalogue_with_filters() {
     let env = setup().await;
     let (status, all) = env.get("/telecom/products").await;
     assert_eq!(status.as_u16(), 200, "{all}");
-    assert_eq!(ids(&all).len(), 15);
-    for op in ["mts-ru", "orange-fr", "movistar-es", "telekom-de"] {
+    assert_eq!(ids(&all).len(), 21);
+    for op in [
+        "mts-ru",
+        "orange-fr",
+        "movistar-es",
+        "telekom-de",
+        "turkcell-tr",
+        "airtel-in",
+    ] {
         let (_, body) = env
             .get(&format!("/telecom/products?operator_id={op}"))
             .await;
@@ -37,7 +44,7 @@ async fn catalogue_with_filters() {
         .await;
     assert_eq!(ids(&orange_topups), Vec::<String>::new());
     let (_, plans) = env.get("/telecom/products?type=plan_change").await;
-    assert_eq!(ids(&plans).len(), 5);
+    assert_eq!(ids(&plans).len(), 7);
     let (_, nobody) = env.get("/telecom/products?operator_id=atlantis").await;
     assert_eq!(ids(&nobody), Vec::<String>::new());
     assert_error(
