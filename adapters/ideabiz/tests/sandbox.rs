@@ -304,6 +304,29 @@ async fn twenty_concurrent_first_calls_share_one_login() {
 }
 
 #[tokio::test]
+async fn concurrent_callers_after_a_revocation_share_one_refresh() {
+    let sb = sandbox().await;
+    let a = adapter(&sb);
+    a.create_payment(&record("00", "rv-0")).await.unwrap();
+    sb.revoke_access_tokens(PLATFORM);
+    let mut tasks = Vec::new();
+    for i in 1..=20 {
+        let a = a.clone();
+        tasks.push(tokio::spawn(async move {
+            a.create_payment(&record(&format!("{i:02}"), &format!("rv-{i}")))
+                .await
+        }));
+    }
+    for t in tasks {
+        assert_eq!(t.await.unwrap().unwrap().status, PaymentStatus::Succeeded);
+    }
+    // Twenty callers met the revoked token; one refresh rotated the pair for all of them.
+    assert_eq!((logins(&sb), sb.refresh_grants(PLATFORM)), (1, 1));
+    assert_eq!(sb.total_charges(), 21);
+    sb.stop().await;
+}
+
+#[tokio::test]
 async fn expiring_tokens_are_refreshed_and_the_pair_rotates() {
     let sb = sandbox_with(IdeabizPlatform {
         token_ttl_secs: 2,
