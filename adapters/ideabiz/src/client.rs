@@ -67,11 +67,7 @@ impl IdeabizClient {
 
     /// `{api_root}/{segments…}`, each segment percent-encoded (payment ids are the platform's).
     pub fn url(&self, segments: &[&str]) -> Url {
-        let mut url = self.api_root.clone();
-        if let Ok(mut path) = url.path_segments_mut() {
-            path.pop_if_empty().extend(segments);
-        }
-        url
+        switchboard_adapter::join_path(&self.api_root, segments)
     }
 
     /// Sends one API call with the bearer token. A 401 proves the call was not processed (the API

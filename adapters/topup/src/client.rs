@@ -36,10 +36,7 @@ impl TopUpClient {
 
     /// `{api_root}/{segments…}?{query}`, each segment percent-encoded (ids are free text).
     pub fn url(&self, segments: &[&str], query: &[(&str, &str)]) -> Url {
-        let mut url = self.api_root.clone();
-        if let Ok(mut path) = url.path_segments_mut() {
-            path.pop_if_empty().extend(segments);
-        }
+        let mut url = switchboard_adapter::join_path(&self.api_root, segments);
         if !query.is_empty() {
             url.query_pairs_mut().extend_pairs(query);
         }

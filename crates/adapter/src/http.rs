@@ -34,6 +34,16 @@ impl UpstreamHttp {
     }
 }
 
+/// `{root}/{segments…}`, each segment percent-encoded (upstream ids are free text and must not be
+/// able to change the path).
+pub fn join_path(root: &reqwest::Url, segments: &[&str]) -> reqwest::Url {
+    let mut url = root.clone();
+    if let Ok(mut path) = url.path_segments_mut() {
+        path.pop_if_empty().extend(segments);
+    }
+    url
+}
+
 /// Classifies a failed send: a failed connection proves nothing was sent; anything later does not.
 pub fn classify_send_error(err: &reqwest::Error) -> AdapterError {
     if err.is_connect() {
@@ -57,6 +67,15 @@ fn without_url(err: &reqwest::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn joined_segments_are_encoded_below_the_root() {
+        let root = reqwest::Url::parse("http://h:1/api/v1/").unwrap();
+        assert_eq!(
+            join_path(&root, &["payments", "a/b?c"]).as_str(),
+            "http://h:1/api/v1/payments/a%2Fb%3Fc"
+        );
+    }
 
     #[tokio::test]
     async fn connection_refused_means_not_sent() {

@@ -22,7 +22,7 @@ use switchboard_core::{
 pub use capability::{Capabilities, Capability};
 pub use channel::{ChannelRateLimit, ChannelSettings, Credentials, Timeouts};
 pub use error::{AdapterBuildError, AdapterError};
-pub use http::{classify_send_error, UpstreamHttp};
+pub use http::{classify_send_error, join_path, UpstreamHttp};
 pub use registry::{AdapterFactory, AdapterRegistry};
 pub use token::{CachedToken, TokenCache};
 
