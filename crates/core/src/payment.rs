@@ -236,6 +236,9 @@ pub struct PaymentRecord {
     pub pending_action: Option<PendingAction>,
     pub sink: Option<Sink>,
     pub sink_credential: Option<SinkCredential>,
+    /// The `x-correlator` of the request that created it, passed on with its notifications.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub correlator: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub payment_date: Option<DateTime<Utc>>,

@@ -131,6 +131,9 @@ pub struct RefundRecord {
     pub upstream_id: Option<String>,
     pub sink: Option<Sink>,
     pub sink_credential: Option<SinkCredential>,
+    /// The `x-correlator` of the request that created it, passed on with its notifications.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub correlator: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub refund_date: Option<DateTime<Utc>>,
@@ -236,6 +239,7 @@ mod tests {
             upstream_id: None,
             sink: None,
             sink_credential: None,
+            correlator: None,
             created_at: now,
             updated_at: now,
             refund_date: None,

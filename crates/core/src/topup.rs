@@ -333,6 +333,9 @@ pub struct TopUpRecord {
     /// When reconciliation should look at this top-up next (None: not waiting on anything).
     #[serde(default)]
     pub next_check_at: Option<DateTime<Utc>>,
+    /// Reconciliation gave up after the maximum age: listed at `/admin/reconciliation`.
+    #[serde(default)]
+    pub needs_review: bool,
 }
 
 impl TopUpRecord {

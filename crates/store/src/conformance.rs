@@ -2,6 +2,7 @@
 //! factory for fresh, empty stores, so memory, Redis and Redis Cluster are held to the same rules.
 
 mod limits;
+mod outbox;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -56,6 +57,7 @@ pub fn sample_payment(id: &str, merchant: &str, minute: u32) -> PaymentRecord {
         pending_action: None,
         sink: None,
         sink_credential: None,
+        correlator: None,
         created_at: created,
         updated_at: created,
         payment_date: None,
@@ -97,6 +99,7 @@ pub fn sample_topup(id: &str, merchant: &str, external_tx_id: &str) -> TopUpReco
         version: 1,
         reconcile_attempts: 0,
         next_check_at: None,
+        needs_review: false,
     }
 }
 
@@ -145,6 +148,7 @@ where
 
     refunds::run(&fresh).await;
     limits::run_all(&fresh).await;
+    outbox::run(&fresh).await;
 }
 
 async fn claims_keys_once_per_merchant(store: &dyn Store) {
@@ -202,10 +206,10 @@ async fn compare_and_set_detects_concurrent_writers(store: &dyn Store) {
     b.status = PaymentStatus::Denied;
     b.version = 2;
     assert_eq!(
-        store.update_payment(&a, 1, &[]).await.unwrap(),
+        store.update_payment(&a, 1, &[], &[]).await.unwrap(),
         UpdateOutcome::Updated
     );
-    match store.update_payment(&b, 1, &[]).await.unwrap() {
+    match store.update_payment(&b, 1, &[], &[]).await.unwrap() {
         UpdateOutcome::Conflict(now) => assert_eq!(now.status, PaymentStatus::Succeeded),
         other => panic!("expected conflict, got {other:?}"),
     }
@@ -216,7 +220,7 @@ async fn compare_and_set_detects_concurrent_writers(store: &dyn Store) {
     );
     let ghost = sample_payment("nope", "m1", 1);
     assert_eq!(
-        store.update_payment(&ghost, 1, &[]).await.unwrap(),
+        store.update_payment(&ghost, 1, &[], &[]).await.unwrap(),
         UpdateOutcome::Missing
     );
 }
@@ -233,7 +237,7 @@ async fn released_keys_can_be_claimed_again(store: &dyn Store) {
     rejected.version = 2;
     assert_eq!(
         store
-            .update_payment(&rejected, 1, &[rc("r1")])
+            .update_payment(&rejected, 1, &[rc("r1")], &[])
             .await
             .unwrap(),
         UpdateOutcome::Updated
@@ -274,7 +278,7 @@ async fn reads_are_scoped_to_the_merchant(store: &dyn Store) {
     forged.version = 2;
     forged.status = PaymentStatus::Denied;
     assert!(matches!(
-        store.update_payment(&forged, 1, &[]).await.unwrap(),
+        store.update_payment(&forged, 1, &[], &[]).await.unwrap(),
         UpdateOutcome::Conflict(_) | UpdateOutcome::Missing
     ));
     let kept = store.get_payment("m1", "p1").await.unwrap().unwrap();
@@ -387,7 +391,10 @@ async fn reconciliation_sees_only_due_unsettled_payments(store: &dyn Store) {
     settled_now.status = PaymentStatus::Succeeded;
     settled_now.next_check_at = None;
     settled_now.version = 2;
-    store.update_payment(&settled_now, 1, &[]).await.unwrap();
+    store
+        .update_payment(&settled_now, 1, &[], &[])
+        .await
+        .unwrap();
     assert!(store
         .due_for_reconciliation(&["m1".to_string()], now, 10)
         .await
@@ -447,7 +454,7 @@ async fn updates_keep_the_indexes_right(store: &dyn Store) {
     live.phase = Phase::Live;
     live.version = 2;
     assert_eq!(
-        store.update_payment(&live, 1, &[]).await.unwrap(),
+        store.update_payment(&live, 1, &[], &[]).await.unwrap(),
         UpdateOutcome::Updated
     );
     assert_eq!(total(store, "m1", PaymentQuery::default()).await, 1);
@@ -464,7 +471,7 @@ async fn updates_keep_the_indexes_right(store: &dyn Store) {
         ..Default::default()
     });
     done.version = 3;
-    store.update_payment(&done, 2, &[]).await.unwrap();
+    store.update_payment(&done, 2, &[], &[]).await.unwrap();
     assert_eq!(
         total(store, "m1", statuses(PaymentStatus::Processing)).await,
         0
@@ -483,7 +490,7 @@ async fn updates_keep_the_indexes_right(store: &dyn Store) {
     let mut plain = done.clone();
     plain.payment_amount.charging_meta_data = None;
     plain.version = 4;
-    store.update_payment(&plain, 3, &[]).await.unwrap();
+    store.update_payment(&plain, 3, &[], &[]).await.unwrap();
     assert_eq!(total(store, "m1", shop()).await, 0);
 
     // A payment that waits on the operator again is due again.
@@ -491,14 +498,14 @@ async fn updates_keep_the_indexes_right(store: &dyn Store) {
     recheck.status = PaymentStatus::Reserved;
     recheck.next_check_at = Some(now - Duration::seconds(1));
     recheck.version = 5;
-    store.update_payment(&recheck, 4, &[]).await.unwrap();
+    store.update_payment(&recheck, 4, &[], &[]).await.unwrap();
     let due = store.due_for_reconciliation(&m1, now, 10).await.unwrap();
     assert_eq!((due.len(), due[0].version), (1, 5));
 
     let mut hidden = recheck.clone();
     hidden.phase = Phase::Rejected(ApiError::of(switchboard_core::ErrorCode::PaymentDenied));
     hidden.version = 6;
-    store.update_payment(&hidden, 5, &[]).await.unwrap();
+    store.update_payment(&hidden, 5, &[], &[]).await.unwrap();
     assert_eq!(total(store, "m1", PaymentQuery::default()).await, 0);
     assert!(store
         .due_for_reconciliation(&m1, now, 10)
@@ -513,7 +520,10 @@ async fn releases_only_keys_the_payment_still_holds(store: &dyn Store) {
     store.insert_payment(&p1, &[rc("r1")]).await.unwrap();
     let mut v2 = p1.clone();
     v2.version = 2;
-    store.update_payment(&v2, 1, &[rc("r1")]).await.unwrap();
+    store
+        .update_payment(&v2, 1, &[rc("r1")], &[])
+        .await
+        .unwrap();
     let p2 = sample_payment("p2", "m1", 2);
     assert_eq!(
         store.insert_payment(&p2, &[rc("r1")]).await.unwrap(),
@@ -523,7 +533,10 @@ async fn releases_only_keys_the_payment_still_holds(store: &dyn Store) {
     let mut v3 = v2.clone();
     v3.version = 3;
     assert_eq!(
-        store.update_payment(&v3, 2, &[rc("r1")]).await.unwrap(),
+        store
+            .update_payment(&v3, 2, &[rc("r1")], &[])
+            .await
+            .unwrap(),
         UpdateOutcome::Updated
     );
     let p3 = sample_payment("p3", "m1", 3);
@@ -627,7 +640,7 @@ async fn every_field_round_trips(store: &dyn Store) {
         .await
         .unwrap();
     assert_eq!(page.items, [p.clone()]);
-    match store.update_payment(&p, 40, &[]).await.unwrap() {
+    match store.update_payment(&p, 40, &[], &[]).await.unwrap() {
         UpdateOutcome::Conflict(now) => assert_eq!(*now, p),
         other => panic!("expected conflict, got {other:?}"),
     }
@@ -740,7 +753,7 @@ async fn concurrent_updates_have_one_winner<S: Store>(store: Arc<S>) {
         next.version = 2;
         next.validation_attempts = i;
         tasks.push(tokio::spawn(async move {
-            store.update_payment(&next, 1, &[]).await.unwrap()
+            store.update_payment(&next, 1, &[], &[]).await.unwrap()
         }));
     }
     let mut winners = 0;
@@ -784,7 +797,7 @@ async fn topups_claim_once_per_merchant(store: &dyn Store) {
     let mut done = t1.clone();
     done.status = TopUpStatus::Completed;
     done.version = 2;
-    store.update_topup(&done, 1).await.unwrap();
+    store.update_topup(&done, 1, &[]).await.unwrap();
     let t4 = sample_topup("t4", "m1", "x1");
     assert_eq!(
         store.insert_topup(&t4).await.unwrap(),
@@ -862,11 +875,11 @@ async fn topup_compare_and_set(store: &dyn Store) {
     b.failure_reason = Some("declined".into());
     b.version = 2;
     assert_eq!(
-        store.update_topup(&a, 1).await.unwrap(),
+        store.update_topup(&a, 1, &[]).await.unwrap(),
         UpdateOutcome::Updated
     );
     assert_eq!(
-        store.update_topup(&b, 1).await.unwrap(),
+        store.update_topup(&b, 1, &[]).await.unwrap(),
         UpdateOutcome::Conflict(Box::new(a.clone()))
     );
     assert_eq!(store.get_topup("m1", "t1").await.unwrap(), Some(a.clone()));
@@ -874,12 +887,12 @@ async fn topup_compare_and_set(store: &dyn Store) {
     let mut c = a.clone();
     c.version = 4;
     assert_eq!(
-        store.update_topup(&c, 3).await.unwrap(),
+        store.update_topup(&c, 3, &[]).await.unwrap(),
         UpdateOutcome::Conflict(Box::new(a.clone()))
     );
     c.version = 3;
     assert_eq!(
-        store.update_topup(&c, 2).await.unwrap(),
+        store.update_topup(&c, 2, &[]).await.unwrap(),
         UpdateOutcome::Updated
     );
     assert_eq!(
@@ -888,7 +901,7 @@ async fn topup_compare_and_set(store: &dyn Store) {
     );
     let ghost = sample_topup("nope", "m1", "x2");
     assert_eq!(
-        store.update_topup(&ghost, 1).await.unwrap(),
+        store.update_topup(&ghost, 1, &[]).await.unwrap(),
         UpdateOutcome::Missing
     );
     // An update never creates: the ghost is still not there, and its external_tx_id is free.
@@ -914,12 +927,12 @@ async fn topups_are_scoped_to_the_merchant(store: &dyn Store) {
     forged.next_check_at = Some(now - Duration::seconds(1));
     forged.version = 2;
     assert!(matches!(
-        store.update_topup(&forged, 1).await.unwrap(),
+        store.update_topup(&forged, 1, &[]).await.unwrap(),
         UpdateOutcome::Conflict(_) | UpdateOutcome::Missing
     ));
     forged.status = TopUpStatus::Failed;
     assert!(matches!(
-        store.update_topup(&forged, 1).await.unwrap(),
+        store.update_topup(&forged, 1, &[]).await.unwrap(),
         UpdateOutcome::Conflict(_) | UpdateOutcome::Missing
     ));
     assert_eq!(store.get_topup("m1", "t1").await.unwrap(), Some(t));
@@ -980,7 +993,7 @@ async fn topup_due_index_follows_updates(store: &dyn Store) {
     c2.move_to(TopUpStatus::Completed, now).unwrap();
     c2.version = 2;
     assert_eq!(
-        store.update_topup(&c2, 1).await.unwrap(),
+        store.update_topup(&c2, 1, &[]).await.unwrap(),
         UpdateOutcome::Updated
     );
     let mut b2 = b.clone();
@@ -988,7 +1001,7 @@ async fn topup_due_index_follows_updates(store: &dyn Store) {
     b2.next_check_at = None;
     b2.version = 2;
     assert_eq!(
-        store.update_topup(&b2, 1).await.unwrap(),
+        store.update_topup(&b2, 1, &[]).await.unwrap(),
         UpdateOutcome::Updated
     );
     let found = store.due_topups(&asked, now, 10).await.unwrap();
@@ -1003,7 +1016,7 @@ async fn topup_due_index_follows_updates(store: &dyn Store) {
     a2.next_check_at = Some(now + Duration::seconds(90));
     a2.version = 2;
     assert_eq!(
-        store.update_topup(&a2, 1).await.unwrap(),
+        store.update_topup(&a2, 1, &[]).await.unwrap(),
         UpdateOutcome::Updated
     );
     assert!(store.due_topups(&asked, now, 10).await.unwrap().is_empty());
@@ -1019,7 +1032,7 @@ async fn topup_due_index_follows_updates(store: &dyn Store) {
     u2.next_check_at = Some(now - Duration::seconds(1));
     u2.version = 2;
     assert_eq!(
-        store.update_topup(&u2, 1).await.unwrap(),
+        store.update_topup(&u2, 1, &[]).await.unwrap(),
         UpdateOutcome::Updated
     );
     let found = store.due_topups(&asked, now, 10).await.unwrap();
@@ -1030,7 +1043,7 @@ async fn topup_due_index_follows_updates(store: &dyn Store) {
     u3.next_check_at = None;
     u3.version = 3;
     assert_eq!(
-        store.update_topup(&u3, 2).await.unwrap(),
+        store.update_topup(&u3, 2, &[]).await.unwrap(),
         UpdateOutcome::Updated
     );
     assert!(store.due_topups(&asked, now, 10).await.unwrap().is_empty());
@@ -1044,7 +1057,7 @@ async fn topup_due_index_follows_updates(store: &dyn Store) {
     let mut stale = u2.clone();
     stale.version = 3;
     assert!(matches!(
-        store.update_topup(&stale, 2).await.unwrap(),
+        store.update_topup(&stale, 2, &[]).await.unwrap(),
         UpdateOutcome::Conflict(_)
     ));
     assert!(store.due_topups(&asked, now, 10).await.unwrap().is_empty());
@@ -1091,7 +1104,7 @@ async fn concurrent_topup_updates_have_one_winner<S: Store>(store: Arc<S>) {
         next.version = 2;
         next.reconcile_attempts = i;
         tasks.push(tokio::spawn(async move {
-            store.update_topup(&next, 1).await.unwrap()
+            store.update_topup(&next, 1, &[]).await.unwrap()
         }));
     }
     let mut winners = 0;
@@ -1144,7 +1157,7 @@ async fn every_topup_field_round_trips(store: &dyn Store) {
         TopUpInsert::Existing(Box::new(t.clone()))
     );
     assert_eq!(
-        store.update_topup(&t, 1u64 << 60).await.unwrap(),
+        store.update_topup(&t, 1u64 << 60, &[]).await.unwrap(),
         UpdateOutcome::Conflict(Box::new(t.clone()))
     );
     let due_at = t.next_check_at.expect("scheduled") + Duration::seconds(1);
@@ -1161,7 +1174,7 @@ async fn every_topup_field_round_trips(store: &dyn Store) {
     next.upstream_tx_id = None;
     next.credited = None;
     assert_eq!(
-        store.update_topup(&next, t.version).await.unwrap(),
+        store.update_topup(&next, t.version, &[]).await.unwrap(),
         UpdateOutcome::Updated
     );
     assert_eq!(store.get_topup("m1", "full").await.unwrap(), Some(next));

@@ -5,7 +5,10 @@
 pub mod conformance;
 mod limits;
 mod memory;
+mod memory_outbox;
 mod memory_refunds;
+mod outbox;
+mod outbox_rules;
 mod query;
 mod redis;
 mod refunds;
@@ -21,6 +24,10 @@ pub use limits::{
     month_of, Milli, RateDecision, RateQuota, SpendOutcome, SpendPeriod, SPEND_RETENTION,
 };
 pub use memory::MemoryStore;
+pub use outbox::{
+    DeadLetter, Delivery, DeliveryResult, Endpoint, EventTarget, OutboxEvent, ReviewList,
+    WebhookEndpoint, EXPIRED_REASON, STOPPED_REASON,
+};
 pub use query::{PaymentPage, PaymentQuery, SortOrder};
 pub use refunds::{RefundInsert, RefundPage, RefundQuery};
 
@@ -83,12 +90,14 @@ pub trait Store: Send + Sync + 'static {
 
     /// Writes `record` if the stored version is `expected_version` (compare-and-set). The stored
     /// version becomes `record.version`, which the caller must have bumped. `release` keys are
-    /// freed in the same step (a refused payment gives its `referenceCode` back).
+    /// freed in the same step (a refused payment gives its `referenceCode` back). `events` join the
+    /// outbox in the same atomic step, and only if the record is written.
     async fn update_payment(
         &self,
         record: &PaymentRecord,
         expected_version: u64,
         release: &[IdempotencyKey],
+        events: &[OutboxEvent],
     ) -> Result<UpdateOutcome, StoreError>;
 
     /// A merchant's payment by id; another merchant's id is `None`.
@@ -122,11 +131,13 @@ pub trait Store: Send + Sync + 'static {
 
     /// Writes `record` if the stored version is `expected_version` (compare-and-set), in one
     /// atomic step. The stored version becomes `record.version`, which the caller must have
-    /// bumped. A top-up of another merchant is never written (`Conflict` or `Missing`).
+    /// bumped. A top-up of another merchant is never written (`Conflict` or `Missing`). `events`
+    /// join the outbox in the same atomic step, and only if the record is written.
     async fn update_topup(
         &self,
         record: &TopUpRecord,
         expected_version: u64,
+        events: &[OutboxEvent],
     ) -> Result<UpdateOutcome<TopUpRecord>, StoreError>;
 
     /// A merchant's top-up by Switchboard transaction id; another merchant's id is `None`.
@@ -159,11 +170,13 @@ pub trait Store: Send + Sync + 'static {
 
     /// Compare-and-set of a refund, as [`Store::update_payment`]; the amount it holds against its
     /// payment follows the record (nothing once denied or refused). `release` keys are freed.
+    /// `events` join the outbox in the same atomic step, and only if the record is written.
     async fn update_refund(
         &self,
         record: &RefundRecord,
         expected_version: u64,
         release: &[IdempotencyKey],
+        events: &[OutboxEvent],
     ) -> Result<UpdateOutcome<RefundRecord>, StoreError>;
 
     /// A merchant's refund of `payment_id`; another merchant's or payment's is `None`.
@@ -245,6 +258,74 @@ pub trait Store: Send + Sync + 'static {
         merchant_id: &str,
         quota: RateQuota,
     ) -> Result<RateDecision, StoreError>;
+
+    /// Outbox: hands this worker up to `limit` deliveries of one merchant that are due at `now`, head
+    /// of their subject and not leased to another live worker; leases them (and renews the lease of
+    /// every delivery the worker already holds) until `now + lease_ms`. Deliveries of stopped
+    /// endpoints and deliveries whose bearer token expired before `now` go to the dead letters
+    /// instead (reasons [`STOPPED_REASON`] / [`EXPIRED_REASON`]), whether due or not. Workers call
+    /// this on every tick, which is their heartbeat. A claim takes every fresh delivery and every
+    /// delivery whose lease ran out, not only those it hands out, and the worker keeps them until it
+    /// finishes them or stops claiming for `lease_ms`.
+    async fn claim_deliveries(
+        &self,
+        merchant_id: &str,
+        worker: &str,
+        now: DateTime<Utc>,
+        lease_ms: u64,
+        limit: usize,
+    ) -> Result<Vec<Delivery>, StoreError>;
+
+    /// Outbox: records the result of an attempt at `delivery_id` (see [`DeliveryResult`]). Unknown
+    /// ids (already finished by a worker that took over) are ignored: `Ok(false)`.
+    async fn finish_delivery(
+        &self,
+        merchant_id: &str,
+        delivery_id: &str,
+        result: &DeliveryResult,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+
+    /// A merchant's dead letters, oldest first.
+    async fn dead_letters(&self, merchant_id: &str) -> Result<Vec<DeadLetter>, StoreError>;
+
+    /// Puts a dead letter back in the outbox as a fresh delivery (attempts 0, due now, the same
+    /// `event_id`) at the tail of its subject, and re-enables its endpoint if a 410 stopped it.
+    /// `false` if there is no such dead letter.
+    async fn replay_dead_letter(
+        &self,
+        merchant_id: &str,
+        delivery_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+
+    /// Registers (or replaces, by id) a merchant's webhook endpoint.
+    async fn put_webhook_endpoint(
+        &self,
+        merchant_id: &str,
+        endpoint: &WebhookEndpoint,
+    ) -> Result<(), StoreError>;
+
+    /// A merchant's webhook endpoints, oldest first, with `stopped` set for those a 410 stopped.
+    async fn webhook_endpoints(
+        &self,
+        merchant_id: &str,
+    ) -> Result<Vec<WebhookEndpoint>, StoreError>;
+
+    /// Removes a webhook endpoint; `true` if there was one. Deliveries already queued for it stay.
+    async fn remove_webhook_endpoint(
+        &self,
+        merchant_id: &str,
+        endpoint_id: &str,
+    ) -> Result<bool, StoreError>;
+
+    /// Payments, refunds and top-ups of these merchants marked `needs_review`, oldest first, at most
+    /// `limit` of each kind.
+    async fn review_list(
+        &self,
+        merchant_ids: &[String],
+        limit: usize,
+    ) -> Result<ReviewList, StoreError>;
 
     /// Cheap liveness check for `/readyz`.
     async fn ping(&self) -> Result<(), StoreError>;

@@ -1,4 +1,6 @@
 //! The embedded default: everything in one process's memory. One mutex makes every call atomic.
+//! A write that carries outbox events takes the outbox's mutex while it still holds the record's,
+//! so the record and its events change together (locks are always taken in that order).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Mutex;
@@ -7,8 +9,12 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use switchboard_core::{Msisdn, PaymentRecord, Phase, TopUpRecord};
 
+use crate::memory_outbox::OutboxTables;
 use crate::query::{PaymentPage, PaymentQuery, SortOrder};
-use crate::{IdempotencyKey, InsertOutcome, Store, StoreError, TopUpInsert, UpdateOutcome};
+use crate::{
+    DeadLetter, Delivery, DeliveryResult, IdempotencyKey, InsertOutcome, OutboxEvent, ReviewList,
+    Store, StoreError, TopUpInsert, UpdateOutcome, WebhookEndpoint,
+};
 
 #[derive(Default)]
 struct Inner {
@@ -32,6 +38,8 @@ struct Inner {
 pub struct MemoryStore {
     inner: Mutex<Inner>,
     refunds: Mutex<crate::memory_refunds::RefundTables>,
+    /// Deliveries, dead letters and webhook endpoints (see `memory_outbox.rs`).
+    outbox: Mutex<OutboxTables>,
     /// Spending reservations and rate-limit cells (see `limits.rs`).
     limits: crate::limits::MemoryLimits,
 }
@@ -47,6 +55,20 @@ impl MemoryStore {
         self.refunds
             .lock()
             .map_err(|_| StoreError::Unavailable("memory store poisoned".into()))
+    }
+
+    fn outbox(&self) -> Result<std::sync::MutexGuard<'_, OutboxTables>, StoreError> {
+        self.outbox
+            .lock()
+            .map_err(|_| StoreError::Unavailable("memory store poisoned".into()))
+    }
+
+    /// Queues the events of a write that succeeded; the caller still holds the record's lock.
+    fn append_events(&self, merchant_id: &str, events: &[OutboxEvent]) -> Result<(), StoreError> {
+        if !events.is_empty() {
+            self.outbox()?.append(merchant_id, events);
+        }
+        Ok(())
     }
 
     fn lock(&self) -> Result<std::sync::MutexGuard<'_, Inner>, StoreError> {
@@ -102,6 +124,7 @@ impl Store for MemoryStore {
         record: &PaymentRecord,
         expected_version: u64,
         release: &[IdempotencyKey],
+        events: &[OutboxEvent],
     ) -> Result<UpdateOutcome, StoreError> {
         let mut inner = self.lock()?;
         let Some(stored) = inner.payments.get_mut(&record.id) else {
@@ -117,6 +140,7 @@ impl Store for MemoryStore {
                 inner.keys.remove(&slot);
             }
         }
+        self.append_events(&record.merchant_id, events)?;
         Ok(UpdateOutcome::Updated)
     }
 
@@ -209,6 +233,7 @@ impl Store for MemoryStore {
         &self,
         record: &TopUpRecord,
         expected_version: u64,
+        events: &[OutboxEvent],
     ) -> Result<UpdateOutcome<TopUpRecord>, StoreError> {
         let mut inner = self.lock()?;
         let slot = (record.merchant_id.clone(), record.id.clone());
@@ -219,6 +244,7 @@ impl Store for MemoryStore {
             return Ok(UpdateOutcome::Conflict(Box::new(stored.clone())));
         }
         *stored = record.clone();
+        self.append_events(&record.merchant_id, events)?;
         Ok(UpdateOutcome::Updated)
     }
 
@@ -269,10 +295,14 @@ impl Store for MemoryStore {
         record: &switchboard_core::RefundRecord,
         expected_version: u64,
         release: &[IdempotencyKey],
+        events: &[OutboxEvent],
     ) -> Result<UpdateOutcome<switchboard_core::RefundRecord>, StoreError> {
-        Ok(self
-            .refund_tables()?
-            .update(record, expected_version, release))
+        let mut refunds = self.refund_tables()?;
+        let outcome = refunds.update(record, expected_version, release);
+        if outcome == UpdateOutcome::Updated {
+            self.append_events(&record.merchant_id, events)?;
+        }
+        Ok(outcome)
     }
 
     async fn get_refund(
@@ -381,6 +411,93 @@ impl Store for MemoryStore {
         quota: crate::RateQuota,
     ) -> Result<crate::RateDecision, StoreError> {
         self.limits.rate_limit(merchant_id, quota)
+    }
+
+    async fn claim_deliveries(
+        &self,
+        merchant_id: &str,
+        worker: &str,
+        now: DateTime<Utc>,
+        lease_ms: u64,
+        limit: usize,
+    ) -> Result<Vec<Delivery>, StoreError> {
+        Ok(self
+            .outbox()?
+            .claim(merchant_id, worker, now, lease_ms, limit))
+    }
+
+    async fn finish_delivery(
+        &self,
+        merchant_id: &str,
+        delivery_id: &str,
+        result: &DeliveryResult,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        Ok(self.outbox()?.finish(merchant_id, delivery_id, result, now))
+    }
+
+    async fn dead_letters(&self, merchant_id: &str) -> Result<Vec<DeadLetter>, StoreError> {
+        Ok(self.outbox()?.dead_letters(merchant_id))
+    }
+
+    async fn replay_dead_letter(
+        &self,
+        merchant_id: &str,
+        delivery_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        Ok(self.outbox()?.replay(merchant_id, delivery_id, now))
+    }
+
+    async fn put_webhook_endpoint(
+        &self,
+        merchant_id: &str,
+        endpoint: &WebhookEndpoint,
+    ) -> Result<(), StoreError> {
+        self.outbox()?.put_endpoint(merchant_id, endpoint);
+        Ok(())
+    }
+
+    async fn webhook_endpoints(
+        &self,
+        merchant_id: &str,
+    ) -> Result<Vec<WebhookEndpoint>, StoreError> {
+        Ok(self.outbox()?.endpoints(merchant_id))
+    }
+
+    async fn remove_webhook_endpoint(
+        &self,
+        merchant_id: &str,
+        endpoint_id: &str,
+    ) -> Result<bool, StoreError> {
+        Ok(self.outbox()?.remove_endpoint(merchant_id, endpoint_id))
+    }
+
+    async fn review_list(
+        &self,
+        merchant_ids: &[String],
+        limit: usize,
+    ) -> Result<ReviewList, StoreError> {
+        let mut list = ReviewList::default();
+        {
+            let inner = self.lock()?;
+            let wanted = |merchant: &String| merchant_ids.contains(merchant);
+            list.payments = inner
+                .payments
+                .values()
+                .filter(|p| p.needs_review && wanted(&p.merchant_id))
+                .cloned()
+                .collect();
+            list.topups = inner
+                .topups
+                .values()
+                .filter(|t| t.needs_review && wanted(&t.merchant_id))
+                .cloned()
+                .collect();
+        }
+        list.refunds = self.refund_tables()?.needing_review(merchant_ids);
+        crate::outbox_rules::order_review(&mut list, limit);
+        Ok(list)
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

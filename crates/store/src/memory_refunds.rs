@@ -144,6 +144,15 @@ impl RefundTables {
             .collect()
     }
 
+    /// Refunds of these merchants marked `needs_review`, in no particular order.
+    pub(crate) fn needing_review(&self, merchant_ids: &[String]) -> Vec<RefundRecord> {
+        self.refunds
+            .values()
+            .filter(|r| r.needs_review && merchant_ids.contains(&r.merchant_id))
+            .cloned()
+            .collect()
+    }
+
     pub(crate) fn due(
         &self,
         merchant_ids: &[String],

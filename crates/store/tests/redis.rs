@@ -9,7 +9,8 @@ use switchboard_core::Msisdn;
 use switchboard_store::conformance::{self, sample_payment, sample_topup};
 use switchboard_store::testing::{RedisCluster, RedisServer};
 use switchboard_store::{
-    IdempotencyKey, InsertOutcome, RedisSettings, RedisStore, Store, StoreError, TopUpInsert,
+    DeliveryResult, Endpoint, EventTarget, IdempotencyKey, InsertOutcome, OutboxEvent,
+    RedisSettings, RedisStore, Store, StoreError, TopUpInsert, WebhookEndpoint,
 };
 
 /// A bound for "fails fast instead of hanging" (the store's own deadline is well below it).
@@ -33,6 +34,42 @@ fn factory(settings: RedisSettings) -> impl Fn() -> std::future::Ready<RedisStor
             ..settings.clone()
         };
         std::future::ready(RedisStore::connect(&settings).expect("valid settings"))
+    }
+}
+
+/// A payment event for `merchant`, to a CAMARA sink or to the merchant's endpoints.
+fn outbox_event(id: &str, merchant: &str, target: EventTarget) -> OutboxEvent {
+    OutboxEvent {
+        event_id: id.into(),
+        event_type: "payment-completed".into(),
+        merchant_id: merchant.into(),
+        subject: format!("payment:{id}"),
+        created_at: chrono::Utc::now(),
+        correlator: None,
+        body: "{}".into(),
+        target,
+    }
+}
+
+fn to_sink() -> EventTarget {
+    EventTarget::Sink {
+        endpoint: Endpoint {
+            id: "sink:https://a".into(),
+            url: "https://a".into(),
+            bearer: Some("t".into()),
+            bearer_expires_at: None,
+        },
+    }
+}
+
+fn webhook(id: &str) -> WebhookEndpoint {
+    WebhookEndpoint {
+        id: id.into(),
+        url: format!("https://hooks.example/{id}"),
+        events: vec![],
+        description: None,
+        created_at: chrono::Utc::now(),
+        stopped: false,
     }
 }
 
@@ -67,7 +104,45 @@ async fn cluster_passes_the_conformance_suite_and_keeps_each_merchant_in_one_slo
         store.insert_payment(&p, &keys).await.unwrap();
         let mut t = sample_topup(&format!("t-{merchant}"), merchant, "x{1}:}");
         t.next_check_at = Some(chrono::Utc::now());
+        t.needs_review = true;
         store.insert_topup(&t).await.unwrap();
+        // The outbox: endpoints, events with the update, a retry, a 410, the review index.
+        store
+            .put_webhook_endpoint(merchant, &webhook("w{1}"))
+            .await
+            .unwrap();
+        let mut reviewed = p.clone();
+        reviewed.version = 2;
+        reviewed.needs_review = true;
+        let events = [
+            outbox_event("e1", merchant, to_sink()),
+            outbox_event("e2", merchant, EventTarget::MerchantEndpoints),
+        ];
+        store
+            .update_payment(&reviewed, 1, &[], &events)
+            .await
+            .unwrap();
+        let now = chrono::Utc::now();
+        let got = store
+            .claim_deliveries(merchant, "w", now, 30_000, 10)
+            .await
+            .unwrap();
+        assert_eq!(got.len(), 2, "{merchant}");
+        let retry = DeliveryResult::Retry {
+            next_attempt_at: now,
+            error: "503".into(),
+        };
+        let gone = DeliveryResult::Gone {
+            reason: "410".into(),
+        };
+        assert!(store
+            .finish_delivery(merchant, &got[0].id, &retry, now)
+            .await
+            .unwrap());
+        assert!(store
+            .finish_delivery(merchant, &got[1].id, &gone, now)
+            .await
+            .unwrap());
     }
     store
         .set_operator_override(&number("+34600000001"), "op")
@@ -94,8 +169,11 @@ async fn cluster_passes_the_conformance_suite_and_keeps_each_merchant_in_one_slo
     );
     assert_eq!(slots_by_tag.len(), 3, "{slots_by_tag:?}");
     for (tag, slots) in &slots_by_tag {
-        // payment, list, due, two idempotency keys; top-up, top-up due index, external_tx_id
-        assert_eq!(slots.len(), 8, "{tag}: {slots:?}");
+        // payment, list, two idempotency keys (the due index emptied: the payment now waits on a
+        // human); top-up, top-up due index, external_tx_id; payment and top-up review indexes;
+        // webhooks, their order, targets and filters; the outbox stream, subject queues, retry
+        // states, dead letters, stopped endpoints
+        assert_eq!(slots.len(), 18, "{tag}: {slots:?}");
         assert!(slots.windows(2).all(|w| w[0] == w[1]), "{tag}: {slots:?}");
     }
 }
@@ -191,6 +269,52 @@ async fn idempotency_keys_expire_and_money_records_do_not() {
     }
 }
 
+/// Writes without events leave the outbox keys alone; the first event creates the stream with
+/// its consumer group.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn updates_without_events_leave_the_outbox_alone() {
+    let server = RedisServer::start();
+    let store = RedisStore::connect(&server.settings("ob")).unwrap();
+    let mut conn = raw(&server.url());
+    let mut outbox_keys = || -> Vec<String> {
+        let mut keys: Vec<String> = redis::cmd("KEYS").arg("*").query(&mut conn).unwrap();
+        keys.retain(|k| k.contains("}:ob") || k.contains("}:wh"));
+        keys.sort();
+        keys
+    };
+    let p = sample_payment("p1", "m1", 1);
+    store.insert_payment(&p, &[]).await.unwrap();
+    let mut v = p.clone();
+    for version in 2..4 {
+        v.version = version;
+        store
+            .update_payment(&v, version - 1, &[], &[])
+            .await
+            .unwrap();
+    }
+    let t = sample_topup("t1", "m1", "x1");
+    store.insert_topup(&t).await.unwrap();
+    let mut t2 = t.clone();
+    t2.version = 2;
+    store.update_topup(&t2, 1, &[]).await.unwrap();
+    assert!(outbox_keys().is_empty());
+    // A fan-out with no endpoint registered queues nothing either.
+    v.version = 4;
+    let fan = outbox_event("e1", "m1", EventTarget::MerchantEndpoints);
+    store.update_payment(&v, 3, &[], &[fan]).await.unwrap();
+    assert!(outbox_keys().is_empty());
+    v.version = 5;
+    let sink = outbox_event("e2", "m1", to_sink());
+    store.update_payment(&v, 4, &[], &[sink]).await.unwrap();
+    assert_eq!(outbox_keys(), ["{ob:m:m1}:ob", "{ob:m:m1}:obq"]);
+    let groups: Vec<Vec<redis::Value>> = redis::cmd("XINFO")
+        .arg("GROUPS")
+        .arg("{ob:m:m1}:ob")
+        .query(&mut raw(&server.url()))
+        .unwrap();
+    assert_eq!(groups.len(), 1);
+}
+
 /// The top-up due index holds exactly the scheduled, unsettled top-ups: it does not grow with
 /// settled ones.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -217,7 +341,7 @@ async fn the_topup_due_index_holds_only_unsettled_topups() {
     let mut done = t.clone();
     done.status = switchboard_core::TopUpStatus::Completed;
     done.version = 2;
-    store.update_topup(&done, 1).await.unwrap();
+    store.update_topup(&done, 1, &[]).await.unwrap();
     assert!(members().is_empty());
 }
 
@@ -420,7 +544,7 @@ async fn each_operation_is_one_round_trip() {
     store.insert_payment(&warm, &[cc("w")]).await.unwrap();
     let mut warm2 = warm.clone();
     warm2.version = 2;
-    store.update_payment(&warm2, 1, &[]).await.unwrap();
+    store.update_payment(&warm2, 1, &[], &[]).await.unwrap();
     store
         .list_payments("m0", &Default::default())
         .await
@@ -433,7 +557,24 @@ async fn each_operation_is_one_round_trip() {
     store.insert_topup(&warm_topup).await.unwrap();
     let mut warm_topup2 = warm_topup.clone();
     warm_topup2.version = 2;
-    store.update_topup(&warm_topup2, 1).await.unwrap();
+    store.update_topup(&warm_topup2, 1, &[]).await.unwrap();
+    let now = chrono::Utc::now();
+    store
+        .claim_deliveries("m0", "w", now, 1000, 1)
+        .await
+        .unwrap();
+    store
+        .finish_delivery("m0", "1-0", &DeliveryResult::Delivered, now)
+        .await
+        .unwrap();
+    store.replay_dead_letter("m0", "1-0", now).await.unwrap();
+    store
+        .put_webhook_endpoint("m0", &webhook("w"))
+        .await
+        .unwrap();
+    store.webhook_endpoints("m0").await.unwrap();
+    store.remove_webhook_endpoint("m0", "w").await.unwrap();
+    store.review_list(&["m0".into()], 1).await.unwrap();
 
     let mut stream = std::net::TcpStream::connect(("127.0.0.1", server.port())).unwrap();
     stream.set_read_timeout(Some(NO_HANG)).unwrap();
@@ -459,13 +600,71 @@ async fn each_operation_is_one_round_trip() {
     let mut done = p.clone();
     done.version = 2;
     store
-        .update_payment(&done, 1, &[IdempotencyKey::ReferenceCode("r1".into())])
+        .update_payment(&done, 1, &[IdempotencyKey::ReferenceCode("r1".into())], &[])
         .await
         .unwrap();
     mark("one-step-done");
     assert_eq!(
         client_commands_until(&mut monitor, "one-step-done"),
         ["evalsha", "evalsha"]
+    );
+
+    // The outcome with its events (a sink and a fan-out) is still one round trip.
+    store
+        .put_webhook_endpoint("m1", &webhook("w1"))
+        .await
+        .unwrap();
+    mark("endpoint-put");
+    assert_eq!(
+        client_commands_until(&mut monitor, "endpoint-put"),
+        ["evalsha"]
+    );
+    let mut with_events = done.clone();
+    with_events.version = 3;
+    let events = [
+        outbox_event("e1", "m1", to_sink()),
+        outbox_event("e2", "m1", EventTarget::MerchantEndpoints),
+    ];
+    store
+        .update_payment(&with_events, 2, &[], &events)
+        .await
+        .unwrap();
+    mark("events-written");
+    assert_eq!(
+        client_commands_until(&mut monitor, "events-written"),
+        ["evalsha"]
+    );
+
+    // Each outbox call is one round trip.
+    let now = chrono::Utc::now();
+    let got = store
+        .claim_deliveries("m1", "w", now, 30_000, 10)
+        .await
+        .unwrap();
+    assert_eq!(got.len(), 2);
+    let dead = DeliveryResult::DeadLetter {
+        reason: "no".into(),
+    };
+    store
+        .finish_delivery("m1", &got[0].id, &dead, now)
+        .await
+        .unwrap();
+    store.dead_letters("m1").await.unwrap();
+    store
+        .replay_dead_letter("m1", &got[0].id, now)
+        .await
+        .unwrap();
+    store.webhook_endpoints("m1").await.unwrap();
+    store.remove_webhook_endpoint("m1", "w1").await.unwrap();
+    store
+        .review_list(&["m1".into(), "m2".into()], 10)
+        .await
+        .unwrap();
+    mark("outbox-done");
+    assert_eq!(
+        client_commands_until(&mut monitor, "outbox-done"),
+        ["evalsha", "evalsha", "hvals", "evalsha", "evalsha", "evalsha", "evalsha", "evalsha"],
+        "claim, finish, dead letters, replay, list, remove, review for two merchants"
     );
 
     store.get_payment("m1", "p1").await.unwrap();
@@ -492,7 +691,7 @@ async fn each_operation_is_one_round_trip() {
     let mut done = t.clone();
     done.status = switchboard_core::TopUpStatus::Completed;
     done.version = 2;
-    store.update_topup(&done, 1).await.unwrap();
+    store.update_topup(&done, 1, &[]).await.unwrap();
     mark("topup-written");
     assert_eq!(
         client_commands_until(&mut monitor, "topup-written"),

@@ -42,6 +42,7 @@ pub fn sample_refund(
         upstream_id: None,
         sink: None,
         sink_credential: None,
+        correlator: None,
         created_at: created,
         updated_at: created,
         refund_date: None,
@@ -176,19 +177,19 @@ async fn denied_refunds_release_and_cas_works(store: &dyn Store) {
     denied.status = RefundStatus::Denied;
     denied.version = 2;
     assert_eq!(
-        store.update_refund(&denied, 1, &[]).await.unwrap(),
+        store.update_refund(&denied, 1, &[], &[]).await.unwrap(),
         UpdateOutcome::Updated
     );
     let mut stale = r.clone();
     stale.version = 2;
     stale.status = RefundStatus::Succeeded;
-    match store.update_refund(&stale, 1, &[]).await.unwrap() {
+    match store.update_refund(&stale, 1, &[], &[]).await.unwrap() {
         UpdateOutcome::Conflict(now) => assert_eq!(*now, denied),
         other => panic!("expected Conflict, got {other:?}"),
     }
     assert_eq!(
         store
-            .update_refund(&sample_refund("zz", "m1", "p1", "1", 1), 1, &[])
+            .update_refund(&sample_refund("zz", "m1", "p1", "1", 1), 1, &[], &[])
             .await
             .unwrap(),
         UpdateOutcome::Missing
@@ -208,7 +209,10 @@ async fn denied_refunds_release_and_cas_works(store: &dyn Store) {
     ));
     refused.version = 2;
     assert_eq!(
-        store.update_refund(&refused, 1, &[rc("r2")]).await.unwrap(),
+        store
+            .update_refund(&refused, 1, &[rc("r2")], &[])
+            .await
+            .unwrap(),
         UpdateOutcome::Updated
     );
     let third = sample_refund("r3", "m1", "p1", "80", 3);
@@ -346,7 +350,7 @@ async fn refund_due_index_follows_updates(store: &dyn Store) {
     let mut settled = a.clone();
     settled.status = RefundStatus::Succeeded;
     settled.version = 2;
-    store.update_refund(&settled, 1, &[]).await.unwrap();
+    store.update_refund(&settled, 1, &[], &[]).await.unwrap();
     let due = store.due_refunds(&merchants, t0, 10).await.unwrap();
     assert_eq!(due.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), ["b"]);
     assert_eq!(store.due_refunds(&merchants, t0, 0).await.unwrap(), vec![]);

@@ -23,7 +23,7 @@ impl Stored for TopUpRecord {
     const NAME: &'static str = "top-up";
 }
 
-/// A record as the insert and update scripts receive it (`ARGV[1..10]`, see record.lua).
+/// A record as the insert and update scripts receive it (`ARGV[1..11]`, see record.lua).
 pub(crate) struct RecordArgs {
     pub(crate) member: String,
     pub(crate) json: String,
@@ -34,6 +34,8 @@ pub(crate) struct RecordArgs {
     pub(crate) status: String,
     pub(crate) msisdn: String,
     pub(crate) merchant_identifier: Option<String>,
+    /// In the review index (scored by creation) while `needs_review`.
+    pub(crate) review: Option<i64>,
 }
 
 impl RecordArgs {
@@ -58,10 +60,11 @@ impl RecordArgs {
                 .charging_meta_data
                 .as_ref()
                 .and_then(|m| m.merchant_identifier.clone()),
+            review: record.needs_review.then(|| score(record.created_at)),
         })
     }
 
-    /// `ARGV[1..10]` in script order.
+    /// `ARGV[1..11]` in script order.
     pub(crate) fn argv(&self) -> Vec<String> {
         let flag = |b: bool| if b { "1" } else { "0" }.to_string();
         vec![
@@ -75,11 +78,12 @@ impl RecordArgs {
             self.msisdn.clone(),
             flag(self.merchant_identifier.is_some()),
             self.merchant_identifier.clone().unwrap_or_default(),
+            self.review.map(|r| r.to_string()).unwrap_or_default(),
         ]
     }
 }
 
-/// A top-up as the top-up insert and update scripts receive it (`ARGV[1..4]`, see
+/// A top-up as the top-up insert and update scripts receive it (`ARGV[1..5]`, see
 /// topup_record.lua).
 pub(crate) struct TopUpArgs {
     pub(crate) member: String,
@@ -87,6 +91,8 @@ pub(crate) struct TopUpArgs {
     pub(crate) version: String,
     /// In the due index while unsettled with a `next_check_at`.
     pub(crate) due: Option<i64>,
+    /// In the review index (scored by creation) while `needs_review`.
+    pub(crate) review: Option<i64>,
 }
 
 impl TopUpArgs {
@@ -101,16 +107,18 @@ impl TopUpArgs {
                 .next_check_at
                 .filter(|_| record.is_unsettled())
                 .map(score),
+            review: record.needs_review.then(|| score(record.created_at)),
         })
     }
 
-    /// `ARGV[1..4]` in script order.
+    /// `ARGV[1..5]` in script order.
     pub(crate) fn argv(&self) -> Vec<String> {
         vec![
             self.member.clone(),
             self.json.clone(),
             self.version.clone(),
             self.due.map(|d| d.to_string()).unwrap_or_default(),
+            self.review.map(|r| r.to_string()).unwrap_or_default(),
         ]
     }
 }
@@ -275,7 +283,7 @@ fn required_record<T: Stored>(value: Option<&Value>, holder: &str) -> Result<T, 
     }
 }
 
-fn array(value: Value) -> Result<Vec<Value>, StoreError> {
+pub(crate) fn array(value: Value) -> Result<Vec<Value>, StoreError> {
     match value {
         Value::Array(items) | Value::Set(items) => Ok(items),
         _ => Err(StoreError::Corrupt("unexpected reply from redis".into())),
@@ -289,7 +297,7 @@ fn int(value: &Value) -> Result<i64, StoreError> {
     }
 }
 
-fn bytes(value: &Value) -> Result<Vec<u8>, StoreError> {
+pub(crate) fn bytes(value: &Value) -> Result<Vec<u8>, StoreError> {
     match value {
         Value::BulkString(b) => Ok(b.clone()),
         Value::SimpleString(s) => Ok(s.clone().into_bytes()),
@@ -341,11 +349,17 @@ mod tests {
         assert_eq!(args.status, "processing");
         assert_eq!(args.member, "p%7B1%7D");
         let argv = args.argv();
-        assert_eq!(argv.len(), 10);
+        assert_eq!(argv.len(), 11);
         assert_eq!((argv[8].as_str(), argv[9].as_str()), ("1", "shop"));
-        // Settled or waiting on a human: not in the due index, whatever next_check_at says.
+        assert_eq!(argv[10], "");
+        // Settled or waiting on a human: not in the due index, whatever next_check_at says; in
+        // the review index, by creation.
         p.needs_review = true;
         assert_eq!(RecordArgs::of(&p).unwrap().due, None);
+        assert_eq!(
+            RecordArgs::of(&p).unwrap().argv()[10],
+            score(p.created_at).to_string()
+        );
         p.phase = Phase::Submitting;
         assert!(!RecordArgs::of(&p).unwrap().visible);
     }
@@ -447,8 +461,15 @@ mod tests {
             t
         );
         let argv = args.argv();
-        assert_eq!(argv.len(), 4);
+        assert_eq!(argv.len(), 5);
         assert_eq!(argv[2], "1");
+        assert_eq!(argv[4], "");
+        t.needs_review = true;
+        assert_eq!(
+            TopUpArgs::of(&t).unwrap().argv()[4],
+            score(t.created_at).to_string()
+        );
+        t.needs_review = false;
         // Settled: out of the due index, whatever next_check_at says.
         t.status = switchboard_core::TopUpStatus::Completed;
         assert_eq!(TopUpArgs::of(&t).unwrap().due, None);

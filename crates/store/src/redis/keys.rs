@@ -140,6 +140,91 @@ impl MerchantKeys {
         format!("{}:k:{kind}:{}", self.tag, encode(value))
     }
 
+    /// Sorted set of payments marked `needs_review`, scored by creation time (µs).
+    pub(crate) fn review_payments(&self) -> String {
+        format!("{}:rvp", self.tag)
+    }
+
+    /// Sorted set of refunds marked `needs_review`, scored by creation time (µs).
+    pub(crate) fn review_refunds(&self) -> String {
+        format!("{}:rvr", self.tag)
+    }
+
+    /// Sorted set of top-ups marked `needs_review`, scored by creation time (µs).
+    pub(crate) fn review_topups(&self) -> String {
+        format!("{}:rvt", self.tag)
+    }
+
+    /// Stream `{tag}:ob`: the outbox, read through the consumer group `workers`. An entry is one
+    /// delivery; its entry id is the delivery id.
+    pub(crate) fn outbox(&self) -> String {
+        format!("{}:ob", self.tag)
+    }
+
+    /// Hash `{tag}:obq`: subject → its queued delivery ids, oldest first, separated by spaces.
+    pub(crate) fn outbox_queues(&self) -> String {
+        format!("{}:obq", self.tag)
+    }
+
+    /// Hash `{tag}:obr`: delivery id → `<attempts> <next attempt µs> <last error>` once retried.
+    pub(crate) fn outbox_retries(&self) -> String {
+        format!("{}:obr", self.tag)
+    }
+
+    /// Hash `{tag}:obd`: delivery id → dead letter (a flat JSON object of strings).
+    pub(crate) fn dead_letters(&self) -> String {
+        format!("{}:obd", self.tag)
+    }
+
+    /// Set `{tag}:obs`: endpoint ids stopped by a 410 Gone.
+    pub(crate) fn stopped_endpoints(&self) -> String {
+        format!("{}:obs", self.tag)
+    }
+
+    /// Hash `{tag}:wh`: endpoint id → the registered `WebhookEndpoint` (JSON).
+    pub(crate) fn webhooks(&self) -> String {
+        format!("{}:wh", self.tag)
+    }
+
+    /// Sorted set `{tag}:whz`: endpoint ids scored by creation time (µs): fan-out order.
+    pub(crate) fn webhook_order(&self) -> String {
+        format!("{}:whz", self.tag)
+    }
+
+    /// Hash `{tag}:whd`: endpoint id → the `Endpoint` (JSON) its deliveries carry.
+    pub(crate) fn webhook_targets(&self) -> String {
+        format!("{}:whd", self.tag)
+    }
+
+    /// Hash `{tag}:whf`: endpoint id → its event filter: `''` for every type, else the encoded
+    /// types, each between spaces (` a b `).
+    pub(crate) fn webhook_filters(&self) -> String {
+        format!("{}:whf", self.tag)
+    }
+
+    /// The keys `outbox_append` (outbox.lua) uses, in its order.
+    pub(crate) fn outbox_append(&self) -> Vec<String> {
+        vec![
+            self.outbox(),
+            self.outbox_queues(),
+            self.stopped_endpoints(),
+            self.webhook_order(),
+            self.webhook_targets(),
+            self.webhook_filters(),
+        ]
+    }
+
+    /// The keys of the worker scripts (outbox_work.lua), in their order.
+    pub(crate) fn outbox_work(&self) -> Vec<String> {
+        vec![
+            self.outbox(),
+            self.outbox_queues(),
+            self.outbox_retries(),
+            self.dead_letters(),
+            self.stopped_endpoints(),
+        ]
+    }
+
     /// String `{tag}:k:cc:<value>` or `{tag}:k:rc:<value>` holding the claiming payment's member.
     pub(crate) fn idempotency(&self, key: &IdempotencyKey) -> String {
         let (kind, value) = match key {
@@ -155,8 +240,9 @@ pub(crate) fn member(payment_id: &str) -> String {
     encode(payment_id)
 }
 
-/// Percent-encodes every byte outside `[A-Za-z0-9._~@+-]`. Injective; never emits `{`, `}`, `:`.
-fn encode(text: &str) -> String {
+/// Percent-encodes every byte outside `[A-Za-z0-9._~@+-]`. Injective; never emits `{`, `}`, `:`
+/// (nor spaces, which the webhook filters rely on).
+pub(crate) fn encode(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for byte in text.bytes() {
         if byte.is_ascii_alphanumeric() || b"._~@+-".contains(&byte) {
@@ -197,6 +283,18 @@ mod tests {
                 mk.topup("t{1}"),
                 mk.topup_due(),
                 mk.topup_claim("}x{"),
+                mk.review_payments(),
+                mk.review_refunds(),
+                mk.review_topups(),
+                mk.outbox(),
+                mk.outbox_queues(),
+                mk.outbox_retries(),
+                mk.dead_letters(),
+                mk.stopped_endpoints(),
+                mk.webhooks(),
+                mk.webhook_order(),
+                mk.webhook_targets(),
+                mk.webhook_filters(),
             ];
             let tag = hash_tag(&all[0]).to_string();
             assert!(tag.starts_with("sb:m:"), "{tag}");
@@ -238,13 +336,28 @@ mod tests {
             }
         }
         // Records and indexes: an id is encoded, so it never turns one kind into another.
-        for id in ["due", "list", "tdue", "x"] {
+        for id in ["due", "list", "tdue", "ob", "wh", "x"] {
             let names = [
                 mk.payment(id),
                 mk.topup(id),
+                mk.refund(id),
                 mk.list(),
                 mk.due(),
                 mk.topup_due(),
+                mk.refund_due(),
+                mk.rate(),
+                mk.review_payments(),
+                mk.review_refunds(),
+                mk.review_topups(),
+                mk.outbox(),
+                mk.outbox_queues(),
+                mk.outbox_retries(),
+                mk.dead_letters(),
+                mk.stopped_endpoints(),
+                mk.webhooks(),
+                mk.webhook_order(),
+                mk.webhook_targets(),
+                mk.webhook_filters(),
             ];
             for (i, a) in names.iter().enumerate() {
                 for b in &names[i + 1..] {

@@ -1,7 +1,7 @@
 //! The Redis backend, single node or Cluster. Layout and scripts: see the crate README.
 //!
-//! Every operation is one round trip (`due_for_reconciliation` and `due_topups`: one per merchant,
-//! concurrently): the writes are Lua scripts, so they are atomic, and every key a script touches
+//! Every operation is one round trip (`due_for_reconciliation`, `due_topups`, `due_refunds` and
+//! `review_list`: one per merchant, concurrently): the writes are Lua scripts, so they are atomic, and every key a script touches
 //! carries the merchant's hash tag, so they work unchanged on Redis Cluster. The MNP overrides are
 //! one hash under a tag of its own, read and written with plain hash commands.
 
@@ -9,7 +9,10 @@ mod codec;
 mod connection;
 mod keys;
 mod limits;
+mod outbox;
+mod outbox_codec;
 mod refunds;
+mod review;
 mod scripts;
 mod settings;
 
@@ -30,8 +33,9 @@ use self::scripts::Scripts;
 pub use self::settings::RedisSettings;
 use crate::query::{PaymentPage, PaymentQuery, SortOrder};
 use crate::{
-    IdempotencyKey, InsertOutcome, RefundInsert, RefundPage, RefundQuery, Store, StoreError,
-    TopUpInsert, UpdateOutcome,
+    DeadLetter, Delivery, DeliveryResult, IdempotencyKey, InsertOutcome, OutboxEvent, RefundInsert,
+    RefundPage, RefundQuery, ReviewList, Store, StoreError, TopUpInsert, UpdateOutcome,
+    WebhookEndpoint,
 };
 
 /// Merchants whose due payments are fetched at the same time.
@@ -137,7 +141,7 @@ impl Store for RedisStore {
         let args = RecordArgs::of(record)?;
         let mk = self.keys.merchant(&record.merchant_id);
         let mut call = self.scripts.insert.key(mk.payment(&record.id));
-        call.key(mk.list()).key(mk.due());
+        call.key(mk.list()).key(mk.due()).key(mk.review_payments());
         for key in keys {
             call.key(mk.idempotency(key));
         }
@@ -156,15 +160,21 @@ impl Store for RedisStore {
         record: &PaymentRecord,
         expected_version: u64,
         release: &[IdempotencyKey],
+        events: &[OutboxEvent],
     ) -> Result<UpdateOutcome, StoreError> {
         let args = RecordArgs::of(record)?;
         let mk = self.keys.merchant(&record.merchant_id);
         let mut call = self.scripts.update.key(mk.payment(&record.id));
-        call.key(mk.list()).key(mk.due());
+        call.key(mk.list())
+            .key(mk.due())
+            .key(mk.review_payments())
+            .key(mk.outbox_append());
         for key in release {
             call.key(mk.idempotency(key));
         }
-        call.arg(args.argv()).arg(expected_version.to_string());
+        call.arg(args.argv())
+            .arg(expected_version.to_string())
+            .arg(outbox_codec::events_argv(events)?);
         let mut conn = self.conn.clone();
         let reply: Value = self
             .call("update_payment", call.invoke_async(&mut conn))
@@ -264,6 +274,7 @@ impl Store for RedisStore {
         let mk = self.keys.merchant(&record.merchant_id);
         let mut call = self.scripts.topup_insert.key(mk.topup(&record.id));
         call.key(mk.topup_due())
+            .key(mk.review_topups())
             .key(mk.topup_claim(&record.external_tx_id));
         call.arg(args.argv())
             .arg(mk.topup_base())
@@ -279,12 +290,17 @@ impl Store for RedisStore {
         &self,
         record: &TopUpRecord,
         expected_version: u64,
+        events: &[OutboxEvent],
     ) -> Result<UpdateOutcome<TopUpRecord>, StoreError> {
         let args = TopUpArgs::of(record)?;
         let mk = self.keys.merchant(&record.merchant_id);
         let mut call = self.scripts.topup_update.key(mk.topup(&record.id));
-        call.key(mk.topup_due());
-        call.arg(args.argv()).arg(expected_version.to_string());
+        call.key(mk.topup_due())
+            .key(mk.review_topups())
+            .key(mk.outbox_append());
+        call.arg(args.argv())
+            .arg(expected_version.to_string())
+            .arg(outbox_codec::events_argv(events)?);
         let mut conn = self.conn.clone();
         let reply: Value = self
             .call("update_topup", call.invoke_async(&mut conn))
@@ -350,8 +366,10 @@ impl Store for RedisStore {
         record: &RefundRecord,
         expected_version: u64,
         release: &[IdempotencyKey],
+        events: &[OutboxEvent],
     ) -> Result<UpdateOutcome<RefundRecord>, StoreError> {
-        self.refund_update(record, expected_version, release).await
+        self.refund_update(record, expected_version, release, events)
+            .await
     }
 
     async fn get_refund(
@@ -466,6 +484,73 @@ impl Store for RedisStore {
         quota: crate::RateQuota,
     ) -> Result<crate::RateDecision, StoreError> {
         self.rate_limit_impl(merchant_id, quota).await
+    }
+
+    async fn claim_deliveries(
+        &self,
+        merchant_id: &str,
+        worker: &str,
+        now: DateTime<Utc>,
+        lease_ms: u64,
+        limit: usize,
+    ) -> Result<Vec<Delivery>, StoreError> {
+        self.outbox_claim(merchant_id, worker, now, lease_ms, limit)
+            .await
+    }
+
+    async fn finish_delivery(
+        &self,
+        merchant_id: &str,
+        delivery_id: &str,
+        result: &DeliveryResult,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        self.outbox_finish(merchant_id, delivery_id, result, now)
+            .await
+    }
+
+    async fn dead_letters(&self, merchant_id: &str) -> Result<Vec<DeadLetter>, StoreError> {
+        self.outbox_dead_letters(merchant_id).await
+    }
+
+    async fn replay_dead_letter(
+        &self,
+        merchant_id: &str,
+        delivery_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        self.outbox_replay(merchant_id, delivery_id, now).await
+    }
+
+    async fn put_webhook_endpoint(
+        &self,
+        merchant_id: &str,
+        endpoint: &WebhookEndpoint,
+    ) -> Result<(), StoreError> {
+        self.webhook_put(merchant_id, endpoint).await
+    }
+
+    async fn webhook_endpoints(
+        &self,
+        merchant_id: &str,
+    ) -> Result<Vec<WebhookEndpoint>, StoreError> {
+        self.webhook_list(merchant_id).await
+    }
+
+    async fn remove_webhook_endpoint(
+        &self,
+        merchant_id: &str,
+        endpoint_id: &str,
+    ) -> Result<bool, StoreError> {
+        self.webhook_remove(merchant_id, endpoint_id).await
+    }
+
+    async fn review_list(
+        &self,
+        merchant_ids: &[String],
+        limit: usize,
+    ) -> Result<ReviewList, StoreError> {
+        self.review_list_impl(merchant_ids, limit).await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

@@ -11,11 +11,11 @@ use rust_decimal::Decimal;
 use switchboard_core::{Amount, RefundRecord, RefundType};
 
 use super::codec::{self, Stored};
-use super::keys;
+use super::{keys, outbox_codec};
 use super::{RedisStore, MAX_OFFSET};
 use crate::query::SortOrder;
 use crate::refunds::{RefundInsert, RefundPage, RefundQuery};
-use crate::{IdempotencyKey, StoreError, UpdateOutcome};
+use crate::{IdempotencyKey, OutboxEvent, StoreError, UpdateOutcome};
 
 impl Stored for RefundRecord {
     const NAME: &'static str = "refund";
@@ -34,6 +34,7 @@ static SCRIPTS: LazyLock<RefundScripts> = LazyLock::new(|| RefundScripts {
     )),
     update: Script::new(concat!(
         include_str!("scripts/refund_record.lua"),
+        include_str!("scripts/outbox.lua"),
         include_str!("scripts/refund_update.lua")
     )),
     all: Script::new(include_str!("scripts/refund_all.lua")),
@@ -47,7 +48,7 @@ fn thousandths(amount: Decimal) -> Result<i64, StoreError> {
         .ok_or_else(|| StoreError::Corrupt("amount out of range".into()))
 }
 
-/// `ARGV[1..11]` of refund_record.lua, computed from the record.
+/// `ARGV[1..12]` of refund_record.lua, computed from the record.
 fn record_argv(record: &RefundRecord) -> Result<Vec<String>, StoreError> {
     let json = serde_json::to_string(record)
         .map_err(|e| StoreError::Corrupt(format!("unencodable refund: {e}")))?;
@@ -74,6 +75,11 @@ fn record_argv(record: &RefundRecord) -> Result<Vec<String>, StoreError> {
         .into(),
         record.merchant_identifier.clone().unwrap_or_default(),
         thousandths(record.reserved().value())?.to_string(),
+        if record.needs_review {
+            codec::score(record.created_at).to_string()
+        } else {
+            String::new()
+        },
     ])
 }
 
@@ -107,7 +113,8 @@ impl RedisStore {
         let mut call = SCRIPTS.insert.key(mk.refund(&record.id));
         call.key(mk.refund_ledger(&record.payment_id))
             .key(mk.refund_list(&record.payment_id))
-            .key(mk.refund_due());
+            .key(mk.refund_due())
+            .key(mk.review_refunds());
         for key in keys {
             call.key(mk.refund_claim(key));
         }
@@ -156,17 +163,21 @@ impl RedisStore {
         record: &RefundRecord,
         expected_version: u64,
         release: &[IdempotencyKey],
+        events: &[OutboxEvent],
     ) -> Result<UpdateOutcome<RefundRecord>, StoreError> {
         let mk = self.keys.merchant(&record.merchant_id);
         let mut call = SCRIPTS.update.key(mk.refund(&record.id));
         call.key(mk.refund_ledger(&record.payment_id))
             .key(mk.refund_list(&record.payment_id))
-            .key(mk.refund_due());
+            .key(mk.refund_due())
+            .key(mk.review_refunds())
+            .key(mk.outbox_append());
         for key in release {
             call.key(mk.refund_claim(key));
         }
         call.arg(record_argv(record)?)
-            .arg(expected_version.to_string());
+            .arg(expected_version.to_string())
+            .arg(outbox_codec::events_argv(events)?);
         let mut conn = self.conn.clone();
         let reply: Value = self
             .call("update_refund", call.invoke_async(&mut conn))

@@ -22,6 +22,7 @@ impl Scripts {
             )),
             update: Script::new(concat!(
                 include_str!("scripts/record.lua"),
+                include_str!("scripts/outbox.lua"),
                 include_str!("scripts/update.lua")
             )),
             list: Script::new(include_str!("scripts/list.lua")),
@@ -32,6 +33,7 @@ impl Scripts {
             )),
             topup_update: Script::new(concat!(
                 include_str!("scripts/topup_record.lua"),
+                include_str!("scripts/outbox.lua"),
                 include_str!("scripts/topup_update.lua")
             )),
         }

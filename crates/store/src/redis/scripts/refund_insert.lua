@@ -1,14 +1,14 @@
 -- insert_refund: claim every key in order (or report the first one taken), then apply the
 -- remaining-amount guard on the payment's ledger, then write.
--- KEYS[5..] refund idempotency keys. ARGV: 12 refund key prefix, 13 idempotency TTL (ms),
--- 14 payment amount (thousandths), 15 '1' for a total refund, 16 requested amount (thousandths).
+-- KEYS[6..] refund idempotency keys. ARGV: 13 refund key prefix, 14 idempotency TTL (ms),
+-- 15 payment amount (thousandths), 16 '1' for a total refund, 17 requested amount (thousandths).
 -- Amounts are integers below 2^53, so Lua's doubles add them exactly.
 -- Returns {0} inserted | {1, key index (0-based), holder JSON or false} | {2} id already used
 -- | {3, what is left (thousandths)}.
-for i = 5, #KEYS do
+for i = 6, #KEYS do
   local holder = redis.call('GET', KEYS[i])
   if holder then
-    return {1, i - 5, redis.call('HGET', ARGV[12] .. holder, 'json')}
+    return {1, i - 6, redis.call('HGET', ARGV[13] .. holder, 'json')}
   end
 end
 if redis.call('EXISTS', KEYS[1]) == 1 then
@@ -18,10 +18,10 @@ local held = 0
 for _, v in ipairs(redis.call('HVALS', KEYS[2])) do
   held = held + tonumber(v)
 end
-local left = tonumber(ARGV[14]) - held
-local amount = tonumber(ARGV[16])
+local left = tonumber(ARGV[15]) - held
+local amount = tonumber(ARGV[17])
 local fits
-if ARGV[15] == '1' then
+if ARGV[16] == '1' then
   fits = amount == left
 else
   fits = amount <= left
@@ -33,7 +33,7 @@ if not fits or amount <= 0 or left <= 0 then
   return {3, left}
 end
 write_refund()
-for i = 5, #KEYS do
-  redis.call('SET', KEYS[i], ARGV[1], 'PX', ARGV[13])
+for i = 6, #KEYS do
+  redis.call('SET', KEYS[i], ARGV[1], 'PX', ARGV[14])
 end
 return {0}

@@ -1,0 +1,317 @@
+//! The memory backend's outbox: per merchant, the queued deliveries in write order with their
+//! leases, each subject's queue, the dead letters, the stopped endpoints and the registered
+//! webhook endpoints. The store appends events while it holds the record's lock, so a record and
+//! its events change together.
+
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+
+use chrono::{DateTime, Utc};
+
+use crate::outbox_rules::{self, delivery_endpoint, fan_out_subject, parse_delivery_id, wants};
+use crate::{
+    DeadLetter, Delivery, DeliveryResult, Endpoint, EventTarget, OutboxEvent, WebhookEndpoint,
+    EXPIRED_REASON, STOPPED_REASON,
+};
+
+#[derive(Default)]
+pub(crate) struct OutboxTables {
+    merchants: HashMap<String, MerchantOutbox>,
+}
+
+#[derive(Default)]
+struct MerchantOutbox {
+    /// Last sequence number handed out; delivery ids are `<seq>-0`.
+    last_seq: u64,
+    /// Queued deliveries by sequence: write order.
+    queued: BTreeMap<u64, Queued>,
+    /// Subject → its queued deliveries' sequences, oldest first.
+    subjects: HashMap<String, VecDeque<u64>>,
+    dead: HashMap<String, DeadLetter>,
+    /// Endpoint ids that answered 410 Gone.
+    stopped: HashSet<String>,
+    endpoints: HashMap<String, WebhookEndpoint>,
+}
+
+struct Queued {
+    delivery: Delivery,
+    lease: Option<Lease>,
+}
+
+/// Who holds a delivery, since when (ms on the callers' clock, as Redis keeps it).
+struct Lease {
+    worker: String,
+    since_ms: i64,
+}
+
+impl OutboxTables {
+    /// Queues `events` under `merchant_id` (the written record's merchant).
+    pub(crate) fn append(&mut self, merchant_id: &str, events: &[OutboxEvent]) {
+        if events.is_empty() {
+            return;
+        }
+        let m = self.merchants.entry(merchant_id.to_string()).or_default();
+        for event in events {
+            match &event.target {
+                EventTarget::Sink { endpoint } => {
+                    m.push(event, event.subject.clone(), endpoint.clone())
+                }
+                EventTarget::MerchantEndpoints => {
+                    let mut targets: Vec<WebhookEndpoint> = m
+                        .endpoints
+                        .values()
+                        .filter(|e| !m.stopped.contains(&e.id) && wants(e, &event.event_type))
+                        .cloned()
+                        .collect();
+                    outbox_rules::sort_endpoints(&mut targets);
+                    for target in targets {
+                        let subject = fan_out_subject(&event.subject, &target.id);
+                        m.push(event, subject, delivery_endpoint(&target));
+                    }
+                }
+            }
+        }
+    }
+
+    pub(crate) fn claim(
+        &mut self,
+        merchant_id: &str,
+        worker: &str,
+        now: DateTime<Utc>,
+        lease_ms: u64,
+        limit: usize,
+    ) -> Vec<Delivery> {
+        let Some(m) = self.merchants.get_mut(merchant_id) else {
+            return Vec::new();
+        };
+        let now_ms = now.timestamp_millis();
+        let lease_ms = i64::try_from(lease_ms).unwrap_or(i64::MAX);
+        // Take fresh and stale deliveries, renew our own: everything we hold is leased from now.
+        let mut held = Vec::new();
+        for (seq, queued) in m.queued.iter_mut() {
+            let ours = match &queued.lease {
+                None => true,
+                Some(lease) if lease.worker == worker => true,
+                Some(lease) => lease.since_ms.saturating_add(lease_ms) <= now_ms,
+            };
+            if ours {
+                queued.lease = Some(Lease {
+                    worker: worker.to_string(),
+                    since_ms: now_ms,
+                });
+                held.push(*seq);
+            }
+        }
+        let mut out = Vec::new();
+        for seq in held {
+            let Some(delivery) = m.queued.get(&seq).map(|q| &q.delivery) else {
+                continue;
+            };
+            let expired = delivery.endpoint.bearer_expires_at.is_some_and(|t| t < now);
+            if m.stopped.contains(&delivery.endpoint.id) {
+                m.bury(seq, STOPPED_REASON, now);
+            } else if expired {
+                m.bury(seq, EXPIRED_REASON, now);
+            } else if out.len() < limit && delivery.next_attempt_at <= now && m.is_head(seq) {
+                out.push(delivery.clone());
+            }
+        }
+        out
+    }
+
+    pub(crate) fn finish(
+        &mut self,
+        merchant_id: &str,
+        delivery_id: &str,
+        result: &DeliveryResult,
+        now: DateTime<Utc>,
+    ) -> bool {
+        let Some(m) = self.merchants.get_mut(merchant_id) else {
+            return false;
+        };
+        let Some(seq) = seq_of(delivery_id) else {
+            return false;
+        };
+        let Some(queued) = m.queued.get_mut(&seq) else {
+            return false;
+        };
+        let delivery = &mut queued.delivery;
+        if *result != DeliveryResult::Delivered {
+            delivery.attempts = delivery.attempts.saturating_add(1);
+        }
+        match result {
+            DeliveryResult::Delivered => {
+                m.remove(seq);
+            }
+            DeliveryResult::Retry {
+                next_attempt_at,
+                error,
+            } => {
+                delivery.next_attempt_at = *next_attempt_at;
+                delivery.last_error = Some(error.clone());
+            }
+            DeliveryResult::DeadLetter { reason } => m.bury(seq, reason, now),
+            DeliveryResult::Gone { reason } => {
+                let endpoint = delivery.endpoint.id.clone();
+                m.bury(seq, reason, now);
+                m.stopped.insert(endpoint);
+            }
+        }
+        true
+    }
+
+    pub(crate) fn dead_letters(&self, merchant_id: &str) -> Vec<DeadLetter> {
+        let mut letters: Vec<DeadLetter> = self
+            .merchants
+            .get(merchant_id)
+            .map(|m| m.dead.values().cloned().collect())
+            .unwrap_or_default();
+        outbox_rules::sort_dead_letters(&mut letters);
+        letters
+    }
+
+    pub(crate) fn replay(
+        &mut self,
+        merchant_id: &str,
+        delivery_id: &str,
+        now: DateTime<Utc>,
+    ) -> bool {
+        let Some(m) = self.merchants.get_mut(merchant_id) else {
+            return false;
+        };
+        let Some(letter) = m.dead.remove(delivery_id) else {
+            return false;
+        };
+        let old = letter.delivery;
+        m.stopped.remove(&old.endpoint.id);
+        let id = m.next_id();
+        m.enqueue(Delivery {
+            id,
+            attempts: 0,
+            next_attempt_at: now,
+            last_error: None,
+            ..old
+        });
+        true
+    }
+
+    pub(crate) fn put_endpoint(&mut self, merchant_id: &str, endpoint: &WebhookEndpoint) {
+        let stored = WebhookEndpoint {
+            stopped: false,
+            ..endpoint.clone()
+        };
+        self.merchants
+            .entry(merchant_id.to_string())
+            .or_default()
+            .endpoints
+            .insert(endpoint.id.clone(), stored);
+    }
+
+    pub(crate) fn endpoints(&self, merchant_id: &str) -> Vec<WebhookEndpoint> {
+        let Some(m) = self.merchants.get(merchant_id) else {
+            return Vec::new();
+        };
+        let mut all: Vec<WebhookEndpoint> = m
+            .endpoints
+            .values()
+            .map(|e| WebhookEndpoint {
+                stopped: m.stopped.contains(&e.id),
+                ..e.clone()
+            })
+            .collect();
+        outbox_rules::sort_endpoints(&mut all);
+        all
+    }
+
+    pub(crate) fn remove_endpoint(&mut self, merchant_id: &str, endpoint_id: &str) -> bool {
+        self.merchants
+            .get_mut(merchant_id)
+            .is_some_and(|m| m.endpoints.remove(endpoint_id).is_some())
+    }
+}
+
+/// The sequence number in a memory delivery id (`<seq>-0`).
+fn seq_of(delivery_id: &str) -> Option<u64> {
+    match parse_delivery_id(delivery_id) {
+        Some((seq, 0)) => Some(seq),
+        _ => None,
+    }
+}
+
+impl MerchantOutbox {
+    fn next_id(&mut self) -> String {
+        self.last_seq += 1;
+        format!("{}-0", self.last_seq)
+    }
+
+    /// A fresh delivery of `event` to one address.
+    fn push(&mut self, event: &OutboxEvent, subject: String, endpoint: Endpoint) {
+        let id = self.next_id();
+        self.enqueue(Delivery {
+            id,
+            event_id: event.event_id.clone(),
+            event_type: event.event_type.clone(),
+            merchant_id: event.merchant_id.clone(),
+            subject,
+            created_at: event.created_at,
+            correlator: event.correlator.clone(),
+            body: event.body.clone(),
+            endpoint,
+            attempts: 0,
+            next_attempt_at: event.created_at,
+            last_error: None,
+        });
+    }
+
+    /// Adds a delivery at the tail of its subject, held by nobody.
+    fn enqueue(&mut self, delivery: Delivery) {
+        let Some(seq) = seq_of(&delivery.id) else {
+            return;
+        };
+        self.subjects
+            .entry(delivery.subject.clone())
+            .or_default()
+            .push_back(seq);
+        self.queued.insert(
+            seq,
+            Queued {
+                delivery,
+                lease: None,
+            },
+        );
+    }
+
+    fn is_head(&self, seq: u64) -> bool {
+        self.queued
+            .get(&seq)
+            .and_then(|q| self.subjects.get(&q.delivery.subject))
+            .and_then(VecDeque::front)
+            == Some(&seq)
+    }
+
+    /// Takes a delivery out of the queue (and out of its subject's order).
+    fn remove(&mut self, seq: u64) -> Option<Delivery> {
+        let queued = self.queued.remove(&seq)?;
+        let subject = &queued.delivery.subject;
+        if let Some(order) = self.subjects.get_mut(subject) {
+            order.retain(|s| *s != seq);
+            if order.is_empty() {
+                self.subjects.remove(subject);
+            }
+        }
+        Some(queued.delivery)
+    }
+
+    /// Moves a queued delivery to the dead letters.
+    fn bury(&mut self, seq: u64, reason: &str, now: DateTime<Utc>) {
+        if let Some(delivery) = self.remove(seq) {
+            self.dead.insert(
+                delivery.id.clone(),
+                DeadLetter {
+                    delivery,
+                    reason: reason.to_string(),
+                    failed_at: now,
+                },
+            );
+        }
+    }
+}
