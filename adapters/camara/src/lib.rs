@@ -7,8 +7,11 @@
 //!
 //! - `client.rs`: HTTP, the token cache and the one retry after a 401;
 //! - `transformers.rs`: our types ↔ the upstream JSON;
-//! - `errors.rs`: the table from upstream errors to [`AdapterError`]s.
+//! - `errors.rs`: the table from upstream errors to [`AdapterError`]s;
+//! - `callback.rs`: the `sink` asked for with each payment and refund, and the operator's
+//!   CloudEvents read back (when the gateway configured callbacks).
 
+mod callback;
 mod client;
 mod consent;
 mod errors;
@@ -20,8 +23,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use reqwest::{Method, Url};
 use switchboard_adapter::{
-    Adapter, AdapterBuildError, AdapterError, Capabilities, Capability, ChannelSettings,
-    UpstreamHttp, UpstreamPayment, UpstreamRefund,
+    Adapter, AdapterBuildError, AdapterError, CallbackError, CallbackNotice, CallbackRef,
+    CallbackRequest, CallbackSettings, Capabilities, Capability, ChannelSettings, UpstreamHttp,
+    UpstreamPayment, UpstreamRefund,
 };
 use switchboard_core::{PaymentFlow, PaymentRecord, RefundRecord};
 
@@ -53,6 +57,8 @@ pub struct CamaraAdapter {
     refund_root: Url,
     /// `{base_url}/consent/v1`.
     consent_root: Url,
+    /// Where the operator notifies Switchboard; `None`: no sink is sent.
+    callback: Option<CallbackSettings>,
 }
 
 impl CamaraAdapter {
@@ -83,6 +89,7 @@ impl CamaraAdapter {
             channel: settings.id.clone(),
             refund_root: below(&base, refunds::REFUND_API_PATH),
             consent_root: below(&base, consent::CONSENT_API_PATH),
+            callback: settings.callback.clone(),
             client: CamaraClient::new(
                 reqwest,
                 token_url,
@@ -103,7 +110,12 @@ impl CamaraAdapter {
             Op::Prepare => &["payments", "prepare"],
             _ => &["payments"],
         };
-        let body = PaymentRequest::from(record);
+        let reference = CallbackRef::Payment {
+            merchant_id: record.merchant_id.clone(),
+            payment_id: record.id.clone(),
+        };
+        let sink = callback::sink(self.callback.as_ref(), &reference, record.created_at);
+        let body = PaymentRequest::from(record).with_sink(sink);
         let reply = self
             .client
             .send(Method::POST, path, Some(&body), &record.upstream_correlator)
@@ -252,6 +264,19 @@ impl Adapter for CamaraAdapter {
         ])
     }
 
+    /// A CloudEvent at `{callback url}?ref=…`: the bearer must be that reference's token (checked
+    /// first), then the event `type` gives the status (see `callback.rs`).
+    fn parse_callback(&self, request: &CallbackRequest) -> Result<CallbackNotice, CallbackError> {
+        let result = callback::parse(self.callback.as_ref(), request);
+        match &result {
+            Ok(_) => tracing::debug!(channel = %self.channel, "operator notification accepted"),
+            Err(e) => {
+                tracing::info!(channel = %self.channel, error = %e, "operator notification refused")
+            }
+        }
+        result
+    }
+
     #[tracing::instrument(skip_all, fields(channel = %self.channel, payment_id = %payment.id, op = "create"))]
     async fn create_payment(
         &self,
@@ -310,7 +335,14 @@ impl Adapter for CamaraAdapter {
         payment: &PaymentRecord,
         refund: &RefundRecord,
     ) -> Result<UpstreamRefund, AdapterError> {
-        refunds::create(&self.client, &self.refund_root, payment, refund).await
+        refunds::create(
+            &self.client,
+            &self.refund_root,
+            self.callback.as_ref(),
+            payment,
+            refund,
+        )
+        .await
     }
 
     #[tracing::instrument(skip_all, fields(channel = %self.channel, payment_id = %payment.id, refund_id = %refund.id, op = "refund_status"))]
@@ -319,7 +351,14 @@ impl Adapter for CamaraAdapter {
         payment: &PaymentRecord,
         refund: &RefundRecord,
     ) -> Result<UpstreamRefund, AdapterError> {
-        refunds::status(&self.client, &self.refund_root, payment, refund).await
+        refunds::status(
+            &self.client,
+            &self.refund_root,
+            self.callback.as_ref(),
+            payment,
+            refund,
+        )
+        .await
     }
 
     #[tracing::instrument(skip_all, fields(channel = %self.channel, op = "consent"))]

@@ -7,9 +7,10 @@
 use reqwest::{Method, Url};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use switchboard_adapter::{AdapterError, UpstreamRefund};
+use switchboard_adapter::{AdapterError, CallbackRef, CallbackSettings, UpstreamRefund};
 use switchboard_core::{PaymentRecord, RefundRecord, RefundStatus, RefundType};
 
+use crate::callback::{self, Sink, SinkCredential};
 use crate::client::CamaraClient;
 use crate::errors::{self, Op, Outcome};
 
@@ -25,6 +26,22 @@ pub struct RefundRequest {
     amount_transaction: Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     reason: Option<String>,
+    /// Switchboard's callback address for this refund, when configured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sink: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sink_credential: Option<SinkCredential>,
+}
+
+impl RefundRequest {
+    /// Asks the operator to notify `sink` (nothing changes for `None`).
+    fn with_sink(mut self, sink: Option<Sink>) -> Self {
+        if let Some(sink) = sink {
+            self.sink = Some(sink.url);
+            self.sink_credential = Some(sink.credential);
+        }
+        self
+    }
 }
 
 impl From<&RefundRecord> for RefundRequest {
@@ -47,6 +64,8 @@ impl From<&RefundRecord> for RefundRequest {
                 "refundAmount": refund_amount,
             }),
             reason: r.reason.clone(),
+            sink: None,
+            sink_credential: None,
         }
     }
 }
@@ -104,15 +123,25 @@ fn upstream_payment_id(payment: &PaymentRecord) -> Result<&str, AdapterError> {
         .ok_or_else(|| AdapterError::NotSent("the operator's payment id is not known".into()))
 }
 
-/// `POST …/refunds`.
+/// `POST …/refunds`, with Switchboard's sink for the refund when `callback` is set.
 pub async fn create(
     client: &CamaraClient,
     root: &Url,
+    callback: Option<&CallbackSettings>,
     payment: &PaymentRecord,
     refund: &RefundRecord,
 ) -> Result<UpstreamRefund, AdapterError> {
     let url = refunds_url(root, upstream_payment_id(payment)?, None);
-    let body = RefundRequest::from(refund);
+    let reference = CallbackRef::Refund {
+        merchant_id: refund.merchant_id.clone(),
+        payment_id: refund.payment_id.clone(),
+        refund_id: refund.id.clone(),
+    };
+    let body = RefundRequest::from(refund).with_sink(callback::sink(
+        callback,
+        &reference,
+        refund.created_at,
+    ));
     let reply = client
         .send_to(Method::POST, url, Some(&body), &refund.upstream_correlator)
         .await?;
@@ -131,11 +160,12 @@ pub async fn create(
 pub async fn status(
     client: &CamaraClient,
     root: &Url,
+    callback: Option<&CallbackSettings>,
     payment: &PaymentRecord,
     refund: &RefundRecord,
 ) -> Result<UpstreamRefund, AdapterError> {
     let Some(id) = refund.upstream_id.as_deref().filter(|id| !id.is_empty()) else {
-        return create(client, root, payment, refund).await;
+        return create(client, root, callback, payment, refund).await;
     };
     let url = refunds_url(root, upstream_payment_id(payment)?, Some(id));
     let reply = client

@@ -8,6 +8,8 @@ use serde::{Deserialize, Serialize};
 use switchboard_adapter::{AdapterError, UpstreamPayment};
 use switchboard_core::{Msisdn, PaymentAmount, PaymentRecord, PaymentStatus, ValidationInfo};
 
+use crate::callback::{Sink, SinkCredential};
+
 /// `amountTransaction` of `CreatePayment` and `BodyAmountReservationTransactionForReserveInput`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -25,6 +27,11 @@ pub struct AmountTransactionRequest<'a> {
 #[serde(rename_all = "camelCase")]
 pub struct PaymentRequest<'a> {
     pub amount_transaction: AmountTransactionRequest<'a>,
+    /// Switchboard's callback address for this payment (see `callback.rs`), when configured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sink: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sink_credential: Option<SinkCredential>,
 }
 
 impl<'a> From<&'a PaymentRecord> for PaymentRequest<'a> {
@@ -36,7 +43,20 @@ impl<'a> From<&'a PaymentRecord> for PaymentRequest<'a> {
                 payment_amount: &record.payment_amount,
                 reference_code: &record.reference_code,
             },
+            sink: None,
+            sink_credential: None,
         }
+    }
+}
+
+impl PaymentRequest<'_> {
+    /// Asks the operator to notify `sink` (nothing changes for `None`).
+    pub fn with_sink(mut self, sink: Option<Sink>) -> Self {
+        if let Some(sink) = sink {
+            self.sink = Some(sink.url);
+            self.sink_credential = Some(sink.credential);
+        }
+        self
     }
 }
 
@@ -216,6 +236,29 @@ pub(crate) mod tests {
                 "referenceCode": "ref-1"
             }})
         );
+    }
+
+    #[test]
+    fn create_body_carries_the_sink_when_asked() {
+        let r = record("one_step", "00");
+        let sink = Sink {
+            url: "https://sb.example/callbacks/op?ref=p.bQ.cDE".into(),
+            credential: SinkCredential {
+                credential_type: "ACCESSTOKEN",
+                access_token: "tok".into(),
+                access_token_type: "bearer",
+                access_token_expires_utc: "2026-01-31T00:00:00Z".into(),
+            },
+        };
+        let body = serde_json::to_value(PaymentRequest::from(&r).with_sink(Some(sink))).unwrap();
+        assert_eq!(body["sink"], "https://sb.example/callbacks/op?ref=p.bQ.cDE");
+        assert_eq!(
+            body["sinkCredential"],
+            json!({"credentialType": "ACCESSTOKEN", "accessToken": "tok", "accessTokenType": "bearer",
+                "accessTokenExpiresUtc": "2026-01-31T00:00:00Z"})
+        );
+        let plain = serde_json::to_value(PaymentRequest::from(&r).with_sink(None)).unwrap();
+        assert!(plain.get("sink").is_none() && plain.get("sinkCredential").is_none());
     }
 
     #[test]

@@ -6,10 +6,15 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use switchboard_adapter::{Adapter, AdapterError, ChannelSettings, UpstreamHttp, UpstreamPayment};
+use switchboard_adapter::{
+    Adapter, AdapterError, CallbackError, CallbackNotice, CallbackRef, CallbackRequest,
+    CallbackSettings, ChannelSettings, UpstreamHttp, UpstreamPayment,
+};
 use switchboard_adapter_camara::{factory, KIND};
-use switchboard_core::{ErrorCode, PaymentRecord, PaymentStatus, ValidationInfo};
-use switchboard_sandbox::{start, SandboxConfig, SandboxHandle, Timings};
+use switchboard_core::{
+    ErrorCode, PaymentRecord, PaymentStatus, RefundRecord, RefundStatus, ValidationInfo,
+};
+use switchboard_sandbox::{start, Captured, Inbox, SandboxConfig, SandboxHandle, Timings};
 
 const SYNC_OP: &str = "movistar-es";
 const ASYNC_OP: &str = "telekom-de";
@@ -64,7 +69,8 @@ fn record(flow: &str, digits: &str, id: &str) -> PaymentRecord {
         "upstream_correlator": PaymentRecord::upstream_correlator_for(id), "upstream_id": null,
         "server_reference_code": null, "validation_info": null, "validation_attempts": 0,
         "pending_action": null, "sink": null, "sink_credential": null,
-        "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z",
+        // Now: the sink token the adapter announces expires 30 days after creation.
+        "created_at": chrono::Utc::now(), "updated_at": chrono::Utc::now(),
         "payment_date": null, "denial_reason": null, "fingerprint": "f", "needs_review": false
     }))
     .expect("valid record")
@@ -467,5 +473,301 @@ async fn channel_problems_are_not_sent() {
         .await
         .unwrap_err();
     assert!(matches!(err, AdapterError::NotSent(_)), "{err:?}");
+    sb.stop().await;
+}
+
+// ---------------------------------------------------------------- operator notifications
+
+const CHANNEL: &str = "camara-test";
+/// Long enough for any scripted delay plus a delivery; only reached when something is broken.
+const NOTIFICATION_WAIT: Duration = Duration::from_secs(10);
+
+/// A gateway callback endpoint (the inbox) and the channel's callback settings pointing at it.
+async fn callbacks() -> (Inbox, CallbackSettings) {
+    let inbox = Inbox::start().await.expect("inbox starts");
+    let settings = CallbackSettings {
+        url: inbox.url(&format!("/callbacks/{CHANNEL}")),
+        key: b"test-callback-key".to_vec(),
+    };
+    (inbox, settings)
+}
+
+fn adapter_with_callbacks(
+    sandbox: &SandboxHandle,
+    operator: &str,
+    callback: &CallbackSettings,
+) -> Arc<dyn Adapter> {
+    let mut settings = settings_for(&sandbox.base_url(operator), "sandbox-secret");
+    settings.callback = Some(callback.clone());
+    factory(&settings, &UpstreamHttp::new()).expect("adapter builds")
+}
+
+/// What the gateway hands the adapter for a request its `/callbacks/{channel}` received.
+fn callback_request(captured: &Captured) -> CallbackRequest {
+    CallbackRequest {
+        headers: captured.headers.clone(),
+        query: captured.query.clone(),
+        body: captured.body.clone(),
+    }
+}
+
+async fn notification(inbox: &mut Inbox) -> Captured {
+    inbox
+        .next(NOTIFICATION_WAIT)
+        .await
+        .expect("the operator sent a notification")
+}
+
+fn payment_update(notice: CallbackNotice, id: &str) -> UpstreamPayment {
+    match notice {
+        CallbackNotice::Payment {
+            merchant_id,
+            payment_id,
+            update,
+        } => {
+            assert_eq!((merchant_id.as_str(), payment_id.as_str()), ("m", id));
+            update
+        }
+        other => panic!("not a payment notice: {other:?}"),
+    }
+}
+
+fn with_header(captured: &Captured, name: &str, value: Option<&str>) -> CallbackRequest {
+    let mut request = callback_request(captured);
+    request.headers.retain(|(n, _)| n != name);
+    if let Some(value) = value {
+        request.headers.push((name.to_owned(), value.to_owned()));
+    }
+    request
+}
+
+#[tokio::test]
+async fn payment_notifications_reach_the_callback_and_are_verified() {
+    let sb = sandbox().await;
+    let (mut inbox, callback) = callbacks().await;
+    let a = adapter_with_callbacks(&sb, SYNC_OP, &callback);
+
+    // 86: processing, then succeeded on its own; the operator notifies the sink.
+    let rec = record("one_step", "86", "cb-86");
+    let created = a.create_payment(&rec).await.unwrap();
+    assert_eq!(created.status, PaymentStatus::Processing);
+    let got = notification(&mut inbox).await;
+    assert_eq!(got.method, "POST");
+    assert_eq!(got.path, format!("/callbacks/{CHANNEL}"));
+    assert_eq!(
+        got.header("content-type"),
+        Some("application/cloudevents+json")
+    );
+    assert!(got.header("x-correlator").is_some_and(|c| !c.is_empty()));
+    let reference = CallbackRef::Payment {
+        merchant_id: "m".into(),
+        payment_id: "cb-86".into(),
+    };
+    assert_eq!(got.query, format!("ref={}", reference.encode()));
+    let event: serde_json::Value = serde_json::from_slice(&got.body).unwrap();
+    assert_eq!(
+        event["type"],
+        "org.camaraproject.carrier-billing.v0.payment-completed"
+    );
+    assert_eq!(event["specversion"], "1.0");
+
+    let update = payment_update(a.parse_callback(&callback_request(&got)).unwrap(), "cb-86");
+    assert_eq!(update.status, PaymentStatus::Succeeded);
+    assert_eq!(update.upstream_id, created.upstream_id);
+    let status = a.payment_status(&learned(rec, &created)).await.unwrap();
+    assert_eq!(update.payment_date, status.payment_date);
+    assert!(update.payment_date.is_some());
+
+    // Missing, wrong or non-bearer credentials: unauthenticated.
+    for auth in [
+        None,
+        Some("Bearer not-the-token"),
+        Some("Basic Zm9vOmJhcg=="),
+    ] {
+        assert_eq!(
+            a.parse_callback(&with_header(&got, "authorization", auth)),
+            Err(CallbackError::Unauthenticated),
+            "{auth:?}"
+        );
+    }
+
+    // 88: denied on its own, with a reason.
+    let rec_b = record("one_step", "88", "cb-88");
+    a.create_payment(&rec_b).await.unwrap();
+    let got_b = notification(&mut inbox).await;
+    let update_b = payment_update(
+        a.parse_callback(&callback_request(&got_b)).unwrap(),
+        "cb-88",
+    );
+    assert_eq!(update_b.status, PaymentStatus::Denied);
+    assert!(update_b.denial_reason.is_some());
+
+    // Payment A's token presented for payment B's reference (and the other way round).
+    let a_token = got.header("authorization").map(str::to_owned);
+    let mut crossed = with_header(&got_b, "authorization", a_token.as_deref());
+    assert_eq!(
+        a.parse_callback(&crossed),
+        Err(CallbackError::Unauthenticated)
+    );
+    crossed.body = got.body.clone();
+    assert_eq!(
+        a.parse_callback(&crossed),
+        Err(CallbackError::Unauthenticated)
+    );
+
+    // The same channel without callbacks asks for none and reads none.
+    let plain = adapter(&sb, SYNC_OP);
+    assert_eq!(
+        plain.parse_callback(&callback_request(&got)),
+        Err(CallbackError::Unsupported)
+    );
+    let quiet = record("one_step", "86", "cb-quiet");
+    let p = plain.create_payment(&quiet).await.unwrap();
+    settle(&plain, &learned(quiet, &p), PaymentStatus::Succeeded).await;
+    assert!(inbox.next(Duration::from_millis(300)).await.is_none());
+    sb.stop().await;
+}
+
+#[tokio::test]
+async fn two_step_notifications_reserve_expire_and_complete() {
+    let sb = sandbox().await;
+    let (mut inbox, callback) = callbacks().await;
+
+    // 89 on the sync operator: reserved at once (no notification), then the reservation expires.
+    let a = adapter_with_callbacks(&sb, SYNC_OP, &callback);
+    let rec = record("two_step", "89", "cb-expire");
+    assert_eq!(
+        a.prepare_payment(&rec).await.unwrap().status,
+        PaymentStatus::Reserved
+    );
+    let got = notification(&mut inbox).await;
+    let update = payment_update(
+        a.parse_callback(&callback_request(&got)).unwrap(),
+        "cb-expire",
+    );
+    assert_eq!(update.status, PaymentStatus::Cancelled);
+
+    // The async operator: processing → reserved; confirm → processing → succeeded.
+    let b = adapter_with_callbacks(&sb, ASYNC_OP, &callback);
+    let rec = record("two_step", "00", "cb-async");
+    let p = b.prepare_payment(&rec).await.unwrap();
+    assert_eq!(p.status, PaymentStatus::Processing);
+    let got = notification(&mut inbox).await;
+    let reserved = payment_update(
+        b.parse_callback(&callback_request(&got)).unwrap(),
+        "cb-async",
+    );
+    assert_eq!(reserved.status, PaymentStatus::Reserved);
+    assert_eq!(reserved.upstream_id, p.upstream_id);
+    let mut stored = learned(rec, &p);
+    stored.status = PaymentStatus::Reserved;
+    b.confirm_payment(&stored).await.unwrap();
+    let got = notification(&mut inbox).await;
+    let done = payment_update(
+        b.parse_callback(&callback_request(&got)).unwrap(),
+        "cb-async",
+    );
+    assert_eq!(done.status, PaymentStatus::Succeeded);
+    assert!(done.payment_date.is_some());
+    assert_eq!(sb.charges_for("sb-cb-async"), 1);
+    sb.stop().await;
+}
+
+/// A refund of `payment_id` (ids the test's own), partial when `amount` is given.
+fn refund_record(payment_id: &str, id: &str, amount: Option<f64>) -> RefundRecord {
+    let (kind, info) = match amount {
+        Some(a) => (
+            "partial",
+            serde_json::json!({"amount": a, "currency": "EUR", "description": "refund"}),
+        ),
+        None => ("total", serde_json::Value::Null),
+    };
+    serde_json::from_value(serde_json::json!({
+        "id": id, "merchant_id": "m", "payment_id": payment_id, "refund_type": kind,
+        "amount": amount.unwrap_or(19.99), "currency": "EUR", "charging_information": info,
+        "merchant_identifier": null, "refund_details": null, "reason": null, "client_correlator": null,
+        "reference_code": format!("ref-{id}"), "phase": {"phase": "submitting"}, "status": "processing",
+        "channel_id": CHANNEL, "upstream_correlator": format!("sb-{id}"), "upstream_id": null,
+        "sink": null, "sink_credential": null, "created_at": chrono::Utc::now(),
+        "updated_at": chrono::Utc::now(), "refund_date": null, "denial_reason": null, "version": 1,
+        "next_check_at": null, "reconcile_attempts": 0, "needs_review": false, "fingerprint": "f"
+    }))
+    .expect("valid refund record")
+}
+
+#[tokio::test]
+async fn refund_notifications_reach_the_callback_and_are_verified() {
+    let sb = sandbox().await;
+    let (mut inbox, callback) = callbacks().await;
+    let a = adapter_with_callbacks(&sb, ASYNC_OP, &callback);
+
+    let rec = record("one_step", "00", "cb-paid");
+    let p = a.create_payment(&rec).await.unwrap();
+    let paid_notice = notification(&mut inbox).await;
+    let paid = payment_update(
+        a.parse_callback(&callback_request(&paid_notice)).unwrap(),
+        "cb-paid",
+    );
+    assert_eq!(paid.status, PaymentStatus::Succeeded);
+    let mut payment = learned(rec, &p);
+    payment.status = PaymentStatus::Succeeded;
+
+    // A partial refund of x.13 is denied (later, on the async operator); then a total refund.
+    let denied = refund_record("cb-paid", "cb-r-denied", Some(5.13));
+    let r = a.create_refund(&payment, &denied).await.unwrap();
+    assert_eq!(r.status, RefundStatus::Processing);
+    let got = notification(&mut inbox).await;
+    let expected_ref = CallbackRef::Refund {
+        merchant_id: "m".into(),
+        payment_id: "cb-paid".into(),
+        refund_id: "cb-r-denied".into(),
+    };
+    assert_eq!(got.query, format!("ref={}", expected_ref.encode()));
+    match a.parse_callback(&callback_request(&got)).unwrap() {
+        CallbackNotice::Refund {
+            merchant_id,
+            payment_id,
+            refund_id,
+            update,
+        } => {
+            assert_eq!(
+                (
+                    merchant_id.as_str(),
+                    payment_id.as_str(),
+                    refund_id.as_str()
+                ),
+                ("m", "cb-paid", "cb-r-denied")
+            );
+            assert_eq!(update.status, RefundStatus::Denied);
+            assert_eq!(update.upstream_id, r.upstream_id);
+            assert!(update.denial_reason.is_some());
+        }
+        other => panic!("not a refund notice: {other:?}"),
+    }
+
+    let total = refund_record("cb-paid", "cb-r-total", None);
+    let r = a.create_refund(&payment, &total).await.unwrap();
+    let got = notification(&mut inbox).await;
+    let CallbackNotice::Refund { update, .. } = a.parse_callback(&callback_request(&got)).unwrap()
+    else {
+        panic!("not a refund notice")
+    };
+    assert_eq!(update.status, RefundStatus::Succeeded);
+    assert_eq!(update.upstream_id, r.upstream_id);
+    assert!(update.refund_date.is_some());
+
+    // A refund event presented with the payment's (valid) reference and token: malformed.
+    let mut mixed = callback_request(&paid_notice);
+    mixed.body = got.body.clone();
+    assert!(matches!(
+        a.parse_callback(&mixed),
+        Err(CallbackError::Malformed(_))
+    ));
+    // The payment's token on the refund's reference: unauthenticated.
+    let token = paid_notice.header("authorization");
+    assert_eq!(
+        a.parse_callback(&with_header(&got, "authorization", token)),
+        Err(CallbackError::Unauthenticated)
+    );
     sb.stop().await;
 }

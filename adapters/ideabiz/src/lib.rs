@@ -15,10 +15,15 @@
 //!   again with the same correlator, completing the request the merchant made; the platform's
 //!   duplicate refusal makes that safe.
 //!
+//! - **Notifications**: with callbacks configured, each charge carries a `webhook` with
+//!   Switchboard's address and a per-payment token; the platform's notification is verified and
+//!   read in `callback.rs`.
+//!
 //! Files: `settings.rs` (channel settings and `options`), `client.rs` (HTTP, grants, 401 retry),
 //! `token.rs` (the pair), `transformers.rs` (our types ↔ the platform's JSON), `errors.rs` (the
-//! platform's error table as data).
+//! platform's error table as data), `callback.rs` (the webhook and its notifications).
 
+mod callback;
 mod client;
 mod errors;
 mod settings;
@@ -30,8 +35,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use reqwest::Method;
 use switchboard_adapter::{
-    Adapter, AdapterBuildError, AdapterError, Capabilities, Capability, ChannelSettings,
-    UpstreamHttp, UpstreamPayment,
+    Adapter, AdapterBuildError, AdapterError, CallbackError, CallbackNotice, CallbackRequest,
+    CallbackSettings, Capabilities, Capability, ChannelSettings, UpstreamHttp, UpstreamPayment,
 };
 use switchboard_core::{PaymentFlow, PaymentRecord};
 
@@ -62,6 +67,8 @@ pub struct IdeabizAdapter {
     channel: String,
     service_id: Option<String>,
     client: IdeabizClient,
+    /// Where the platform notifies Switchboard; `None`: no webhook is sent.
+    callback: Option<CallbackSettings>,
 }
 
 impl IdeabizAdapter {
@@ -87,15 +94,15 @@ impl IdeabizAdapter {
             client: IdeabizClient::new(reqwest, &settings),
             channel: settings.channel,
             service_id: settings.service_id,
+            callback: settings.callback,
         })
     }
 
-    /// The `webhook` registered with a charge, so the platform notifies Switchboard itself.
-    ///
-    /// Not wired yet: delivery of the platform's notifications comes with the webhooks issue.
-    /// Until then no webhook is sent and outcomes are learned by status queries only.
-    fn notification_webhook(&self, _payment: &PaymentRecord) -> Option<WebhookRequest> {
-        None
+    /// The `webhook` registered with a charge, so the platform notifies Switchboard itself:
+    /// Switchboard's callback address for this payment and its token. `None` (outcomes learned by
+    /// status queries only) when the gateway configured no callbacks.
+    fn notification_webhook(&self, payment: &PaymentRecord) -> Option<WebhookRequest> {
+        callback::webhook(self.callback.as_ref(), payment)
     }
 
     /// `POST /payments`. A duplicate refusal means our charge exists: it is read by
@@ -209,6 +216,19 @@ impl Adapter for IdeabizAdapter {
     /// `Unsupported` answer.
     fn capabilities(&self) -> Capabilities {
         Capabilities::of(&[Capability::Payment, Capability::PaymentStatus])
+    }
+
+    /// The platform's notification at `{callback url}?ref=…`: the bearer must be that reference's
+    /// token (checked first), then the body is read like a status answer (see `callback.rs`).
+    fn parse_callback(&self, request: &CallbackRequest) -> Result<CallbackNotice, CallbackError> {
+        let result = callback::parse(self.callback.as_ref(), request);
+        match &result {
+            Ok(_) => tracing::debug!(channel = %self.channel, "platform notification accepted"),
+            Err(e) => {
+                tracing::info!(channel = %self.channel, error = %e, "platform notification refused")
+            }
+        }
+        result
     }
 
     #[tracing::instrument(skip_all, fields(channel = %self.channel, payment_id = %payment.id, op = "create"))]

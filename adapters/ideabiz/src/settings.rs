@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 
 use reqwest::Url;
 use serde_json::Value;
-use switchboard_adapter::{AdapterBuildError, ChannelSettings, Timeouts};
+use switchboard_adapter::{AdapterBuildError, CallbackSettings, ChannelSettings, Timeouts};
 use switchboard_core::Secret;
 
 /// The API root below `base_url`.
@@ -64,6 +64,8 @@ pub struct IdeabizSettings {
     /// Sent as `chargingMetaData.serviceId` when the merchant gave none.
     pub service_id: Option<String>,
     pub timeouts: Timeouts,
+    /// Where the platform notifies Switchboard (set by the gateway); `None`: no webhook is sent.
+    pub callback: Option<CallbackSettings>,
 }
 
 impl IdeabizSettings {
@@ -107,6 +109,7 @@ impl IdeabizSettings {
             user,
             service_id: options.optional(OPTION_SERVICE_ID).map_err(fail)?,
             timeouts: settings.timeouts,
+            callback: settings.callback.clone(),
         })
     }
 }

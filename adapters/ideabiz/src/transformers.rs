@@ -6,6 +6,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use switchboard_adapter::sanitize::scrub_reason;
 use switchboard_adapter::{AdapterError, UpstreamPayment};
 use switchboard_core::{
     Amount, ChargingInformation, ChargingMetaData, Currency, Msisdn, PaymentRecord, PaymentStatus,
@@ -158,6 +159,9 @@ pub struct PaymentResponse {
     pub amount_transaction: Option<AmountTransactionResponse>,
     #[serde(default)]
     pub payment_date: Option<String>,
+    /// Why a `Denied` payment was denied, when the platform says (notifications, status answers).
+    #[serde(default)]
+    pub denial_reason: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -254,13 +258,17 @@ impl TryFrom<PaymentResponse> for UpstreamPayment {
             ),
             _ => None,
         };
+        let denial_reason = match status {
+            PaymentStatus::Denied => answer.denial_reason.as_deref().and_then(scrub_reason),
+            _ => None,
+        };
         Ok(UpstreamPayment {
             upstream_id: Some(upstream_id),
             status,
             server_reference_code: tx.server_reference_code.filter(|s| !s.trim().is_empty()),
             validation_info: None,
             payment_date,
-            denial_reason: None,
+            denial_reason,
         })
     }
 }

@@ -7,10 +7,15 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use switchboard_adapter::{Adapter, AdapterError, ChannelSettings, UpstreamHttp, UpstreamPayment};
+use switchboard_adapter::{
+    Adapter, AdapterError, CallbackError, CallbackNotice, CallbackRef, CallbackRequest,
+    CallbackSettings, ChannelSettings, UpstreamHttp, UpstreamPayment,
+};
 use switchboard_adapter_ideabiz::{factory, KIND};
 use switchboard_core::{ErrorCode, PaymentRecord, PaymentStatus};
-use switchboard_sandbox::{start, IdeabizPlatform, SandboxConfig, SandboxHandle, Timings};
+use switchboard_sandbox::{
+    start, Captured, IdeabizPlatform, Inbox, SandboxConfig, SandboxHandle, Timings,
+};
 
 const PLATFORM: &str = "dialog-lk";
 
@@ -443,5 +448,131 @@ async fn channel_problems_are_not_sent() {
         .await
         .unwrap_err();
     assert!(matches!(err, AdapterError::NotSent(_)), "{err:?}");
+    sb.stop().await;
+}
+
+// ---------------------------------------------------------------- platform notifications
+
+/// Long enough for the scripted delay plus a delivery; only reached when something is broken.
+const NOTIFICATION_WAIT: Duration = Duration::from_secs(10);
+
+/// A gateway callback endpoint (the inbox) and an adapter whose channel points the platform at it.
+async fn adapter_with_callbacks(sb: &SandboxHandle) -> (Inbox, Arc<dyn Adapter>) {
+    let inbox = Inbox::start().await.expect("inbox starts");
+    let mut settings = settings_for(&sb.base_url(PLATFORM), "sandbox-secret", "sandbox-pass");
+    settings.callback = Some(CallbackSettings {
+        url: inbox.url("/callbacks/ideabiz-test"),
+        key: b"test-callback-key".to_vec(),
+    });
+    let adapter = factory(&settings, &UpstreamHttp::new()).expect("adapter builds");
+    (inbox, adapter)
+}
+
+fn callback_request(captured: &Captured) -> CallbackRequest {
+    CallbackRequest {
+        headers: captured.headers.clone(),
+        query: captured.query.clone(),
+        body: captured.body.clone(),
+    }
+}
+
+fn payment_update(notice: CallbackNotice, id: &str) -> UpstreamPayment {
+    match notice {
+        CallbackNotice::Payment {
+            merchant_id,
+            payment_id,
+            update,
+        } => {
+            assert_eq!((merchant_id.as_str(), payment_id.as_str()), ("m", id));
+            update
+        }
+        other => panic!("not a payment notice: {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_charge_settled_later_is_notified_to_the_callback_and_verified() {
+    let sb = sandbox().await;
+    let (mut inbox, a) = adapter_with_callbacks(&sb).await;
+
+    // 86: the platform answers `processing` (Switchboard: processing), charges later, and notifies.
+    let rec = record("86", "cb-86");
+    let created = a.create_payment(&rec).await.unwrap();
+    assert_eq!(created.status, PaymentStatus::Processing);
+    let got = inbox.next(NOTIFICATION_WAIT).await.expect("a notification");
+    assert_eq!(got.method, "POST");
+    assert_eq!(got.path, "/callbacks/ideabiz-test");
+    let reference = CallbackRef::Payment {
+        merchant_id: "m".into(),
+        payment_id: "cb-86".into(),
+    };
+    assert_eq!(got.query, format!("ref={}", reference.encode()));
+    assert_eq!(got.header("content-type"), Some("application/json"));
+    let body: serde_json::Value = serde_json::from_slice(&got.body).unwrap();
+    assert_eq!(
+        body["amountTransaction"]["transactionOperationStatus"],
+        "Charged"
+    );
+    assert!(body.get("webhook").is_none(), "the token is not echoed");
+
+    let update = payment_update(a.parse_callback(&callback_request(&got)).unwrap(), "cb-86");
+    assert_eq!(update.status, PaymentStatus::Succeeded);
+    assert_eq!(update.upstream_id, created.upstream_id);
+    // The notification says what a status query says.
+    let status = a.payment_status(&learned(rec, &created)).await.unwrap();
+    assert_eq!(update, status);
+    assert_eq!(sb.charges_for("sb-cb-86"), 1);
+
+    // Missing or wrong token: unauthenticated.
+    let mut missing = callback_request(&got);
+    missing.headers.retain(|(n, _)| n != "authorization");
+    assert_eq!(
+        a.parse_callback(&missing),
+        Err(CallbackError::Unauthenticated)
+    );
+    let mut wrong = missing.clone();
+    wrong
+        .headers
+        .push(("authorization".into(), "Bearer wrong".into()));
+    assert_eq!(
+        a.parse_callback(&wrong),
+        Err(CallbackError::Unauthenticated)
+    );
+
+    // 88: denied later, with the platform's reason.
+    let rec_b = record("88", "cb-88");
+    a.create_payment(&rec_b).await.unwrap();
+    let got_b = inbox.next(NOTIFICATION_WAIT).await.expect("a notification");
+    let update_b = payment_update(
+        a.parse_callback(&callback_request(&got_b)).unwrap(),
+        "cb-88",
+    );
+    assert_eq!(update_b.status, PaymentStatus::Denied);
+    assert!(update_b.denial_reason.is_some());
+    assert_eq!(sb.charges_for("sb-cb-88"), 0);
+
+    // Payment A's token presented for payment B's reference.
+    let mut crossed = callback_request(&got_b);
+    crossed.headers = got.headers.clone();
+    assert_eq!(
+        a.parse_callback(&crossed),
+        Err(CallbackError::Unauthenticated)
+    );
+
+    // Charged at once: nothing to notify. Without callbacks: no webhook, nothing read.
+    let sync = record("00", "cb-00");
+    assert_eq!(
+        a.create_payment(&sync).await.unwrap().status,
+        PaymentStatus::Succeeded
+    );
+    let plain = adapter(&sb);
+    assert_eq!(
+        plain.parse_callback(&callback_request(&got)),
+        Err(CallbackError::Unsupported)
+    );
+    let quiet = record("86", "cb-quiet");
+    let p = plain.create_payment(&quiet).await.unwrap();
+    settle(&plain, &learned(quiet, &p), PaymentStatus::Succeeded).await;
+    assert!(inbox.next(Duration::from_millis(300)).await.is_none());
     sb.stop().await;
 }

@@ -159,6 +159,10 @@ pub fn classify(op: Op, status: u16, body: &[u8]) -> AdapterError {
 
 /// `upstream 404 unknown_number`, safe for logs: a code is shown only when it looks like one
 /// (lower-case letters, digits and `_`), so no provider free text gets through.
+pub fn describe_answer(status: u16, body: &[u8]) -> String {
+    describe(status, error_code(body).as_deref())
+}
+
 fn describe(status: u16, code: Option<&str>) -> String {
     match code {
         Some(c) if looks_like_a_code(c) => format!("upstream {status} {c}"),

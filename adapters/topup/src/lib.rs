@@ -8,20 +8,24 @@
 //! - `settings.rs`: the channel configuration this adapter needs;
 //! - `client.rs`: HTTP with the API key;
 //! - `transformers.rs`: our types ↔ the provider's JSON;
-//! - `errors.rs`: the table from provider errors to [`AdapterError`]s.
+//! - `errors.rs`: the table from provider errors to [`AdapterError`]s;
+//! - `webhooks.rs` / `callback.rs`: Switchboard's webhook registered with the provider at start,
+//!   and the provider's signed events read back (when the gateway configured callbacks).
 
+mod callback;
 mod client;
 mod errors;
 mod settings;
 mod transformers;
+mod webhooks;
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use reqwest::Method;
 use switchboard_adapter::{
-    Adapter, AdapterBuildError, AdapterError, Capabilities, Capability, ChannelSettings,
-    UpstreamHttp, UpstreamTopUp,
+    Adapter, AdapterBuildError, AdapterError, CallbackError, CallbackNotice, CallbackRequest,
+    CallbackSettings, Capabilities, Capability, ChannelSettings, UpstreamHttp, UpstreamTopUp,
 };
 use switchboard_core::{EsimOrder, LookupResult, Msisdn, Product, ProductType, TopUpRecord};
 
@@ -47,6 +51,8 @@ pub struct TopUpAdapter {
     client: TopUpClient,
     phone_format: PhoneFormat,
     operator_ids: OperatorIds,
+    /// Where the provider's webhook delivers events; `None`: nothing is registered.
+    callback: Option<CallbackSettings>,
 }
 
 impl TopUpAdapter {
@@ -66,6 +72,7 @@ impl TopUpAdapter {
             client: TopUpClient::new(reqwest, checked.api_root, checked.api_key),
             phone_format: checked.phone_format,
             operator_ids: checked.operator_ids,
+            callback: settings.callback.clone(),
         })
     }
 
@@ -181,6 +188,32 @@ impl Adapter for TopUpAdapter {
 
     fn capabilities(&self) -> Capabilities {
         Capabilities::of(&[Capability::Topup, Capability::Lookup])
+    }
+
+    /// A signed event from the provider's webhook: the Standard Webhooks signature and timestamp
+    /// are checked first, then `data` is read like a status answer (see `callback.rs`).
+    fn parse_callback(&self, request: &CallbackRequest) -> Result<CallbackNotice, CallbackError> {
+        let now = chrono::Utc::now().timestamp();
+        let result = callback::parse(self.callback.as_ref(), request, now);
+        match &result {
+            Ok(_) => tracing::debug!(channel = %self.channel, "provider event accepted"),
+            Err(e) => tracing::info!(channel = %self.channel, error = %e, "provider event refused"),
+        }
+        result
+    }
+
+    /// `POST /webhooks` with Switchboard's callback URL and the derived secret (idempotent per
+    /// URL at the provider); nothing without callbacks.
+    #[tracing::instrument(skip_all, fields(channel = %self.channel, op = "register_webhook"))]
+    async fn register_callbacks(&self) -> Result<(), AdapterError> {
+        let Some(callback) = &self.callback else {
+            return Ok(());
+        };
+        let result = webhooks::register(&self.client, callback).await;
+        if result.is_ok() {
+            tracing::info!("webhook registered with the provider");
+        }
+        log_failure(result)
     }
 
     #[tracing::instrument(skip_all, fields(channel = %self.channel, op = "lookup", msisdn = %msisdn.masked()))]

@@ -289,6 +289,11 @@ impl TransactionAnswer {
         parse(body, "transaction")
     }
 
+    /// The `external_tx_id` the answer names (Switchboard's upstream reference).
+    pub fn external_tx_id(&self) -> Option<&str> {
+        self.external_tx_id.as_deref()
+    }
+
     /// Checks that the answer is about the transaction we asked for.
     pub fn check_identity(
         &self,

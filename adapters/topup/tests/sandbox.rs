@@ -7,12 +7,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::json;
-use switchboard_adapter::{Adapter, AdapterError, ChannelSettings, UpstreamHttp, UpstreamTopUp};
+use switchboard_adapter::{
+    Adapter, AdapterError, CallbackError, CallbackNotice, CallbackRequest, CallbackSettings,
+    ChannelSettings, UpstreamHttp, UpstreamTopUp,
+};
 use switchboard_adapter_topup::{factory, TopUpAdapter, KIND};
 use switchboard_core::topup::parse_lpa;
 use switchboard_core::{ErrorCode, LineType, Msisdn, ProductType, TopUpRecord, TopUpStatus};
 use switchboard_sandbox::{
-    start, SandboxConfig, SandboxHandle, Timings, DEFAULT_TOPUP_API_KEY, DEFAULT_TOPUP_PROVIDER,
+    start, Captured, Inbox, SandboxConfig, SandboxHandle, Timings, DEFAULT_TOPUP_API_KEY,
+    DEFAULT_TOPUP_PROVIDER,
 };
 
 const BUNDLE: &str = "mts-ru-bundle-10gb-30d";
@@ -528,5 +532,171 @@ async fn channel_problems_are_not_sent() {
         .await
         .unwrap_err();
     assert!(matches!(err, AdapterError::NotSent(_)), "{err:?}");
+    sb.stop().await;
+}
+
+// ---------------------------------------------------------------- provider webhooks
+
+/// Long enough for the scripted delay plus a delivery; only reached when something is broken.
+const EVENT_WAIT: Duration = Duration::from_secs(10);
+
+fn adapter_with_callbacks(
+    sb: &SandboxHandle,
+    key: &str,
+    callback: &CallbackSettings,
+) -> Arc<dyn Adapter> {
+    let mut settings = settings_for(&sb.base_url(DEFAULT_TOPUP_PROVIDER), key, json!({}));
+    settings.callback = Some(callback.clone());
+    factory(&settings, &UpstreamHttp::new()).expect("adapter builds")
+}
+
+fn callback_request(captured: &Captured) -> CallbackRequest {
+    CallbackRequest {
+        headers: captured.headers.clone(),
+        query: captured.query.clone(),
+        body: captured.body.clone(),
+    }
+}
+
+fn topup_update(notice: CallbackNotice, id: &str) -> UpstreamTopUp {
+    match notice {
+        CallbackNotice::TopUp { tx_id, update } => {
+            assert_eq!(tx_id, id);
+            update
+        }
+        other => panic!("not a top-up notice: {other:?}"),
+    }
+}
+
+async fn event(inbox: &mut Inbox) -> Captured {
+    inbox
+        .next(EVENT_WAIT)
+        .await
+        .expect("the provider sent an event")
+}
+
+#[tokio::test]
+async fn provider_events_reach_the_registered_webhook_and_are_verified() {
+    let sb = sandbox().await;
+    let mut inbox = Inbox::start().await.expect("inbox starts");
+    let callback = CallbackSettings {
+        url: inbox.url("/callbacks/globaltopup-test"),
+        key: b"test-callback-key".to_vec(),
+    };
+    let a = adapter_with_callbacks(&sb, DEFAULT_TOPUP_API_KEY, &callback);
+
+    // Registered at start; again (another replica, a restart): still one registration.
+    a.register_callbacks().await.unwrap();
+    a.register_callbacks().await.unwrap();
+    assert_eq!(
+        sb.topup_webhooks(DEFAULT_TOPUP_PROVIDER),
+        [callback.url.as_str()]
+    );
+
+    // 86: pending (announced at once), then completed on its own (announced again).
+    let rec = bundle("86", "wh-86");
+    let created = a.topup(&rec).await.unwrap();
+    assert_eq!(created.status, TopUpStatus::Pending);
+    let pending = event(&mut inbox).await;
+    assert_eq!(pending.method, "POST");
+    assert_eq!(pending.path, "/callbacks/globaltopup-test");
+    assert!(pending
+        .header("webhook-signature")
+        .is_some_and(|s| s.starts_with("v1,")));
+    let body: serde_json::Value = serde_json::from_slice(&pending.body).unwrap();
+    assert_eq!(body["type"], "topup.pending");
+    assert_eq!(body["data"]["external_tx_id"], "sb-wh-86");
+    let update = topup_update(
+        a.parse_callback(&callback_request(&pending)).unwrap(),
+        "wh-86",
+    );
+    assert_eq!(update.status, TopUpStatus::Pending);
+    assert_eq!(update.upstream_tx_id, created.upstream_tx_id);
+
+    let completed = event(&mut inbox).await;
+    let update = topup_update(
+        a.parse_callback(&callback_request(&completed)).unwrap(),
+        "wh-86",
+    );
+    assert_eq!(update.status, TopUpStatus::Completed);
+    // The event carries what a status query says.
+    let status = a.topup_status(&learned(rec, &created)).await.unwrap();
+    assert_eq!(update, status);
+    assert_eq!(sb.credits_for("sb-wh-86"), 1);
+
+    // A tampered body, a missing signature, a secret of another channel: unauthenticated.
+    let mut tampered = callback_request(&completed);
+    tampered.body = String::from_utf8(tampered.body)
+        .unwrap()
+        .replace("\"completed\"", "\"failed\"")
+        .into_bytes();
+    assert_ne!(tampered.body, completed.body);
+    assert_eq!(
+        a.parse_callback(&tampered),
+        Err(CallbackError::Unauthenticated)
+    );
+    let mut unsigned = callback_request(&completed);
+    unsigned.headers.retain(|(n, _)| n != "webhook-signature");
+    assert_eq!(
+        a.parse_callback(&unsigned),
+        Err(CallbackError::Unauthenticated)
+    );
+    let other = CallbackSettings {
+        url: inbox.url("/callbacks/another-channel"),
+        key: callback.key.clone(),
+    };
+    let b = adapter_with_callbacks(&sb, DEFAULT_TOPUP_API_KEY, &other);
+    assert_eq!(
+        b.parse_callback(&callback_request(&completed)),
+        Err(CallbackError::Unauthenticated)
+    );
+
+    // 88: pending, then failed with the provider's reason.
+    let rec = bundle("88", "wh-88");
+    a.topup(&rec).await.unwrap();
+    let first = topup_update(
+        a.parse_callback(&callback_request(&event(&mut inbox).await))
+            .unwrap(),
+        "wh-88",
+    );
+    assert_eq!(first.status, TopUpStatus::Pending);
+    let failed = topup_update(
+        a.parse_callback(&callback_request(&event(&mut inbox).await))
+            .unwrap(),
+        "wh-88",
+    );
+    assert_eq!(failed.status, TopUpStatus::Failed);
+    assert!(failed.failure_reason.is_some());
+    assert_eq!(sb.credits_for("sb-wh-88"), 0);
+
+    // Completed at once: no event. A channel without callbacks registers nothing and reads nothing.
+    let done = a.topup(&bundle("00", "wh-00")).await.unwrap();
+    assert_eq!(done.status, TopUpStatus::Completed);
+    let plain = adapter(&sb);
+    plain.register_callbacks().await.unwrap();
+    assert_eq!(sb.topup_webhooks(DEFAULT_TOPUP_PROVIDER).len(), 1);
+    assert_eq!(
+        plain.parse_callback(&callback_request(&completed)),
+        Err(CallbackError::Unsupported)
+    );
+    assert!(inbox.next(Duration::from_millis(300)).await.is_none());
+    sb.stop().await;
+}
+
+#[tokio::test]
+async fn a_refused_webhook_registration_is_not_sent() {
+    let sb = sandbox().await;
+    let inbox = Inbox::start().await.expect("inbox starts");
+    let callback = CallbackSettings {
+        url: inbox.url("/callbacks/globaltopup-test"),
+        key: b"k".to_vec(),
+    };
+    let wrong_key = adapter_with_callbacks(&sb, "not-the-key", &callback);
+    let err = wrong_key.register_callbacks().await.unwrap_err();
+    assert!(
+        matches!(&err, AdapterError::NotSent(m) if m.contains("401")),
+        "{err:?}"
+    );
+    assert!(sb.topup_webhooks(DEFAULT_TOPUP_PROVIDER).is_empty());
     sb.stop().await;
 }

@@ -46,6 +46,11 @@ pub struct ChannelSettings {
     /// environment like any other key.
     #[serde(default)]
     pub options: BTreeMap<String, serde_json::Value>,
+    /// Where operators notify Switchboard about this channel's resources. Set by the gateway from
+    /// `server.public_url` (never read from the channel's configuration); `None`: no callbacks are
+    /// requested and outcomes are learned by status queries.
+    #[serde(skip)]
+    pub callback: Option<crate::CallbackSettings>,
 }
 
 /// `rate_limit = { requests = N, per_secs = S }` of a channel.

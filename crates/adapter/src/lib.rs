@@ -3,6 +3,7 @@
 //! An adapter crate (under `adapters/`) implements [`Adapter`] and exposes one factory function; the
 //! gateway registers that factory under the adapter's kind in one line (see [`AdapterRegistry`]).
 
+mod callback;
 mod capability;
 mod channel;
 mod error;
@@ -19,6 +20,9 @@ use switchboard_core::{
     RefundStatus, TopUpRecord, TopUpStatus, ValidationInfo,
 };
 
+pub use callback::{
+    CallbackError, CallbackNotice, CallbackRef, CallbackRequest, CallbackSettings, CallbackTarget,
+};
 pub use capability::{Capabilities, Capability};
 pub use channel::{ChannelRateLimit, ChannelSettings, Credentials, Timeouts};
 pub use error::{AdapterBuildError, AdapterError};
@@ -125,6 +129,20 @@ pub trait Adapter: Send + Sync + 'static {
 
     /// What this style can do at all; a channel's configured capabilities are cut to this set.
     fn capabilities(&self) -> Capabilities;
+
+    /// Reads and verifies one inbound notification sent to `/callbacks/{channel}`. Verification comes
+    /// first: anything not proven to come from the operator is [`CallbackError::Unauthenticated`].
+    fn parse_callback(&self, request: &CallbackRequest) -> Result<CallbackNotice, CallbackError> {
+        let _ = request;
+        Err(CallbackError::Unsupported)
+    }
+
+    /// Called once when the gateway starts: registers Switchboard's callback address upstream where
+    /// the style registers it per account (a top-up provider's `POST /webhooks`). Styles that pass
+    /// the address with each request keep the default.
+    async fn register_callbacks(&self) -> Result<(), AdapterError> {
+        Ok(())
+    }
 
     /// 1-step charge. The upstream idempotency key must be `payment.upstream_correlator`.
     async fn create_payment(

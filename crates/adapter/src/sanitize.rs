@@ -45,6 +45,29 @@ pub fn scrub_message(message: &str, msisdn: &Msisdn, code: ErrorCode) -> String 
     }
 }
 
+/// Upstream free text (a denial reason in a notification) made safe to store and pass on when the
+/// subscriber's number is not at hand: digit runs of 7 or more masked, no control characters, at
+/// most [`MAX_MESSAGE_CHARS`]. `None` when nothing is left.
+pub fn scrub_reason(text: &str) -> Option<String> {
+    let mut out = String::with_capacity(text.len());
+    let mut digits = String::new();
+    for c in text
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(MAX_MESSAGE_CHARS)
+    {
+        if c.is_ascii_digit() {
+            digits.push(c);
+        } else {
+            flush_digits(&mut out, &mut digits);
+            out.push(c);
+        }
+    }
+    flush_digits(&mut out, &mut digits);
+    let out = out.trim();
+    (!out.is_empty()).then(|| out.to_string())
+}
+
 /// Any run of 7 or more digits might be a phone number: keep its first two and last two digits.
 fn flush_digits(out: &mut String, digits: &mut String) {
     if digits.len() >= 7 {
@@ -93,5 +116,22 @@ mod tests {
             MAX_MESSAGE_CHARS
         );
         assert!(looks_like_a_code("CARRIER_BILLING.X") && !looks_like_a_code("not a code"));
+    }
+
+    #[test]
+    fn reasons_are_scrubbed_without_a_number_at_hand() {
+        assert_eq!(
+            scrub_reason("blocked: 491701234567\n").as_deref(),
+            Some("blocked: 49********67")
+        );
+        assert_eq!(
+            scrub_reason("limit 50 EUR").as_deref(),
+            Some("limit 50 EUR")
+        );
+        assert_eq!(scrub_reason(" \t "), None);
+        assert_eq!(
+            scrub_reason(&"x".repeat(1000)).map(|r| r.len()),
+            Some(MAX_MESSAGE_CHARS)
+        );
     }
 }

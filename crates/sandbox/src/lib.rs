@@ -8,6 +8,12 @@
 //! scripted by the last two digits of the phone number (see the digit tables
 //! in the crate README). [`start`] runs the server on the current tokio
 //! runtime and returns a [`SandboxHandle`] for tests.
+//!
+//! The simulators also notify their callers on their own, in the background
+//! (module `notify`): CAMARA CloudEvents to a payment's or refund's `sink`, the
+//! Ideabiz platform's `webhook` calls, and the top-up providers' signed events
+//! to the webhooks registered with `POST /{id}/webhooks`. [`Inbox`] is a tiny
+//! recording HTTP listener to receive them in tests.
 
 mod admin;
 mod auth;
@@ -15,6 +21,8 @@ mod config;
 mod consent;
 mod error;
 mod ideabiz;
+mod inbox;
+mod notify;
 mod outcome;
 mod payment;
 mod phone;
@@ -24,6 +32,7 @@ mod routes;
 mod state;
 mod store;
 mod topup;
+mod watchers;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -36,6 +45,7 @@ use actix_web::{web, App, HttpServer};
 pub use config::{IdeabizPlatform, OperatorMode, SandboxConfig, SandboxOperator, Timings};
 pub use consent::CONSENT_PATH;
 pub use ideabiz::{IDEABIZ_CARRIER_BILLING_PATH, IDEABIZ_TOKEN_PATH};
+pub use inbox::{Captured, Inbox};
 pub use routes::CARRIER_BILLING_PATH;
 pub use topup::{TopUpProvider, DEFAULT_TOPUP_API_KEY, DEFAULT_TOPUP_PROVIDER};
 
@@ -50,7 +60,7 @@ const X_CORRELATOR: HeaderName = HeaderName::from_static("x-correlator");
 /// platforms share an id (they share the `/{id}` path space).
 pub async fn start(config: SandboxConfig) -> std::io::Result<SandboxHandle> {
     check_ids(&config)?;
-    let state = Arc::new(AppState::new(&config));
+    let state = Arc::new(AppState::new(&config, notify::Notifier::new()?));
     let data = web::Data::from(Arc::clone(&state));
     let server = HttpServer::new(move || {
         App::new()
@@ -182,6 +192,11 @@ impl SandboxHandle {
             .get(external_tx_id)
             .copied()
             .unwrap_or(0)
+    }
+
+    /// The URLs registered with `POST /{provider}/webhooks` at this top-up provider.
+    pub fn topup_webhooks(&self, provider_id: &str) -> Vec<String> {
+        self.state.topup.webhook_urls(provider_id)
     }
 
     /// All credits applied by the top-up providers.

@@ -3,6 +3,10 @@
 //! Delayed transitions are lazy: a record stores *when* it moves on, and
 //! [`PaymentRecord::settle`] applies every transition that is due. A charge is
 //! counted by the transition into `succeeded`, which happens exactly once.
+//!
+//! When the payment has a `sink`, every transition that happens on its own (a
+//! delayed one, or a reservation expiring) leaves a [`Notice`] in the record's
+//! outbox for the watcher to send (see [`crate::notify`]).
 
 use std::time::{Duration, Instant};
 
@@ -11,6 +15,7 @@ use serde_json::{json, Map, Value};
 
 use crate::config::OperatorMode;
 use crate::error::ApiError;
+use crate::notify::Notice;
 use crate::outcome::{Flow, Plan};
 use crate::request::PaymentRequest;
 
@@ -65,7 +70,19 @@ pub struct PaymentRecord {
     otp: Option<(String, u8)>,
     paid_at: Option<Instant>,
     charges: u32,
+    /// Notices of transitions not yet sent to the sink.
+    outbox: Vec<Notice>,
 }
+
+/// CloudEvent `type`s of payment events.
+pub const EVENT_PENDING_VALIDATION: &str =
+    "org.camaraproject.carrier-billing.v0.payment-pending-validation";
+pub const EVENT_RESERVED: &str = "org.camaraproject.carrier-billing.v0.payment-reserved";
+pub const EVENT_COMPLETED: &str = "org.camaraproject.carrier-billing.v0.payment-completed";
+pub const EVENT_CANCELLED: &str = "org.camaraproject.carrier-billing.v0.payment-cancelled";
+pub const EVENT_DENIED: &str = "org.camaraproject.carrier-billing.v0.payment-denied";
+/// `denialReason` of an asynchronously denied payment (88).
+pub const DENIAL_REASON: &str = "Payment denied by the operator";
 
 impl PaymentRecord {
     /// A new payment following `plan`, created at `now`.
@@ -98,6 +115,7 @@ impl PaymentRecord {
                 .then(|| (uuid::Uuid::new_v4().simple().to_string(), 0)),
             paid_at: None,
             charges: 0,
+            outbox: Vec::new(),
         };
         record.enter(plan.initial, now);
         record
@@ -133,11 +151,70 @@ impl PaymentRecord {
             if at <= now {
                 self.scheduled = None;
                 self.enter(next, at);
+                self.announce();
             }
         }
         if self.status == Status::Reserved && self.expires_at.is_some_and(|at| at <= now) {
             self.expires_at = None;
             self.status = Status::Cancelled;
+            self.announce();
+        }
+    }
+
+    /// Puts the current state's notice in the outbox, when someone subscribed.
+    fn announce(&mut self) {
+        if self.request.subscription.is_some() {
+            if let Some(notice) = self.notice() {
+                self.outbox.push(notice);
+            }
+        }
+    }
+
+    /// The CloudEvent `type` and `data` announcing the current state (`processing` has none).
+    /// `data.status` is the outcome of the procedure (`succeeded` / `failed`), not a `paymentStatus`.
+    pub fn notice(&self) -> Option<Notice> {
+        let (event_type, outcome, description) = match self.status {
+            Status::Processing => return None,
+            Status::PendingValidation => (
+                EVENT_PENDING_VALIDATION,
+                "succeeded",
+                "The payment waits for the subscriber's validation",
+            ),
+            Status::Reserved => (EVENT_RESERVED, "succeeded", "The amount is reserved"),
+            Status::Succeeded => (EVENT_COMPLETED, "succeeded", "The payment is completed"),
+            Status::Cancelled => (EVENT_CANCELLED, "failed", "The reservation was cancelled"),
+            Status::Denied => (EVENT_DENIED, "failed", DENIAL_REASON),
+        };
+        let mut data = json!({"paymentId": self.id, "status": outcome, "description": description});
+        match self.status {
+            Status::Succeeded => {
+                let paid_at = self.paid_at.unwrap_or(self.created_at);
+                data["paymentDate"] = json!(self.utc(paid_at));
+            }
+            Status::Denied => data["denialReason"] = json!(DENIAL_REASON),
+            _ => {}
+        }
+        Some(Notice { event_type, data })
+    }
+
+    /// Takes the notices not sent yet.
+    pub fn take_notices(&mut self) -> Vec<Notice> {
+        std::mem::take(&mut self.outbox)
+    }
+
+    /// When a watcher should look at this payment: it has a sink and moves on its own later.
+    pub fn watch_due(&self) -> Option<Instant> {
+        self.request.subscription.as_ref()?;
+        self.next_due()
+    }
+
+    /// When the payment next moves on its own, if it will.
+    pub fn next_due(&self) -> Option<Instant> {
+        let scheduled = self.scheduled.map(|(at, _)| at);
+        let expiry = self.expires_at.filter(|_| self.status == Status::Reserved);
+        match (scheduled, expiry) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
         }
     }
 
@@ -256,8 +333,8 @@ impl PaymentRecord {
         if let Some(paid_at) = self.paid_at {
             body.insert("paymentDate".into(), json!(self.utc(paid_at)));
         }
-        if let Some(sink) = &request.sink {
-            body.insert("sink".into(), json!(sink));
+        if let Some(subscription) = &request.subscription {
+            body.insert("sink".into(), json!(subscription.url));
         }
         if let (true, Status::PendingValidation, Some((authorization_id, _))) =
             (with_validation_info, self.status, &self.otp)
@@ -282,12 +359,22 @@ mod tests {
     use crate::outcome::{plan, Outcome};
 
     fn record(outcome: Outcome, flow: Flow, mode: OperatorMode, now: Instant) -> PaymentRecord {
+        record_with(outcome, flow, mode, now, None)
+    }
+
+    fn record_with(
+        outcome: Outcome,
+        flow: Flow,
+        mode: OperatorMode,
+        now: Instant,
+        subscription: Option<crate::notify::Subscription>,
+    ) -> PaymentRecord {
         let request = PaymentRequest {
             phone_number: "+34600000000".into(),
             client_correlator: Some("cc".into()),
             payment_amount: json!({}),
             reference_code: "ref".into(),
-            sink: None,
+            subscription,
         };
         let plan = plan(outcome, flow, mode).unwrap_or_else(|e| panic!("{e}"));
         PaymentRecord::create(request, flow, mode, plan, &Timings::default(), now)
@@ -319,5 +406,103 @@ mod tests {
         p.settle(now + Duration::from_millis(5100));
         assert_eq!(p.status(), Status::Cancelled);
         assert_eq!(p.charges(), 0);
+    }
+
+    fn sink() -> Option<crate::notify::Subscription> {
+        Some(crate::notify::Subscription {
+            url: "https://merchant.example/n".into(),
+            bearer: None,
+            expires: None,
+        })
+    }
+
+    #[test]
+    fn transitions_on_their_own_leave_one_notice_each() {
+        let now = Instant::now();
+        let mut p = record_with(
+            Outcome::AsyncSuccess,
+            Flow::OneStep,
+            OperatorMode::Sync,
+            now,
+            sink(),
+        );
+        assert_eq!(
+            p.watch_due(),
+            Some(now + Duration::from_millis(Timings::default().async_delay_ms))
+        );
+        assert!(p.take_notices().is_empty());
+        let later = now + Duration::from_secs(5);
+        p.settle(later);
+        p.settle(later);
+        let notices = p.take_notices();
+        assert_eq!(notices.len(), 1);
+        assert_eq!(notices[0].event_type, EVENT_COMPLETED);
+        assert_eq!(notices[0].data["paymentId"], p.id.as_str());
+        assert_eq!(notices[0].data["status"], "succeeded");
+        assert!(notices[0].data["paymentDate"].is_string());
+        assert!(p.take_notices().is_empty());
+        assert_eq!(p.watch_due(), None);
+
+        let mut denied = record_with(
+            Outcome::AsyncDenied,
+            Flow::OneStep,
+            OperatorMode::Sync,
+            now,
+            sink(),
+        );
+        denied.settle(later);
+        let notices = denied.take_notices();
+        assert_eq!(notices[0].event_type, EVENT_DENIED);
+        assert_eq!(notices[0].data["status"], "failed");
+        assert_eq!(notices[0].data["denialReason"], DENIAL_REASON);
+
+        // Async reserve, then the reservation expires: reserved, then cancelled.
+        let mut expiring = record_with(
+            Outcome::ExpiringReservation,
+            Flow::TwoStep,
+            OperatorMode::Async,
+            now,
+            sink(),
+        );
+        let reserve_at = expiring.watch_due().unwrap_or(now);
+        expiring.settle(reserve_at);
+        let expiry = expiring.watch_due().unwrap_or(now);
+        assert!(expiry > reserve_at);
+        expiring.settle(expiry);
+        let types: Vec<_> = expiring
+            .take_notices()
+            .iter()
+            .map(|n| n.event_type)
+            .collect();
+        assert_eq!(types, [EVENT_RESERVED, EVENT_CANCELLED]);
+    }
+
+    #[test]
+    fn no_sink_no_notices_and_api_actions_announce_nothing() {
+        let now = Instant::now();
+        let mut p = record(
+            Outcome::AsyncSuccess,
+            Flow::OneStep,
+            OperatorMode::Sync,
+            now,
+        );
+        assert_eq!(p.watch_due(), None);
+        p.settle(now + Duration::from_secs(5));
+        assert!(p.take_notices().is_empty());
+        let mut two = record_with(
+            Outcome::Success,
+            Flow::TwoStep,
+            OperatorMode::Sync,
+            now,
+            sink(),
+        );
+        assert_eq!(two.cancel(), Ok(()));
+        two.settle(now + Duration::from_secs(5));
+        assert!(two.take_notices().is_empty());
+        assert_eq!(
+            two.notice().map(|n| n.event_type),
+            Some(EVENT_CANCELLED),
+            "a notice exists for the state, but only transitions on their own are sent"
+        );
     }
 }

@@ -11,6 +11,8 @@
 //!   `denied`.
 //! - The same `clientCorrelator` replays the original refund (201, same body) and refunds nothing more.
 //! - `GET /_admin/refunds` counts refunds applied (`succeeded`).
+//! - `sink` / `sinkCredential` as for payments: an async refund's move to `succeeded` or `denied`
+//!   is announced to the sink (`refund-completed` / `refund-denied` CloudEvents).
 
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
@@ -24,6 +26,7 @@ use serde_json::{json, Value};
 use crate::auth::Caller;
 use crate::config::OperatorMode;
 use crate::error::ApiError;
+use crate::notify::{Notice, Subscription, Taken};
 use crate::state::AppState;
 
 /// Base path of the refund API under each operator.
@@ -41,7 +44,16 @@ struct SimRefund {
     created: DateTime<Utc>,
     refund_date: Option<DateTime<Utc>>,
     request: Value,
+    subscription: Option<Subscription>,
+    /// Notices of transitions not yet sent to the sink.
+    outbox: Vec<Notice>,
 }
+
+/// CloudEvent `type`s of refund events.
+pub const EVENT_COMPLETED: &str = "org.camaraproject.carrier-billing-refund.v0.refund-completed";
+pub const EVENT_DENIED: &str = "org.camaraproject.carrier-billing-refund.v0.refund-denied";
+/// Message and `denialReason` of a denied refund.
+pub const DENIAL_REASON: &str = "Refund denied by business.";
 
 impl SimRefund {
     fn settle(&mut self, now: Instant) {
@@ -52,8 +64,33 @@ impl SimRefund {
                 if to == "succeeded" {
                     self.refund_date = Some(Utc::now());
                 }
+                if self.subscription.is_some() {
+                    self.outbox.extend(self.notice());
+                }
             }
         }
+    }
+
+    /// The CloudEvent `type` and `data` announcing a final state.
+    fn notice(&self) -> Option<Notice> {
+        let mut data = json!({"paymentId": self.payment_id, "refundId": self.id});
+        let event_type = match self.status {
+            "succeeded" => {
+                data["status"] = json!("succeeded");
+                data["description"] = json!("The refund is completed");
+                let date = self.refund_date.unwrap_or(self.created);
+                data["refundDate"] = json!(date.to_rfc3339_opts(SecondsFormat::Millis, true));
+                EVENT_COMPLETED
+            }
+            "denied" => {
+                data["status"] = json!("failed");
+                data["description"] = json!(DENIAL_REASON);
+                data["denialReason"] = json!(DENIAL_REASON);
+                EVENT_DENIED
+            }
+            _ => return None,
+        };
+        Some(Notice { event_type, data })
     }
 
     fn holds(&self) -> Decimal {
@@ -101,6 +138,18 @@ impl RefundBook {
             .unwrap_or_else(PoisonError::into_inner)
             .clear();
     }
+
+    /// Settles a refund and takes its unsent notices; `None` when it is gone or has no sink.
+    pub fn take_notices(&self, operator: &str, refund_id: &str, now: Instant) -> Option<Taken> {
+        let mut all = self.refunds.lock().unwrap_or_else(PoisonError::into_inner);
+        let refund = all.get_mut(&(operator.to_owned(), refund_id.to_owned()))?;
+        refund.settle(now);
+        Some(Taken {
+            subscription: refund.subscription.clone()?,
+            notices: std::mem::take(&mut refund.outbox),
+            next: refund.scheduled.map(|(at, _)| at),
+        })
+    }
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -139,6 +188,10 @@ async fn create_refund(
     let (_, payment_id) = path.into_inner();
     let request: Value = serde_json::from_slice(&body)
         .map_err(|e| ApiError::invalid_argument(format!("Malformed JSON: {e}")))?;
+    let subscription = match request.as_object() {
+        Some(root) => crate::request::parse_subscription(root)?,
+        None => return Err(ApiError::invalid_argument("The body must be a JSON object")),
+    };
     let kind = match request.get("type").and_then(Value::as_str) {
         Some(k @ ("total" | "partial")) => k.to_string(),
         _ => {
@@ -228,10 +281,21 @@ async fn create_refund(
         created: Utc::now(),
         refund_date: (!async_op).then(Utc::now),
         request,
+        subscription,
+        outbox: Vec::new(),
     };
     let body = refund.to_json();
     tracing::info!(operator = %operator.id, refund_id = %refund.id, status = refund.status, "refund accepted");
-    all.insert((operator.id.clone(), refund.id.clone()), refund);
+    let watch = refund
+        .subscription
+        .as_ref()
+        .and(refund.scheduled.map(|(at, _)| at));
+    let refund_id = refund.id.clone();
+    all.insert((operator.id.clone(), refund_id.clone()), refund);
+    drop(all);
+    if let Some(at) = watch {
+        crate::watchers::refund(state.into_inner(), operator.id.clone(), refund_id, at);
+    }
     Ok(HttpResponse::Created().json(body))
 }
 

@@ -1,8 +1,10 @@
 //! Request bodies, parsed by hand so that every problem is a CAMARA 400.
 
+use chrono::{DateTime, Utc};
 use serde_json::{Map, Number, Value};
 
 use crate::error::ApiError;
+use crate::notify::{sink_allowed, Subscription};
 use crate::phone;
 
 /// What a create or prepare request asks for.
@@ -13,7 +15,8 @@ pub struct PaymentRequest {
     /// Echoed as received; the sandbox never computes on amounts.
     pub payment_amount: Value,
     pub reference_code: String,
-    pub sink: Option<String>,
+    /// `sink` and the bearer of `sinkCredential`, when given.
+    pub subscription: Option<Subscription>,
 }
 
 fn parse_object(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
@@ -78,17 +81,73 @@ fn check_payment_amount(amount: &Value) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// Parses a `CreatePayment` / `BodyAmountReservationTransactionForReserveInput`.
-pub fn parse_payment(body: &[u8]) -> Result<PaymentRequest, ApiError> {
-    let root = parse_object(body)?;
-    let sink = optional_string(&root, "sink")?;
-    if sink.as_deref().is_some_and(|s| !s.starts_with("https://")) {
+/// `sink` and `sinkCredential` of a create, prepare or refund request (CAMARA's implicit
+/// subscription). The sink must be `https://` (or `http://` on a loopback host: see
+/// [`sink_allowed`]); the only credential is `ACCESSTOKEN` of type `bearer`. A credential without
+/// a sink subscribes nobody and is ignored.
+pub fn parse_subscription(root: &Map<String, Value>) -> Result<Option<Subscription>, ApiError> {
+    let Some(sink) = optional_string(root, "sink")? else {
+        return Ok(None);
+    };
+    if !sink_allowed(&sink) {
         return Err(ApiError::new(
             400,
             "INVALID_SINK",
-            "sink must be an https URL",
+            "sink not valid for the specified protocol",
         ));
     }
+    let credential = match root.get("sinkCredential") {
+        None | Some(Value::Null) => None,
+        Some(Value::Object(map)) => Some(map),
+        Some(_) => {
+            return Err(ApiError::invalid_argument(
+                "sinkCredential must be an object",
+            ))
+        }
+    };
+    let Some(credential) = credential else {
+        return Ok(Some(Subscription {
+            url: sink,
+            bearer: None,
+            expires: None,
+        }));
+    };
+    if optional_string(credential, "credentialType")?.as_deref() != Some("ACCESSTOKEN") {
+        return Err(ApiError::new(
+            400,
+            "INVALID_CREDENTIAL",
+            "Only Access token is supported",
+        ));
+    }
+    let token_type = optional_string(credential, "accessTokenType")?;
+    if !token_type.is_some_and(|t| t.eq_ignore_ascii_case("bearer")) {
+        return Err(ApiError::new(
+            400,
+            "INVALID_TOKEN",
+            "Only bearer token is supported",
+        ));
+    }
+    let token = required_string(credential, "accessToken")?;
+    if token.trim().is_empty() {
+        return Err(ApiError::invalid_argument("accessToken must not be empty"));
+    }
+    let expires =
+        DateTime::parse_from_rfc3339(&required_string(credential, "accessTokenExpiresUtc")?)
+            .map_err(|_| {
+                ApiError::invalid_argument("accessTokenExpiresUtc must be an RFC 3339 date-time")
+            })?
+            .with_timezone(&Utc);
+    Ok(Some(Subscription {
+        url: sink,
+        bearer: Some(token),
+        expires: Some(expires),
+    }))
+}
+
+/// Parses a `CreatePayment` / `BodyAmountReservationTransactionForReserveInput`.
+pub fn parse_payment(body: &[u8]) -> Result<PaymentRequest, ApiError> {
+    let root = parse_object(body)?;
+    let subscription = parse_subscription(&root)?;
     let transaction = root
         .get("amountTransaction")
         .and_then(Value::as_object)
@@ -105,7 +164,7 @@ pub fn parse_payment(body: &[u8]) -> Result<PaymentRequest, ApiError> {
         client_correlator: optional_string(transaction, "clientCorrelator")?,
         payment_amount,
         reference_code: required_string(transaction, "referenceCode")?,
-        sink,
+        subscription,
     })
 }
 
@@ -159,6 +218,59 @@ mod tests {
         ] {
             let err = parse_payment(body.as_bytes()).err().map(|e| e.code);
             assert_eq!(err, Some("INVALID_ARGUMENT"), "{body}");
+        }
+    }
+
+    fn with_sink(extra: &str) -> Result<Option<Subscription>, &'static str> {
+        let body = format!(
+            r#"{{{extra}"amountTransaction":{{"phoneNumber":"+34600000001","referenceCode":"r",
+            "paymentAmount":{{"chargingInformation":{{"amount":1,"currency":"EUR","description":"x"}}}}}}}}"#
+        );
+        parse_payment(body.as_bytes())
+            .map(|r| r.subscription)
+            .map_err(|e| e.code)
+    }
+
+    #[test]
+    fn sinks_and_credentials() {
+        assert_eq!(with_sink(""), Ok(None));
+        let plain = with_sink(r#""sink":"https://m.example/n","#)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (plain.url.as_str(), plain.bearer),
+            ("https://m.example/n", None)
+        );
+        let cred = with_sink(
+            r#""sink":"http://127.0.0.1:8080/cb?ref=p.a.b","sinkCredential":{"credentialType":"ACCESSTOKEN",
+            "accessToken":"tok","accessTokenType":"Bearer","accessTokenExpiresUtc":"2099-01-01T00:00:00Z"},"#,
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(cred.bearer.as_deref(), Some("tok"));
+        assert!(cred.expires.is_some());
+        let cases = [
+            (r#""sink":"http://merchant.example/n","#, "INVALID_SINK"),
+            (r#""sink":"ftp://127.0.0.1/n","#, "INVALID_SINK"),
+            (
+                r#""sink":"https://m.example","sinkCredential":{"credentialType":"PLAIN","identifier":"a","secret":"b"},"#,
+                "INVALID_CREDENTIAL",
+            ),
+            (
+                r#""sink":"https://m.example","sinkCredential":{"credentialType":"ACCESSTOKEN","accessToken":"t","accessTokenType":"mac","accessTokenExpiresUtc":"2099-01-01T00:00:00Z"},"#,
+                "INVALID_TOKEN",
+            ),
+            (
+                r#""sink":"https://m.example","sinkCredential":{"credentialType":"ACCESSTOKEN","accessToken":"t","accessTokenType":"bearer","accessTokenExpiresUtc":"soon"},"#,
+                "INVALID_ARGUMENT",
+            ),
+            (
+                r#""sink":"https://m.example","sinkCredential":{"credentialType":"ACCESSTOKEN","accessTokenType":"bearer","accessTokenExpiresUtc":"2099-01-01T00:00:00Z"},"#,
+                "INVALID_ARGUMENT",
+            ),
+        ];
+        for (extra, code) in cases {
+            assert_eq!(with_sink(extra), Err(code), "{extra}");
         }
     }
 

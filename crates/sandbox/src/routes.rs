@@ -14,6 +14,7 @@ use crate::phone;
 use crate::request;
 use crate::state::AppState;
 use crate::topup;
+use crate::watchers;
 
 /// Base path of the Carrier Billing API under each operator.
 pub const CARRIER_BILLING_PATH: &str = "/carrier-billing/v0.5";
@@ -70,7 +71,7 @@ async fn create_payment(
     body: web::Bytes,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    submit(caller, &body, &state, Flow::OneStep).await
+    submit(caller, &body, state, Flow::OneStep).await
 }
 
 async fn prepare_payment(
@@ -78,13 +79,13 @@ async fn prepare_payment(
     body: web::Bytes,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    submit(caller, &body, &state, Flow::TwoStep).await
+    submit(caller, &body, state, Flow::TwoStep).await
 }
 
 async fn submit(
     Caller(operator): Caller,
     body: &[u8],
-    state: &AppState,
+    state: web::Data<AppState>,
     flow: Flow,
 ) -> Result<HttpResponse, ApiError> {
     let request = request::parse_payment(body)?;
@@ -105,6 +106,14 @@ async fn submit(
         ),
     }
     let created = result?;
+    if let (Some(at), Some(id)) = (created.watch, created.body["paymentId"].as_str()) {
+        watchers::payment(
+            state.clone().into_inner(),
+            operator.id.clone(),
+            id.to_owned(),
+            at,
+        );
+    }
     if created.slow {
         tokio::time::sleep(Duration::from_millis(state.timings.slow_ms)).await;
     }
@@ -154,9 +163,13 @@ async fn confirm_payment(
     let now = Instant::now();
     let result = state
         .store
-        .with_payment(&operator.id, &payment_id, now, |p| p.confirm(now));
+        .with_payment(&operator.id, &payment_id, now, |p| {
+            p.confirm(now).map(|()| p.watch_due())
+        });
     log_action(&operator.id, "confirm", &payment_id, &result);
-    result?;
+    if let Some(at) = result? {
+        watchers::payment(state.into_inner(), operator.id.clone(), payment_id, at);
+    }
     Ok(HttpResponse::Accepted().finish())
 }
 
@@ -176,9 +189,9 @@ async fn cancel_payment(
     Ok(HttpResponse::Accepted().finish())
 }
 
-fn log_action(operator: &str, action: &str, payment_id: &str, result: &Result<(), ApiError>) {
+fn log_action<T>(operator: &str, action: &str, payment_id: &str, result: &Result<T, ApiError>) {
     match result {
-        Ok(()) => tracing::info!(%operator, %action, %payment_id, "payment action accepted"),
+        Ok(_) => tracing::info!(%operator, %action, %payment_id, "payment action accepted"),
         Err(error) => {
             tracing::info!(%operator, %action, %payment_id, %error, "payment action refused")
         }

@@ -6,6 +6,7 @@ use std::time::Instant;
 use crate::config::{IdeabizPlatform, SandboxConfig, SandboxOperator, Timings};
 use crate::error::ApiError;
 use crate::ideabiz;
+use crate::notify::Notifier;
 use crate::store::{ChargeReport, Store};
 use crate::topup::TopUpState;
 
@@ -22,10 +23,12 @@ pub struct AppState {
     pub refunds: crate::refund::RefundBook,
     /// Subscriber consent requests (phone-bound tokens).
     pub consent: crate::consent::ConsentStore,
+    /// Sends the simulators' own notifications (sinks, webhooks).
+    pub notifier: Notifier,
 }
 
 impl AppState {
-    pub fn new(config: &SandboxConfig) -> Self {
+    pub fn new(config: &SandboxConfig, notifier: Notifier) -> Self {
         Self {
             operators: config
                 .operators
@@ -43,6 +46,7 @@ impl AppState {
             topup: TopUpState::new(&config.topup),
             refunds: crate::refund::RefundBook::default(),
             consent: Default::default(),
+            notifier,
         }
     }
 

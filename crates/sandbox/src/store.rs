@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use crate::config::{SandboxOperator, Timings};
 use crate::error::ApiError;
+use crate::notify::Taken;
 use crate::outcome::{self, Flow, Outcome};
 use crate::payment::PaymentRecord;
 use crate::request::PaymentRequest;
@@ -45,6 +46,8 @@ pub struct Created {
     pub slow: bool,
     /// `false` when an earlier payment with the same clientCorrelator was returned.
     pub fresh: bool,
+    /// The payment has a sink and moves on its own at this instant: watch it.
+    pub watch: Option<Instant>,
 }
 
 /// Charges applied so far.
@@ -135,6 +138,7 @@ impl Store {
                     body: existing.to_json(flow == Flow::TwoStep),
                     slow: false,
                     fresh: false,
+                    watch: None,
                 });
             }
         }
@@ -155,6 +159,7 @@ impl Store {
         let plan = outcome::plan(outcome, flow, operator.mode)?;
         let record = PaymentRecord::create(request, flow, operator.mode, plan, timings, now);
         let body = record.to_json(flow == Flow::TwoStep);
+        let watch = record.watch_due();
         if let Some(key) = cc_key {
             state.by_correlator.insert(key, record.id.clone());
         }
@@ -165,6 +170,21 @@ impl Store {
             body,
             slow: plan.slow,
             fresh: true,
+            watch,
+        })
+    }
+
+    /// Settles a payment and takes its unsent notices; `None` when it is gone or has no sink.
+    pub fn take_notices(&self, operator: &str, payment_id: &str, now: Instant) -> Option<Taken> {
+        let mut state = self.lock();
+        let record = state
+            .payments
+            .get_mut(&(operator.to_owned(), payment_id.to_owned()))?;
+        record.settle(now);
+        Some(Taken {
+            subscription: record.request.subscription.clone()?,
+            notices: record.take_notices(),
+            next: record.next_due(),
         })
     }
 

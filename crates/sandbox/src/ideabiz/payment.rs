@@ -3,6 +3,10 @@
 //! As in the CAMARA simulator, a delayed transition is stored as *when* it
 //! happens and applied by [`Payment::settle`]; the charge is counted by the
 //! single transition into `Charged`.
+//!
+//! A payment created with a `webhook` announces a delayed transition: the
+//! payment body as it stands then (without the webhook) is left in its outbox
+//! for the watcher to POST to `notificationUrl` (see [`crate::notify`]).
 
 use std::time::{Duration, Instant};
 
@@ -11,6 +15,12 @@ use serde_json::{json, Map, Value};
 
 use super::outcome::Plan;
 use super::request::ChargeRequest;
+use crate::notify::Notice;
+
+/// `denialReason` of a payment the platform denied after `processing` (88).
+pub const DENIAL_REASON: &str = "The operator declined the charge";
+/// The notice's event type (the platform's notifications carry none; it names them in logs).
+pub const NOTIFICATION: &str = "ideabiz-payment";
 
 /// `amountTransaction.transactionOperationStatus` values.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -46,6 +56,8 @@ pub struct Payment {
     changed_at: Instant,
     scheduled: Option<(Instant, Status)>,
     charges: u32,
+    /// Notifications (payment bodies) not yet sent to the webhook.
+    outbox: Vec<Notice>,
 }
 
 impl Payment {
@@ -60,6 +72,7 @@ impl Payment {
             changed_at: now,
             scheduled: plan.later.map(|later| (now + async_delay, later)),
             charges: 0,
+            outbox: Vec::new(),
         };
         payment.enter(plan.initial, now);
         payment
@@ -90,8 +103,40 @@ impl Payment {
             if at <= now {
                 self.scheduled = None;
                 self.enter(next, at);
+                if self.request.webhook.is_some() {
+                    self.outbox.push(Notice {
+                        event_type: NOTIFICATION,
+                        data: self.notification(),
+                    });
+                }
             }
         }
+    }
+
+    /// When a watcher should look at this payment: it has a webhook and moves on later.
+    pub fn watch_due(&self) -> Option<Instant> {
+        self.request.webhook.as_ref()?;
+        self.scheduled.map(|(at, _)| at)
+    }
+
+    /// When the payment next moves on its own, if it will.
+    pub fn next_due(&self) -> Option<Instant> {
+        self.scheduled.map(|(at, _)| at)
+    }
+
+    /// Takes the notifications not sent yet.
+    pub fn take_notices(&mut self) -> Vec<Notice> {
+        std::mem::take(&mut self.outbox)
+    }
+
+    /// The body POSTed to the webhook: the payment as a status query answers it, without the
+    /// `webhook` itself (the token is not repeated in every notification).
+    pub fn notification(&self) -> Value {
+        let mut body = self.to_json();
+        if let Value::Object(map) = &mut body {
+            map.remove("webhook");
+        }
+        body
     }
 
     fn utc(&self, at: Instant) -> String {
@@ -130,6 +175,9 @@ impl Payment {
             json!(rfc3339(self.created_utc)),
         );
         body.insert("paymentDate".into(), json!(self.utc(self.changed_at)));
+        if self.status == Status::Denied {
+            body.insert("denialReason".into(), json!(DENIAL_REASON));
+        }
         if let Some(webhook) = &request.webhook {
             body.insert("webhook".into(), webhook.clone());
         }
@@ -175,9 +223,45 @@ mod tests {
         p.settle(later);
         p.settle(later);
         assert_eq!((p.status(), p.charges()), (Status::Charged, 1));
+        assert!(p.take_notices().is_empty(), "no webhook: nothing announced");
         assert_eq!(
             p.to_json()["amountTransaction"]["serverReferenceCode"],
             "ref-serv"
         );
+    }
+
+    #[test]
+    fn a_payment_with_a_webhook_announces_its_outcome_without_the_token() {
+        let now = Instant::now();
+        let request = ChargeRequest {
+            phone_number: "tel:94777123488".into(),
+            client_correlator: Some("cc".into()),
+            payment_amount: json!({}),
+            reference_code: "ref".into(),
+            webhook: Some(
+                json!({"notificationUrl": "https://sb.example/cb", "notificationAuthToken": "tok"}),
+            ),
+        };
+        let plan = Plan {
+            initial: Status::Processing,
+            later: Some(Status::Denied),
+            slow: false,
+        };
+        let mut p = Payment::create(request, plan, Duration::from_millis(100), now);
+        assert_eq!(p.watch_due(), Some(now + Duration::from_millis(100)));
+        p.settle(now + Duration::from_secs(1));
+        let notices = p.take_notices();
+        assert_eq!(notices.len(), 1);
+        let body = &notices[0].data;
+        assert_eq!(body["paymentId"], p.id.as_str());
+        assert_eq!(
+            body["amountTransaction"]["transactionOperationStatus"],
+            "Denied"
+        );
+        assert_eq!(body["amountTransaction"]["clientCorrelator"], "cc");
+        assert_eq!(body["denialReason"], DENIAL_REASON);
+        assert!(body.get("webhook").is_none());
+        assert!(!body.to_string().contains("tok"));
+        assert_eq!(p.watch_due(), None);
     }
 }

@@ -4,6 +4,7 @@
 use serde_json::{Map, Number, Value};
 
 use crate::error::ApiError;
+use crate::notify::{sink_allowed, Subscription};
 
 /// Longest `chargingInformation.description` the platform takes.
 pub const MAX_DESCRIPTION_CHARS: usize = 190;
@@ -17,9 +18,24 @@ pub struct ChargeRequest {
     /// Echoed as received; the sandbox never computes on amounts.
     pub payment_amount: Value,
     pub reference_code: String,
-    /// `{notificationUrl, notificationAuthToken}`: stored and echoed. The
-    /// simulator does not deliver notifications (yet).
+    /// `{notificationUrl, notificationAuthToken}`: stored and echoed; a
+    /// payment that settles later is announced there.
     pub webhook: Option<Value>,
+}
+
+impl ChargeRequest {
+    /// Where and with which bearer to notify, when a webhook was given.
+    pub fn subscription(&self) -> Option<Subscription> {
+        let webhook = self.webhook.as_ref()?;
+        Some(Subscription {
+            url: webhook.get("notificationUrl")?.as_str()?.to_owned(),
+            bearer: webhook
+                .get("notificationAuthToken")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            expires: None,
+        })
+    }
 }
 
 fn schema(field: &str) -> ApiError {
@@ -87,7 +103,8 @@ fn check_payment_amount(amount: &Map<String, Value>) -> Result<(), ApiError> {
 fn check_webhook(webhook: &Value) -> Result<(), ApiError> {
     let webhook = webhook.as_object().ok_or_else(|| schema("webhook"))?;
     let url = required_string(webhook, "notificationUrl")?;
-    if !(url.starts_with("https://") || url.starts_with("http://")) {
+    // `https://`, or `http://` on a loopback host (a gateway on the same machine).
+    if !sink_allowed(&url) {
         return Err(schema("notificationUrl"));
     }
     optional_string(webhook, "notificationAuthToken")?;
@@ -179,6 +196,9 @@ mod tests {
             json!({"amountTransaction": {"phoneNumber": "tel:94777123456", "referenceCode": "r",
                 "paymentAmount": {"chargingInformation": {"amount": 1, "currency": "LKR", "description": "x"}}},
                 "webhook": {"notificationUrl": "ftp://x"}}),
+            json!({"amountTransaction": {"phoneNumber": "tel:94777123456", "referenceCode": "r",
+                "paymentAmount": {"chargingInformation": {"amount": 1, "currency": "LKR", "description": "x"}}},
+                "webhook": {"notificationUrl": "http://merchant.example/events"}}),
             json!({"amountTransaction": {"phoneNumber": "tel:94777123456",
                 "paymentAmount": {"chargingInformation": {"amount": 1, "currency": "LKR", "description": "x"}}}}),
             json!([]),

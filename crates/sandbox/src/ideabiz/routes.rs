@@ -34,6 +34,14 @@ pub async fn create_payment(
         ),
     }
     let created = result?;
+    if let (Some(at), Some(id)) = (created.watch, created.body["paymentId"].as_str()) {
+        crate::watchers::ideabiz_payment(
+            state.clone().into_inner(),
+            platform.id.clone(),
+            id.to_owned(),
+            at,
+        );
+    }
     if created.slow {
         tokio::time::sleep(Duration::from_millis(state.timings.slow_ms)).await;
     }

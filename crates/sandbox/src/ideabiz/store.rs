@@ -13,6 +13,7 @@ use super::payment::Payment;
 use super::request::ChargeRequest;
 use crate::config::{IdeabizPlatform, Timings};
 use crate::error::ApiError;
+use crate::notify::Taken;
 use crate::store::ChargeReport;
 
 /// `(platform id, id within that platform)`.
@@ -83,6 +84,8 @@ pub struct Created {
     pub body: Value,
     /// Delay the answer by `slow_ms`.
     pub slow: bool,
+    /// The payment has a webhook and moves on at this instant: watch it.
+    pub watch: Option<Instant>,
 }
 
 fn new_token() -> String {
@@ -251,6 +254,7 @@ impl Store {
             now,
         );
         let body = payment.to_json();
+        let watch = payment.watch_due();
         if let Some(key) = cc_key {
             state.by_correlator.insert(key, payment.id.clone());
         }
@@ -260,6 +264,22 @@ impl Store {
         Ok(Created {
             body,
             slow: plan.slow,
+            watch,
+        })
+    }
+
+    /// Settles a payment and takes its unsent notifications; `None` when it is gone or has no
+    /// webhook.
+    pub fn take_notices(&self, platform: &str, id: &str, now: Instant) -> Option<Taken> {
+        let mut state = self.lock();
+        let payment = state
+            .payments
+            .get_mut(&(platform.to_owned(), id.to_owned()))?;
+        payment.settle(now);
+        Some(Taken {
+            subscription: payment.request.subscription()?,
+            notices: payment.take_notices(),
+            next: payment.next_due(),
         })
     }
 

@@ -11,8 +11,8 @@
 //!
 //! Files: `catalogue.rs` (operators and products as data), `lookup.rs` (number plan and line
 //! type rule), `rules.rs` (checks on a top-up), `outcome.rs` (digit table), `transaction.rs` /
-//! `esim.rs` (one transaction / order), `store.rs` (all state, one lock), `request.rs`,
-//! `routes.rs`, `error.rs`, `config.rs`.
+//! `esim.rs` (one transaction / order), `store.rs` (all state, one lock), `webhooks.rs`
+//! (registrations and events), `signature.rs` (Standard Webhooks signing), `request.rs`, `routes.rs`, `error.rs`, `config.rs`.
 
 mod catalogue;
 mod config;
@@ -23,11 +23,15 @@ mod outcome;
 mod request;
 mod routes;
 mod rules;
+mod signature;
 mod store;
 mod transaction;
+mod webhooks;
 
 use std::collections::HashMap;
 use std::time::Instant;
+
+use crate::notify::Step;
 
 pub use config::{TopUpProvider, DEFAULT_TOPUP_API_KEY, DEFAULT_TOPUP_PROVIDER};
 pub use routes::{admin_credits, configure};
@@ -62,8 +66,25 @@ impl TopUpState {
         self.store.credits(now)
     }
 
-    /// Forgets transactions, orders and credits.
+    /// Forgets transactions, orders and credits (webhook registrations stay, as the gateway
+    /// registers them once at start).
     pub fn reset(&self) {
         self.store.reset();
+    }
+
+    /// The URLs of `provider`'s registered webhooks.
+    pub fn webhook_urls(&self, provider: &str) -> Vec<String> {
+        self.store.webhook_urls(provider)
+    }
+
+    /// A watcher's step for one transaction: its unsent events, signed for every webhook.
+    pub fn take_events(&self, provider: &str, tx_id: &str, now: Instant) -> Step {
+        let Some(taken) = self.store.take_events(provider, tx_id, now) else {
+            return Step::default();
+        };
+        Step {
+            deliveries: webhooks::deliveries(taken.notices, &taken.webhooks),
+            next: taken.next,
+        }
     }
 }

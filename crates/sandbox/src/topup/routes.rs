@@ -13,6 +13,7 @@ use super::config::TopUpProvider;
 use super::error::TopUpError;
 use super::lookup;
 use super::request;
+use super::webhooks;
 use crate::phone;
 use crate::state::AppState;
 
@@ -24,7 +25,9 @@ pub fn configure(scope: &mut web::ServiceConfig) {
         .route("/telecom/products/{productId}", web::get().to(get_product))
         .route("/telecom/topup", web::post().to(create_topup))
         .route("/telecom/topup/{txId}", web::get().to(get_topup))
-        .route("/esim/orders", web::post().to(create_esim_order));
+        .route("/esim/orders", web::post().to(create_esim_order))
+        .route("/webhooks", web::post().to(register_webhook))
+        .route("/webhooks", web::get().to(list_webhooks));
 }
 
 /// The provider of the request path, after checking the API key.
@@ -112,6 +115,14 @@ async fn create_topup(
         }
     }
     let submitted = result?;
+    if let (true, Some(tx_id)) = (submitted.watch, submitted.body["tx_id"].as_str()) {
+        crate::watchers::topup(
+            state.clone().into_inner(),
+            provider.id.clone(),
+            tx_id.to_owned(),
+            Instant::now(),
+        );
+    }
     if submitted.slow {
         tokio::time::sleep(Duration::from_millis(state.timings.slow_ms)).await;
     }
@@ -150,6 +161,36 @@ async fn create_esim_order(
         HttpResponse::Ok()
     };
     Ok(response.json(body))
+}
+
+/// `POST /{p}/webhooks {"url","secret"}`: 201 for a new URL, 200 when it replaced the
+/// registration of the same URL. The secret is never echoed.
+async fn register_webhook(
+    Customer(provider): Customer,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, TopUpError> {
+    let webhook = webhooks::parse_registration(&body)?;
+    let url = webhook.url.clone();
+    let fresh = state.topup.store.register_webhook(&provider.id, webhook);
+    tracing::info!(provider = %provider.id, replaced = !fresh, "webhook registered");
+    let mut response = if fresh {
+        HttpResponse::Created()
+    } else {
+        HttpResponse::Ok()
+    };
+    Ok(response.json(json!({ "url": url })))
+}
+
+/// `GET /{p}/webhooks` → `{"webhooks": [{"url"}]}`.
+async fn list_webhooks(Customer(provider): Customer, state: web::Data<AppState>) -> HttpResponse {
+    let hooks: Vec<_> = state
+        .topup
+        .webhook_urls(&provider.id)
+        .into_iter()
+        .map(|url| json!({ "url": url }))
+        .collect();
+    HttpResponse::Ok().json(json!({ "webhooks": hooks }))
 }
 
 /// `GET /_admin/credits` → `{"total": n, "by_external_tx_id": {"id": n, ...}}`.

@@ -16,6 +16,8 @@ use super::outcome::{self, Outcome};
 use super::request::{EsimRequest, TopUpRequest};
 use super::rules;
 use super::transaction::Transaction;
+use super::webhooks::Webhook;
+use crate::notify::Notice;
 
 /// `(provider id, id within that provider)`.
 type Key = (String, String);
@@ -30,6 +32,8 @@ struct Inner {
     transient_seen: HashSet<Key>,
     /// (provider, external_order_id) → order
     orders: HashMap<Key, EsimOrder>,
+    /// provider → its webhooks, one per URL.
+    webhooks: HashMap<String, Vec<Webhook>>,
     sequence: u64,
 }
 
@@ -48,6 +52,17 @@ pub struct Submitted {
     pub fresh: bool,
     /// Delay the answer by `slow_ms` (first answer of an `85` top-up).
     pub slow: bool,
+    /// The provider has webhooks and the transaction has events (now or later): watch it.
+    pub watch: bool,
+}
+
+/// What a watcher takes from a transaction: events, the webhooks to send them to, and when to
+/// look again.
+#[derive(Debug)]
+pub struct TakenEvents {
+    pub notices: Vec<Notice>,
+    pub webhooks: Vec<Webhook>,
+    pub next: Option<Instant>,
 }
 
 /// Credits applied so far.
@@ -95,6 +110,7 @@ impl TopUpStore {
                 body: existing.to_json(),
                 fresh: false,
                 slow: false,
+                watch: false,
             });
         }
         let checked = rules::check(&request)?;
@@ -107,7 +123,7 @@ impl TopUpStore {
             ));
         }
         let sequence = inner.next();
-        let tx = Transaction::create(
+        let mut tx = Transaction::create(
             request,
             checked.operator,
             checked.product,
@@ -118,6 +134,8 @@ impl TopUpStore {
             now,
         );
         let body = tx.to_json();
+        let has_webhooks = inner.webhooks.get(provider).is_some_and(|w| !w.is_empty());
+        let watch = has_webhooks && tx.watch();
         inner.by_external.insert(key, tx.tx_id.clone());
         inner
             .transactions
@@ -126,6 +144,50 @@ impl TopUpStore {
             body,
             fresh: true,
             slow: outcome == Outcome::SlowAnswer,
+            watch,
+        })
+    }
+
+    /// Registers `webhook` for `provider`, replacing the one with the same URL. `true` when the
+    /// URL is new.
+    pub fn register_webhook(&self, provider: &str, webhook: Webhook) -> bool {
+        let mut inner = self.lock();
+        let hooks = inner.webhooks.entry(provider.to_owned()).or_default();
+        match hooks.iter_mut().find(|w| w.url == webhook.url) {
+            Some(existing) => {
+                *existing = webhook;
+                false
+            }
+            None => {
+                hooks.push(webhook);
+                true
+            }
+        }
+    }
+
+    /// The URLs registered for `provider`, in registration order.
+    pub fn webhook_urls(&self, provider: &str) -> Vec<String> {
+        self.lock()
+            .webhooks
+            .get(provider)
+            .map(|hooks| hooks.iter().map(|w| w.url.clone()).collect())
+            .unwrap_or_default()
+    }
+
+    /// Settles a transaction and takes its unsent events with the provider's current webhooks;
+    /// `None` when the transaction is gone.
+    pub fn take_events(&self, provider: &str, tx_id: &str, now: Instant) -> Option<TakenEvents> {
+        let mut inner = self.lock();
+        let tx = inner
+            .transactions
+            .get_mut(&(provider.to_owned(), tx_id.to_owned()))?;
+        tx.settle(now);
+        let notices = tx.take_notices();
+        let next = tx.next_due();
+        Some(TakenEvents {
+            notices,
+            webhooks: inner.webhooks.get(provider).cloned().unwrap_or_default(),
+            next,
         })
     }
 
@@ -203,9 +265,15 @@ impl TopUpStore {
         report
     }
 
-    /// Forgets transactions, orders, credits and transient-failure markers.
+    /// Forgets transactions, orders, credits and transient-failure markers. Webhook
+    /// registrations stay (callers register once, at start).
     pub fn reset(&self) {
-        *self.lock() = Inner::default();
+        let mut inner = self.lock();
+        let webhooks = std::mem::take(&mut inner.webhooks);
+        *inner = Inner {
+            webhooks,
+            ..Inner::default()
+        };
     }
 }
 

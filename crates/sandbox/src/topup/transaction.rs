@@ -2,6 +2,10 @@
 //!
 //! Delayed transitions are lazy, as for payments: [`Transaction::settle`] applies one when it is
 //! due. A credit is counted by the single transition into `completed`.
+//!
+//! A *watched* transaction (its provider had webhooks when it was created) leaves a [`Notice`]
+//! (the event type and the transaction as it stands) in its outbox when it is created pending and
+//! when it settles, for the watcher to send (see [`super::webhooks`]).
 
 use std::time::{Duration, Instant};
 
@@ -12,6 +16,8 @@ use serde_json::{json, Map, Value};
 use super::catalogue::{json_number, Kind, Operator, Product, Validity};
 use super::outcome::{Outcome, BARRED_REASON, DECLINED_REASON};
 use super::request::TopUpRequest;
+use super::webhooks::event_type;
+use crate::notify::Notice;
 
 /// `status` values, exactly as the provider writes them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -47,6 +53,9 @@ pub struct Transaction {
     scheduled: Option<(Instant, Status)>,
     completed_at: Option<Instant>,
     credits: u32,
+    watched: bool,
+    /// Events not yet sent to the webhooks.
+    outbox: Vec<Notice>,
 }
 
 /// What a new transaction starts as, and what it becomes later.
@@ -119,6 +128,8 @@ impl Transaction {
             scheduled: later.map(|status| (now + async_delay, status)),
             completed_at: None,
             credits: 0,
+            watched: false,
+            outbox: Vec::new(),
         };
         tx.enter(initial, now);
         tx
@@ -138,8 +149,38 @@ impl Transaction {
             if at <= now {
                 self.scheduled = None;
                 self.enter(next, at);
+                if self.watched {
+                    self.announce();
+                }
             }
         }
+    }
+
+    /// From now on, status changes are announced; a pending transaction announces that at once.
+    /// Whether there is anything to watch (an event now or a transition later).
+    pub fn watch(&mut self) -> bool {
+        self.watched = true;
+        if self.status == Status::Pending {
+            self.announce();
+        }
+        !self.outbox.is_empty() || self.scheduled.is_some()
+    }
+
+    fn announce(&mut self) {
+        self.outbox.push(Notice {
+            event_type: event_type(self.status),
+            data: self.to_json(),
+        });
+    }
+
+    /// Takes the events not sent yet.
+    pub fn take_notices(&mut self) -> Vec<Notice> {
+        std::mem::take(&mut self.outbox)
+    }
+
+    /// When the transaction moves on its own, if it will.
+    pub fn next_due(&self) -> Option<Instant> {
+        self.scheduled.map(|(at, _)| at)
     }
 
     /// Credits applied (0 or 1).
@@ -307,5 +348,54 @@ mod tests {
             .map(|t| t.to_json())
             .unwrap_or_default();
         assert_eq!(b["failure_reason"], BARRED_REASON);
+    }
+
+    #[test]
+    fn a_watched_pending_top_up_announces_pending_then_its_outcome() {
+        let now = Instant::now();
+        let Some(mut t) = tx(
+            Outcome::PendingThenFailed,
+            "mts-ru-topup",
+            Decimal::new(100, 0),
+            now,
+        ) else {
+            panic!("catalogue product missing")
+        };
+        assert!(t.watch());
+        let later = now + Duration::from_secs(3);
+        t.settle(later);
+        let events: Vec<_> = t
+            .take_notices()
+            .into_iter()
+            .map(|n| (n.event_type, n.data["status"].clone()))
+            .collect();
+        assert_eq!(
+            events,
+            [
+                ("topup.pending", json!("pending")),
+                ("topup.failed", json!("failed"))
+            ]
+        );
+        assert_eq!(t.next_due(), None);
+        // Completed at once: nothing to announce, nothing to watch.
+        let done = tx(
+            Outcome::Completed,
+            "mts-ru-topup",
+            Decimal::new(100, 0),
+            now,
+        );
+        assert_eq!(done.map(|mut d| d.watch()), Some(false));
+        // Not watched: transitions leave nothing.
+        let quiet = tx(
+            Outcome::PendingThenCompleted,
+            "mts-ru-topup",
+            Decimal::new(100, 0),
+            now,
+        );
+        let left = quiet.map(|mut q| {
+            q.settle(later);
+            q.take_notices().len()
+        });
+        assert_eq!(left, Some(0));
     }
 }

@@ -3,5 +3,6 @@
 mod auth;
 mod helpers;
 mod ideabiz;
+mod notifications;
 mod one_step;
 mod two_step;

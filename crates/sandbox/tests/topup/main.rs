@@ -5,3 +5,4 @@ mod helpers;
 mod lookup;
 mod products;
 mod topup;
+mod webhooks;
