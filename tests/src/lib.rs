@@ -1,12 +1,15 @@
 //! Harness for the end-to-end suites: a real gateway with its in-process sandbox on free ports, a
-//! merchant-side HTTP client, and the OpenAPI schema checker.
+//! merchant-side HTTP client, the OpenAPI schema checker, and a merchant's webhook endpoint
+//! ([`Receiver`]: HTTPS with a test CA, recording, scriptable answers).
 
 mod env;
 mod gateway;
+pub mod receiver;
 mod schema;
 
 pub use env::Env;
 pub use gateway::{body_of, signing_key, TestGateway, Timing};
+pub use receiver::{verify_signature, Receiver, Recorded, Reply, Respond};
 pub use schema::{OpenApi, CARRIER_BILLING};
 
 use std::future::Future;

@@ -246,6 +246,7 @@ mod tests {
             pending_action: None,
             sink: None,
             sink_credential: None,
+            correlator: None,
             created_at: at(1),
             updated_at: at(2),
             payment_date: None,
@@ -278,6 +279,7 @@ mod tests {
             upstream_id: None,
             sink: None,
             sink_credential: None,
+            correlator: None,
             created_at: at(1),
             updated_at: at(2),
             refund_date: None,
@@ -450,6 +452,7 @@ mod tests {
             version: 1,
             reconcile_attempts: 0,
             next_check_at: None,
+            needs_review: false,
         };
         let pending = json_of(&topup_event(&t, at(1), SOURCE));
         assert_eq!(pending["type"], "topup.pending");
