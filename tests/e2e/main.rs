@@ -16,6 +16,7 @@ mod suite;
 mod three_legged;
 mod topup;
 mod two_step;
+mod webhooks;
 
 use serde_json::Value;
 use switchboard_tests::CARRIER_BILLING;
@@ -136,6 +137,15 @@ scenarios! {
     limits::a_cancelled_reservation_and_a_denial_give_the_amount_back,
     limits::a_merchant_over_its_rate_limit_gets_429_then_recovers,
     limits::a_channel_over_its_quota_is_503_and_nothing_is_sent,
+
+    webhooks::async_outcome_reaches_the_sink_signed_through_the_operator_callback,
+    webhooks::a_sink_that_is_down_gets_every_event_in_order_once_it_is_up,
+    webhooks::a_410_stops_deliveries_to_that_sink,
+    webhooks::exhausted_deliveries_become_dead_letters_and_replay_with_the_same_id,
+    webhooks::callbacks_are_verified_and_the_state_machine_decides,
+    webhooks::ssrf_destinations_are_refused_when_not_allow_listed,
+    webhooks::top_up_endpoints_receive_signed_topup_events,
+    webhooks::reconciliation_gives_up_after_max_age_and_lists_for_review,
 }
 
 /// Every scenario on one single-node Redis started for this test (each gateway in its own namespace).

@@ -6,7 +6,7 @@ use switchboard_tests::{body_of, Env, OpenApi, TestGateway};
 
 use std::sync::LazyLock;
 
-static TOPUP: LazyLock<OpenApi> =
+pub(crate) static TOPUP: LazyLock<OpenApi> =
     LazyLock::new(|| OpenApi::parse(switchboard_gateway::TOPUP_OPENAPI));
 
 async fn assert_topup_error(res: reqwest::Response, status: u16, code: &str) -> Value {

@@ -19,7 +19,7 @@ use tokio::task::JoinHandle;
 use crate::auth::{Merchants, TokenIssuer};
 use crate::config::{Config, StoreBackend, SANDBOX_SCHEME};
 use crate::state::AppState;
-use crate::{api, auth, health, http, openapi, reconcile, routing, topup};
+use crate::{api, auth, health, http, openapi, routing, topup};
 
 /// Operators the built-in sandbox simulates (`base_url = "sandbox://<operator>"`).
 pub const SANDBOX_OPERATORS: &[&str] = &[
@@ -103,6 +103,40 @@ impl Running {
     }
 }
 
+/// A running `switchboard worker`: delivery and reconciliation without the HTTP API.
+pub struct RunningWorker {
+    pub state: web::Data<AppState>,
+    pub sandbox: Option<SandboxHandle>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl RunningWorker {
+    pub async fn stop(self) {
+        for t in self.tasks {
+            t.abort();
+        }
+        if let Some(sandbox) = self.sandbox {
+            sandbox.stop().await;
+        }
+    }
+}
+
+/// Starts the background workers alone (scale-out: `switchboard worker`). Needs a shared store
+/// (redis) to be useful; with `sandbox://` channels this process gets its own simulators.
+pub async fn start_worker(mut config: Config) -> Result<RunningWorker, StartError> {
+    if config.store.backend == StoreBackend::Memory {
+        tracing::warn!("worker on the memory store: it only sees its own (empty) state");
+    }
+    let sandbox = start_sandbox(&mut config).await?;
+    let state = build_state(config, None).await?;
+    let tasks = crate::workers::spawn(&state)?;
+    Ok(RunningWorker {
+        state,
+        sandbox,
+        tasks,
+    })
+}
+
 async fn start_sandbox(config: &mut Config) -> Result<Option<SandboxHandle>, StartError> {
     let uses_sandbox = config
         .channels
@@ -134,13 +168,48 @@ async fn start_sandbox(config: &mut Config) -> Result<Option<SandboxHandle>, Sta
     Ok(Some(handle))
 }
 
-fn build_router(config: &Config) -> Result<Router, StartError> {
+/// Where operators notify this deployment: `server.public_url`, else (local runs) the address the
+/// server listens on. `None`: no callbacks are requested (outcomes are learned by status queries).
+fn callback_base(config: &Config, bound: Option<SocketAddr>) -> Option<String> {
+    let public = config.server.public_url.trim_end_matches('/');
+    if !public.is_empty() {
+        return Some(public.to_string());
+    }
+    let mut addr = bound?;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    Some(format!("http://{addr}"))
+}
+
+/// The callback token key: `callbacks.secret`, or one generated for this process (local runs).
+fn callback_key(config: &Config) -> Vec<u8> {
+    let configured = config.callbacks.secret.expose();
+    if !configured.is_empty() {
+        return configured.as_bytes().to_vec();
+    }
+    tracing::warn!(
+        "callbacks.secret is empty: a key was generated for this process, so operators' \
+         notifications are only accepted by it; set one shared secret on every replica"
+    );
+    uuid::Uuid::new_v4().as_bytes().to_vec()
+}
+
+fn build_router(config: &Config, callback: Option<&str>) -> Result<Router, StartError> {
     let registry = adapter_registry();
     let http = UpstreamHttp::new();
+    let key = callback.map(|_| callback_key(config));
     let mut channels = Vec::new();
     for (id, settings) in config.channels.iter().filter(|(_, c)| c.enabled) {
         let mut settings = settings.clone();
         settings.id = id.clone();
+        settings.callback =
+            callback
+                .zip(key.as_ref())
+                .map(|(base, key)| switchboard_adapter::CallbackSettings {
+                    url: format!("{base}/callbacks/{id}"),
+                    key: key.clone(),
+                });
         let adapter = registry
             .build(&settings, &http)
             .map_err(|e| StartError::Config(e.to_string()))?;
@@ -213,31 +282,72 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(api::carrier_billing::routes)
         .configure(api::refund::routes)
         .configure(api::topup::routes)
+        .configure(api::webhooks::routes)
+        .configure(api::callbacks::routes)
         .configure(api::admin::routes);
 }
 
-/// Starts everything the configuration asks for and returns once the server listens.
-pub async fn start(mut config: Config) -> Result<Running, StartError> {
-    let sandbox = start_sandbox(&mut config).await?;
-    let router = build_router(&config)?;
+/// Everything handlers and workers share, built from the configuration. `bound`: the address the
+/// HTTP server listens on (callbacks are addressed there when `server.public_url` is empty).
+pub async fn build_state(
+    config: Config,
+    bound: Option<SocketAddr>,
+) -> Result<web::Data<AppState>, StartError> {
+    let callback = callback_base(&config, bound);
+    let router = build_router(&config, callback.as_deref())?;
     let store = build_store(&config)?;
     // Open the store's connection before the first request, so a burst of first requests does not
     // race to set it up. Not fatal: a replica may start while Redis is down and recover later.
     if let Err(e) = store.ping().await {
         tracing::warn!(error = %e, "store not reachable at start; serving 503 until it is");
     }
-    let state = web::Data::new(AppState {
+    let webhook_allow = switchboard_webhooks::AllowList::parse(&config.webhooks.allow)
+        .map_err(|e| StartError::Config(format!("webhooks.allow: {e}")))?;
+    Ok(web::Data::new(AppState {
         store,
-
         router: Arc::new(router),
         merchants: Merchants::from_config(&config),
         tokens: TokenIssuer::from_config(&config.auth).map_err(StartError::Config)?,
         overrides: Default::default(),
         catalogue: Default::default(),
         limits: crate::limits::RateLimits::from_config(&config),
+        webhook_allow,
         config: Arc::new(config),
-    });
-    let addr = format!("{}:{}", state.config.server.host, state.config.server.port);
+    }))
+}
+
+/// Registers Switchboard's callback address with every upstream that wants it once per account,
+/// in the background (a provider that is down at start is tried again a few times).
+fn register_callbacks(state: &web::Data<AppState>) -> JoinHandle<()> {
+    let router = state.router.clone();
+    tokio::spawn(async move {
+        for channel in router.channels() {
+            for attempt in 0..5u32 {
+                match channel.adapter.register_callbacks().await {
+                    Ok(()) => break,
+                    Err(e) => {
+                        tracing::warn!(channel = %channel.id, attempt, error = %e, "callback registration failed");
+                        tokio::time::sleep(Duration::from_secs(1 << attempt)).await;
+                    }
+                }
+            }
+        }
+    })
+}
+
+/// Starts everything the configuration asks for and returns once the server listens.
+pub async fn start(mut config: Config) -> Result<Running, StartError> {
+    let sandbox = start_sandbox(&mut config).await?;
+    let addr = format!("{}:{}", config.server.host, config.server.port);
+    let listener = std::net::TcpListener::bind(&addr).map_err(|e| StartError::Bind {
+        addr: addr.clone(),
+        reason: e.to_string(),
+    })?;
+    let bound = listener.local_addr().map_err(|e| StartError::Bind {
+        addr: addr.clone(),
+        reason: e.to_string(),
+    })?;
+    let state = build_state(config, Some(bound)).await?;
     let app_state = state.clone();
     let mut server = HttpServer::new(move || {
         App::new()
@@ -251,28 +361,23 @@ pub async fn start(mut config: Config) -> Result<Running, StartError> {
     if state.config.server.workers > 0 {
         server = server.workers(state.config.server.workers);
     }
-    let server = server.bind(&addr).map_err(|e| StartError::Bind {
+    let server = server.listen(listener).map_err(|e| StartError::Bind {
         addr: addr.clone(),
         reason: e.to_string(),
     })?;
-    let bound = server
-        .addrs()
-        .first()
-        .copied()
-        .ok_or_else(|| StartError::Bind {
-            addr: addr.clone(),
-            reason: "no address".into(),
-        })?;
     let server = server.run();
     let handle = server.handle();
     let server_task = tokio::spawn(server);
     let routing_every = Duration::from_millis(state.config.routing.overrides_refresh_ms);
     let catalogue_every = Duration::from_secs(state.config.topup.catalogue_refresh_secs);
-    let workers = vec![
-        reconcile::spawn(state.clone()),
+    let mut workers = vec![
         routing::spawn_refresh(state.clone(), routing_every),
         topup::catalogue::spawn_refresh(state.clone(), catalogue_every),
+        register_callbacks(&state),
     ];
+    if state.config.workers.enabled {
+        workers.extend(crate::workers::spawn(&state)?);
+    }
     tracing::info!(addr = %bound, "switchboard listening");
     Ok(Running {
         addr: bound,

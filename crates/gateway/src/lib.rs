@@ -5,6 +5,7 @@ pub mod api;
 pub mod app;
 pub mod auth;
 pub mod config;
+pub mod events;
 mod health;
 pub mod http;
 pub mod limits;
@@ -15,6 +16,7 @@ pub mod refunds;
 pub mod routing;
 pub mod state;
 pub mod topup;
+pub mod workers;
 
 pub use app::{start, Running, StartError};
 pub use openapi::{

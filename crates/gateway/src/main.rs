@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{Parser, Subcommand};
 use switchboard_gateway::config::{self, ConfigSource};
 
 #[derive(Parser)]
@@ -22,6 +22,17 @@ struct Cli {
     /// Print a new Ed25519 private key (PKCS#8 PEM, for auth.keys), and exit.
     #[arg(long)]
     generate_key: bool,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the gateway: HTTP API, plus the workers unless `workers.enabled = false` (the default).
+    Serve,
+    /// Run only the background workers (webhook delivery and reconciliation), sharing the work with
+    /// every other worker on the same store (redis). For scale-out.
+    Worker,
 }
 
 #[tokio::main]
@@ -58,6 +69,9 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if matches!(cli.command, Some(Command::Worker)) {
+        return run_worker(config).await;
+    }
     let running = match switchboard_gateway::start(config).await {
         Ok(r) => r,
         Err(e) => {
@@ -70,6 +84,23 @@ async fn main() -> ExitCode {
         eprintln!("switchboard: cannot listen for signals: {e}");
     }
     tracing::info!("shutting down");
+    running.stop().await;
+    ExitCode::SUCCESS
+}
+
+async fn run_worker(config: switchboard_gateway::config::Config) -> ExitCode {
+    let running = match switchboard_gateway::app::start_worker(config).await {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("switchboard: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    println!("switchboard worker running");
+    if let Err(e) = tokio::signal::ctrl_c().await {
+        eprintln!("switchboard: cannot listen for signals: {e}");
+    }
+    tracing::info!("worker shutting down");
     running.stop().await;
     ExitCode::SUCCESS
 }

@@ -75,7 +75,7 @@ async fn settle_one(state: &AppState, p: PaymentRecord) {
         (Some(channel), false) => Some(channel.adapter.payment_status(&p).await),
         _ => None,
     };
-    let result = update_with(state.store.as_ref(), &p.merchant_id, &p.id, |r| {
+    let result = update_with(state, &p.merchant_id, &p.id, |r| {
         let now = Utc::now();
         r.reconcile_attempts += 1;
         match &answer {

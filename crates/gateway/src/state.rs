@@ -22,4 +22,6 @@ pub struct AppState {
     pub catalogue: Catalogue,
     /// Per-merchant and per-channel rate limits (spending limits live in the store).
     pub limits: crate::limits::RateLimits,
+    /// Destinations exempt from the webhook SSRF guard (`webhooks.allow`).
+    pub webhook_allow: switchboard_webhooks::AllowList,
 }

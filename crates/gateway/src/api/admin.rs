@@ -12,10 +12,11 @@ use crate::state::AppState;
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/admin/mnp", web::get().to(list_overrides))
         .route("/admin/mnp/{msisdn}", web::put().to(set_override))
-        .route("/admin/mnp/{msisdn}", web::delete().to(remove_override));
+        .route("/admin/mnp/{msisdn}", web::delete().to(remove_override))
+        .configure(super::admin_outbox::routes);
 }
 
-fn authorize(req: &HttpRequest, state: &AppState) -> Result<(), ApiError> {
+pub(crate) fn authorize(req: &HttpRequest, state: &AppState) -> Result<(), ApiError> {
     let expected = state.config.admin.token.expose();
     let given = req
         .headers()

@@ -1,6 +1,9 @@
 //! The merchant-facing APIs.
 
 pub mod admin;
+mod admin_outbox;
+pub mod callbacks;
 pub mod carrier_billing;
 pub mod refund;
 pub mod topup;
+pub mod webhooks;

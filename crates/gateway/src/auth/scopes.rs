@@ -12,6 +12,8 @@ pub const TOPUP_PRODUCTS_READ: &str = "topup:products:read";
 pub const TOPUP_CREATE: &str = "topup:transactions:create";
 pub const TOPUP_READ: &str = "topup:transactions:read";
 pub const ESIM_ORDERS_CREATE: &str = "topup:esim-orders:create";
+/// Register, list and remove the merchant's webhook endpoints (`/webhooks`).
+pub const WEBHOOKS_MANAGE: &str = "webhooks:manage";
 
 /// Every scope a merchant may be granted.
 pub const KNOWN_SCOPES: &[&str] = &[
@@ -25,4 +27,5 @@ pub const KNOWN_SCOPES: &[&str] = &[
     TOPUP_CREATE,
     TOPUP_READ,
     ESIM_ORDERS_CREATE,
+    WEBHOOKS_MANAGE,
 ];

@@ -19,6 +19,12 @@ pub struct Config {
     pub routing: RoutingConfig,
     pub topup: TopUpConfig,
     pub admin: AdminConfig,
+    #[serde(default)]
+    pub webhooks: WebhooksConfig,
+    #[serde(default)]
+    pub callbacks: CallbacksConfig,
+    #[serde(default)]
+    pub workers: WorkersConfig,
     /// Rate and spending limits (see `crate::limits`).
     #[serde(default)]
     pub limits: crate::limits::LimitsConfig,
@@ -190,6 +196,80 @@ pub struct MerchantConfig {
     /// one wins), e.g. `{ per_transaction = 20, per_month = 100, currency = "EUR" }`.
     #[serde(default)]
     pub spend_limits: Option<crate::limits::SpendLimits>,
+}
+
+/// `[webhooks]`: outbound notifications (CAMARA sinks and merchant webhook endpoints).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebhooksConfig {
+    /// CloudEvent `source` of Switchboard's notifications (a URI reference).
+    pub source: String,
+    /// Destinations exempt from the SSRF guard: CIDRs, single IPs or exact host names. Empty in
+    /// production: only public https addresses are delivered to.
+    pub allow: Vec<String>,
+    /// Extra trusted CA certificate(s), PEM: lets https receivers with their own certificate work
+    /// without turning certificate checks off. Empty: the built-in roots only.
+    pub extra_ca_file: String,
+    /// Static host entries for delivery (name → addresses), consulted before DNS. The SSRF guard
+    /// checks these addresses like any resolved ones.
+    pub hosts: BTreeMap<String, Vec<std::net::IpAddr>>,
+    /// Per-attempt request timeout.
+    pub timeout_ms: u64,
+    /// Waits between attempts; empty: the built-in schedule (5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h).
+    pub retry_schedule_ms: Vec<u64>,
+    /// Shortest wait after a 429 or a timeout.
+    pub throttle_floor_ms: u64,
+    /// How often a worker claims due deliveries (also its lease heartbeat).
+    pub poll_ms: u64,
+    /// A worker that stops heartbeating loses its deliveries to another worker after this long.
+    /// Must exceed `timeout_ms`.
+    pub lease_ms: u64,
+    /// Deliveries claimed per merchant per poll.
+    pub batch: usize,
+    /// Deliveries in flight at once per worker.
+    pub concurrency: usize,
+}
+
+impl Default for WebhooksConfig {
+    fn default() -> Self {
+        WebhooksConfig {
+            source: "switchboard".into(),
+            allow: Vec::new(),
+            extra_ca_file: String::new(),
+            hosts: BTreeMap::new(),
+            timeout_ms: 15_000,
+            retry_schedule_ms: Vec::new(),
+            throttle_floor_ms: 60_000,
+            poll_ms: 500,
+            lease_ms: 60_000,
+            batch: 50,
+            concurrency: 16,
+        }
+    }
+}
+
+/// `[callbacks]`: operators' notifications to `/callbacks/{channel}`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CallbacksConfig {
+    /// Key of the per-resource tokens handed to operators with Switchboard's callback address. Every
+    /// replica must have the same. Empty: a key generated per start (a warning is logged).
+    pub secret: Secret,
+}
+
+/// `[workers]`: background work (notification delivery and reconciliation).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WorkersConfig {
+    /// Run the workers inside `switchboard` (serve). Set false when `switchboard worker` processes
+    /// do the work.
+    pub enabled: bool,
+}
+
+impl Default for WorkersConfig {
+    fn default() -> Self {
+        WorkersConfig { enabled: true }
+    }
 }
 
 /// Marks channels served by the in-process sandbox: `base_url = "sandbox://<operator>"`.

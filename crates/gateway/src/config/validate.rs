@@ -53,6 +53,7 @@ pub fn validate(config: &Config) -> Result<(), String> {
             problems.push(format!("auth.keys '{}': {e}", key.kid));
         }
     }
+    webhooks(&config.webhooks, &mut problems);
     if config.payments.max_per_page == 0 {
         problems.push("payments.max_per_page must be above 0".into());
     }
@@ -106,9 +107,11 @@ pub fn validate(config: &Config) -> Result<(), String> {
                 ));
             }
         }
-        if !m.webhook_secret.is_empty() && !m.webhook_secret.expose().starts_with("whsec_") {
+        let secret = m.webhook_secret.expose();
+        let signs = switchboard_webhooks::sign(secret, "check", 0, b"").is_ok();
+        if !m.webhook_secret.is_empty() && !signs {
             problems.push(format!(
-                "merchants.{id}.webhook_secret must start with whsec_"
+                "merchants.{id}.webhook_secret must be whsec_<base64 key>"
             ));
         }
         let client_id = if m.client_id.is_empty() {
@@ -162,6 +165,34 @@ pub fn validate(config: &Config) -> Result<(), String> {
         Ok(())
     } else {
         Err(problems.join("; "))
+    }
+}
+
+fn webhooks(w: &super::model::WebhooksConfig, problems: &mut Vec<String>) {
+    if let Err(e) = switchboard_webhooks::AllowList::parse(&w.allow) {
+        problems.push(format!("webhooks.allow: {e}"));
+    }
+    if w.source.trim().is_empty() {
+        problems.push("webhooks.source must not be empty".into());
+    }
+    if w.timeout_ms == 0 || w.poll_ms == 0 || w.batch == 0 || w.concurrency == 0 {
+        problems.push("webhooks timeout_ms, poll_ms, batch and concurrency must be above 0".into());
+    }
+    if w.lease_ms <= w.timeout_ms {
+        problems.push(format!(
+            "webhooks.lease_ms ({}) must exceed webhooks.timeout_ms ({}), or a slow delivery is \
+             taken over and sent twice",
+            w.lease_ms, w.timeout_ms
+        ));
+    }
+    if w.retry_schedule_ms.contains(&0) {
+        problems.push("webhooks.retry_schedule_ms: every wait must be above 0".into());
+    }
+    if !w.extra_ca_file.is_empty() && !std::path::Path::new(&w.extra_ca_file).is_file() {
+        problems.push(format!(
+            "webhooks.extra_ca_file '{}' is not a readable file",
+            w.extra_ca_file
+        ));
     }
 }
 
@@ -225,5 +256,27 @@ mod tests {
         let mut c = defaults();
         c.operators.get_mut("telekom-de").unwrap().prefixes = vec!["+346".into()];
         assert!(validate(&c).unwrap_err().contains("+346"));
+    }
+
+    #[test]
+    fn webhook_settings_are_checked() {
+        let mut c = defaults();
+        assert!(validate(&c).is_ok(), "the defaults are valid");
+        c.webhooks.lease_ms = c.webhooks.timeout_ms;
+        c.webhooks.allow.push("not an address/99".into());
+        c.webhooks.retry_schedule_ms = vec![100, 0];
+        c.webhooks.extra_ca_file = "/nonexistent/ca.pem".into();
+        c.merchants.get_mut("demo-merchant").unwrap().webhook_secret =
+            switchboard_core::Secret::new("whsec_not base64!".to_string());
+        let err = validate(&c).unwrap_err();
+        for expected in [
+            "webhooks.lease_ms",
+            "webhooks.allow",
+            "retry_schedule_ms",
+            "extra_ca_file",
+            "merchants.demo-merchant.webhook_secret",
+        ] {
+            assert!(err.contains(expected), "{expected} missing from: {err}");
+        }
     }
 }

@@ -45,6 +45,11 @@ pub async fn x_correlator<B: MessageBody + 'static>(
     Ok(res.map_into_left_body())
 }
 
+/// The correlator the middleware settled on for this request.
+pub fn correlator_of(req: &actix_web::HttpRequest) -> Option<String> {
+    req.extensions().get::<CorrelatorId>().map(|c| c.0.clone())
+}
+
 fn set_header(headers: &mut actix_web::http::header::HeaderMap, value: &str) {
     if let Ok(v) = HeaderValue::from_str(value) {
         headers.insert(X_CORRELATOR, v);

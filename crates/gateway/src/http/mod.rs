@@ -6,5 +6,5 @@ mod error;
 pub mod query;
 
 pub use body::{from_value, json_value, parse_json, parse_query_pairs};
-pub use correlator::{x_correlator, CorrelatorId, X_CORRELATOR};
+pub use correlator::{correlator_of, x_correlator, CorrelatorId, X_CORRELATOR};
 pub use error::{not_found_route, HttpError};

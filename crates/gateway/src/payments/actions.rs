@@ -42,7 +42,7 @@ async fn record_answer(
     p: &PaymentRecord,
     up: &UpstreamPayment,
 ) -> Result<PaymentRecord, ApiError> {
-    update_with(state.store.as_ref(), &p.merchant_id, &p.id, |r| {
+    update_with(state, &p.merchant_id, &p.id, |r| {
         let now = Utc::now();
         let changed = apply_upstream(r, up, now);
         let next = r
@@ -97,7 +97,7 @@ pub async fn validate(
             Err(e)
         }
         Err(AdapterError::Refused(e)) => {
-            update_with(state.store.as_ref(), &p.merchant_id, &p.id, |r| {
+            update_with(state, &p.merchant_id, &p.id, |r| {
                 r.validation_attempts += 1;
                 Ok(true)
             })
@@ -143,7 +143,7 @@ async fn act(state: &AppState, p: PaymentRecord, action: Action) -> Result<(), A
     };
     // Claim the action on the stored payment first, so concurrent calls do not race upstream.
     let mut already_pending = false;
-    let claimed = update_with(state.store.as_ref(), &p.merchant_id, &p.id, |r| {
+    let claimed = update_with(state, &p.merchant_id, &p.id, |r| {
         if r.status != PaymentStatus::Reserved {
             return Err(conflict_for(r.status));
         }
@@ -201,7 +201,7 @@ async fn release(
     p: &PaymentRecord,
     outcome: Option<PaymentStatus>,
 ) -> Result<(), ApiError> {
-    update_with(state.store.as_ref(), &p.merchant_id, &p.id, |r| {
+    update_with(state, &p.merchant_id, &p.id, |r| {
         r.pending_action = None;
         if let Some(status) = outcome {
             let _ = r.move_to(status, Utc::now());

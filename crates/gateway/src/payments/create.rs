@@ -28,6 +28,8 @@ pub struct NewPayment {
     pub client_correlator: Option<String>,
     pub sink: Option<Sink>,
     pub sink_credential: Option<SinkCredential>,
+    /// The request's `x-correlator`, passed on with the payment's notifications.
+    pub correlator: Option<String>,
 }
 
 /// The stored payment to answer with, and whether it is a replay of an earlier request.
@@ -91,6 +93,7 @@ pub async fn submit(state: &AppState, req: NewPayment) -> Result<Submitted, ApiE
         pending_action: None,
         sink: req.sink,
         sink_credential: req.sink_credential,
+        correlator: req.correlator,
         created_at: now,
         updated_at: now,
         payment_date: None,
@@ -269,7 +272,7 @@ async fn finish(
     record.version = claimed_version + 1;
     let stored = match state
         .store
-        .update_payment(&record, claimed_version, release)
+        .update_payment(&record, claimed_version, release, &[])
         .await
         .map_err(store_error)?
     {

@@ -3,10 +3,12 @@
 use chrono::{DateTime, Duration, Utc};
 use switchboard_adapter::UpstreamPayment;
 use switchboard_core::{ApiError, PaymentRecord, PaymentStatus, PendingAction, Phase};
-use switchboard_store::{Store, UpdateOutcome};
+use switchboard_store::UpdateOutcome;
 
 use super::store_error;
 use crate::config::ReconcileConfig;
+use crate::events;
+use crate::state::AppState;
 
 /// When reconciliation should look again: `min_delay · 2^attempts`, capped at `max_delay`.
 pub fn next_check(r: &ReconcileConfig, attempts: u32, now: DateTime<Utc>) -> DateTime<Utc> {
@@ -76,7 +78,7 @@ pub fn apply_upstream(p: &mut PaymentRecord, up: &UpstreamPayment, now: DateTime
 /// Reads the payment, lets `change` edit it, and writes it back with compare-and-set, retrying on a
 /// concurrent write. `change` returns `false` to leave the payment untouched.
 pub async fn update_with<F>(
-    store: &dyn Store,
+    state: &AppState,
     merchant_id: &str,
     payment_id: &str,
     mut change: F,
@@ -84,6 +86,7 @@ pub async fn update_with<F>(
 where
     F: FnMut(&mut PaymentRecord) -> Result<bool, ApiError>,
 {
+    let store = state.store.as_ref();
     for _ in 0..8 {
         let current = store
             .get_payment(merchant_id, payment_id)
@@ -95,8 +98,9 @@ where
             return Ok(current);
         }
         next.version = current.version + 1;
+        let events = events::for_payment(&state.config.webhooks, &current, &next, Utc::now());
         match store
-            .update_payment(&next, current.version, &[])
+            .update_payment(&next, current.version, &[], &events)
             .await
             .map_err(store_error)?
         {

@@ -29,6 +29,9 @@ pub struct NewRefund {
     pub sink: Option<Sink>,
     #[serde(skip)]
     pub sink_credential: Option<SinkCredential>,
+    /// The request's `x-correlator`, passed on with the refund's notifications.
+    #[serde(skip)]
+    pub correlator: Option<String>,
 }
 
 pub struct Submitted {
@@ -102,6 +105,7 @@ pub async fn submit(
         upstream_id: None,
         sink: req.sink.clone(),
         sink_credential: req.sink_credential.clone(),
+        correlator: req.correlator.clone(),
         created_at: now,
         updated_at: now,
         refund_date: None,
@@ -244,7 +248,7 @@ async fn finish(
     record.version = claimed_version + 1;
     match state
         .store
-        .update_refund(&record, claimed_version, release)
+        .update_refund(&record, claimed_version, release, &[])
         .await
         .map_err(store_error)?
     {

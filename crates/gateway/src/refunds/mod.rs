@@ -8,4 +8,4 @@ mod settle;
 
 pub use checks::{check_against_payment, remaining_of};
 pub use create::{submit, NewRefund, Submitted};
-pub use settle::settle_due;
+pub use settle::{apply_notice, settle_due};

@@ -1,14 +1,71 @@
 //! Reconciliation of refunds whose outcome is not known yet (timeouts, async operators).
 
 use chrono::Utc;
-use switchboard_adapter::AdapterError;
-use switchboard_core::{Phase, RefundRecord};
+use switchboard_adapter::{AdapterError, UpstreamRefund};
+use switchboard_core::{ApiError, ErrorCode, Phase, RefundRecord};
 use switchboard_store::UpdateOutcome;
 use tracing::Instrument;
 
 use super::create::apply_upstream;
-use crate::payments::next_check;
+use crate::payments::{next_check, store_error};
 use crate::state::AppState;
+
+/// Applies an operator's notification about a refund (compare-and-set, retried on a concurrent
+/// write). A stale or out-of-order notification the state machine refuses changes nothing.
+pub async fn apply_notice(
+    state: &AppState,
+    channel_id: &str,
+    merchant_id: &str,
+    payment_id: &str,
+    refund_id: &str,
+    update: &UpstreamRefund,
+) -> Result<(), ApiError> {
+    for _ in 0..8 {
+        let current = state
+            .store
+            .get_refund(merchant_id, payment_id, refund_id)
+            .await
+            .map_err(store_error)?
+            .filter(|r| r.channel_id.as_deref() == Some(channel_id))
+            .ok_or_else(ApiError::not_found)?;
+        let now = Utc::now();
+        if current.clone().move_to(update.status, now).is_err() {
+            tracing::info!(refund_id, "stale refund notification ignored");
+            return Ok(());
+        }
+        let mut next = current.clone();
+        apply_upstream(&mut next, update, now);
+        if !next.is_unsettled() {
+            next.next_check_at = None;
+        }
+        let unchanged = RefundRecord {
+            updated_at: current.updated_at,
+            ..next.clone()
+        } == current;
+        if unchanged {
+            return Ok(());
+        }
+        next.version = current.version + 1;
+        let events = crate::events::for_refund(&state.config.webhooks, &current, &next, now);
+        match state
+            .store
+            .update_refund(&next, current.version, &[], &events)
+            .await
+            .map_err(store_error)?
+        {
+            UpdateOutcome::Updated => {
+                tracing::info!(refund_id, status = %next.status, "refund notification applied");
+                return Ok(());
+            }
+            UpdateOutcome::Conflict(_) => continue,
+            UpdateOutcome::Missing => return Err(ApiError::not_found()),
+        }
+    }
+    Err(ApiError::new(
+        ErrorCode::Aborted,
+        "The refund is being changed concurrently; retry.",
+    ))
+}
 
 /// One pass over the due refunds. Returns how many were looked at.
 pub async fn settle_due(state: &AppState, merchants: &[String]) -> usize {
@@ -32,6 +89,7 @@ pub async fn settle_due(state: &AppState, merchants: &[String]) -> usize {
 }
 
 async fn settle_one(state: &AppState, mut r: RefundRecord) {
+    let before = r.clone();
     let cfg = &state.config.reconcile;
     let payment = state
         .store
@@ -69,7 +127,8 @@ async fn settle_one(state: &AppState, mut r: RefundRecord) {
         .is_unsettled()
         .then(|| next_check(cfg, r.reconcile_attempts, now));
     r.version = claimed + 1;
-    match state.store.update_refund(&r, claimed, &[]).await {
+    let events = crate::events::for_refund(&state.config.webhooks, &before, &r, now);
+    match state.store.update_refund(&r, claimed, &[], &events).await {
         Ok(UpdateOutcome::Updated) => {
             tracing::info!(status = %r.status, settled = !r.is_unsettled(), "refund reconciled")
         }

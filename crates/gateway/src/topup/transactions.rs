@@ -111,6 +111,7 @@ pub async fn create(state: &AppState, req: NewTopUp) -> Result<Answer, ApiError>
         next_check_at: Some(
             now + Duration::milliseconds(state.config.payments.duplicate_wait_ms as i64),
         ),
+        needs_review: false,
     };
     match state
         .store
@@ -136,18 +137,16 @@ pub async fn create(state: &AppState, req: NewTopUp) -> Result<Answer, ApiError>
     let (channel_id, answer) = send(state, &record, &listed.channel_ids)
         .instrument(span)
         .await;
-    let claimed_version = record.version;
+    let inserted = record.clone();
     let record = TopUpRecord {
         channel_id,
         ..record
     };
     let settled = apply_answer(state, record, &answer, Utc::now());
-    save(state, settled, claimed_version)
-        .await
-        .map(|record| Answer {
-            record,
-            replayed: false,
-        })
+    save(state, settled, &inserted).await.map(|record| Answer {
+        record,
+        replayed: false,
+    })
 }
 
 /// Tries the product's channels, healthy ones first in catalogue order; moves to the next only when the
@@ -245,15 +244,19 @@ fn fail(r: &mut TopUpRecord, reason: &str, now: DateTime<Utc>) {
     }
 }
 
+/// Writes `record` over `before` (compare-and-set on its version), with the events the change
+/// produces.
 async fn save(
     state: &AppState,
     mut record: TopUpRecord,
-    expected: u64,
+    before: &TopUpRecord,
 ) -> Result<TopUpRecord, ApiError> {
+    let expected = before.version;
     record.version = expected + 1;
+    let events = crate::events::for_topup(&state.config.webhooks, before, &record, Utc::now());
     match state
         .store
-        .update_topup(&record, expected)
+        .update_topup(&record, expected, &events)
         .await
         .map_err(store_error)?
     {
@@ -262,6 +265,27 @@ async fn save(
         UpdateOutcome::Conflict(current) => Ok(*current),
         UpdateOutcome::Missing => Err(ApiError::of(ErrorCode::Internal)),
     }
+}
+
+/// Applies a provider's notification to a top-up. The state machine decides: a stale or repeated
+/// notification changes nothing (and is still acknowledged).
+pub async fn apply_notice(
+    state: &AppState,
+    record: TopUpRecord,
+    update: UpstreamTopUp,
+) -> Result<(), ApiError> {
+    let now = Utc::now();
+    if record.status.check_move(update.status).is_err() {
+        tracing::info!(tx_id = %record.id, "stale top-up notification ignored");
+        return Ok(());
+    }
+    let next = apply_answer(state, record.clone(), &Ok(update), now);
+    if next.status == record.status && next.upstream_tx_id == record.upstream_tx_id {
+        return Ok(());
+    }
+    let saved = save(state, next, &record).await?;
+    tracing::info!(tx_id = %saved.id, status = %saved.status.as_str(), "top-up notification applied");
+    Ok(())
 }
 
 /// One reconciliation step for a pending top-up: ask the provider, record the answer.
@@ -288,11 +312,12 @@ pub async fn settle(state: &AppState, record: TopUpRecord) {
             tracing::warn!(tx_id = %record.id, "top-up still pending; stopped checking, needs review");
             TopUpRecord {
                 next_check_at: None,
+                needs_review: true,
                 ..record.clone()
             }
         }
     };
-    if let Err(e) = save(state, next, record.version).await {
+    if let Err(e) = save(state, next, &record).await {
         tracing::warn!(tx_id = %record.id, error = %e.message, "could not record the top-up's state");
     }
 }

@@ -7,12 +7,17 @@ use switchboard_core::{ApiError, PaymentFlow};
 use super::model::{notification_target, PaymentInput, PaymentView};
 use super::{base_url, subject};
 use crate::auth::{scopes, Caller};
-use crate::http::{from_value, json_value, HttpError};
+use crate::http::{correlator_of, from_value, json_value, HttpError};
 use crate::payments::{self, NewPayment};
 use crate::state::AppState;
 
 /// Body checks in the order the spec's codes need: sink rules, then schema, then identifier rules.
-fn new_payment(caller: &Caller, body: &[u8], flow: PaymentFlow) -> Result<NewPayment, ApiError> {
+fn new_payment(
+    caller: &Caller,
+    body: &[u8],
+    flow: PaymentFlow,
+    correlator: Option<String>,
+) -> Result<NewPayment, ApiError> {
     let raw = json_value(body)?;
     let (sink, sink_credential) = notification_target(&raw)?;
     let input: PaymentInput = from_value(raw)?;
@@ -28,6 +33,7 @@ fn new_payment(caller: &Caller, body: &[u8], flow: PaymentFlow) -> Result<NewPay
         client_correlator: tx.client_correlator,
         sink,
         sink_credential,
+        correlator,
     })
 }
 
@@ -39,7 +45,7 @@ async fn submit(
     flow: PaymentFlow,
 ) -> Result<HttpResponse, HttpError> {
     caller.require(scopes::PAYMENTS_CREATE)?;
-    let new = new_payment(&caller, &body, flow)?;
+    let new = new_payment(&caller, &body, flow, correlator_of(&req))?;
     let submitted = payments::submit(&state, new).await?;
     let base = base_url(&req, &state);
     let view = match flow {

@@ -28,13 +28,15 @@ async fn owned_payment(
 }
 
 pub async fn create_refund(
+    req: HttpRequest,
     caller: Caller,
     path: web::Path<String>,
     body: web::Bytes,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, HttpError> {
     caller.require(scopes::REFUNDS_CREATE)?;
-    let new = new_refund(&body)?;
+    let mut new = new_refund(&body)?;
+    new.correlator = crate::http::correlator_of(&req);
     let payment = owned_payment(&state, &caller, &path).await?;
     let submitted = refunds::submit(&state, &payment, new).await?;
     if submitted.replayed {

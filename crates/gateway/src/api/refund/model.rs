@@ -133,6 +133,7 @@ pub fn new_refund(body: &[u8]) -> Result<NewRefund, ApiError> {
         reference_code: tx.reference_code,
         sink,
         sink_credential,
+        correlator: None,
     })
 }
 
