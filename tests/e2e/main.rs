@@ -146,6 +146,7 @@ scenarios! {
     webhooks::ssrf_destinations_are_refused_when_not_allow_listed,
     webhooks::top_up_endpoints_receive_signed_topup_events,
     webhooks::reconciliation_gives_up_after_max_age_and_lists_for_review,
+    webhooks::refund_outcomes_reach_the_sink_after_the_payment_events,
 }
 
 /// Every scenario on one single-node Redis started for this test (each gateway in its own namespace).

@@ -275,6 +275,25 @@ pub async fn a_410_stops_deliveries_to_that_sink(env: Env) {
         "{stopped}"
     );
     assert_eq!(rx.count(), 1, "nothing more was sent to a stopped sink");
+    // The merchant fixed the sink: replaying everything re-enables it and sends both, same ids.
+    rx.set_status(204);
+    let res = gw
+        .call(Method::POST, "/admin/webhooks/dead-letters/replay", ADMIN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 202);
+    assert_eq!(body_of(res).await["replayed"], 2);
+    let got = wait_delivered(&rx, 2).await;
+    let mut replayed: Vec<&str> = got.iter().filter_map(|r| r.header("webhook-id")).collect();
+    let mut expected: Vec<&str> = letters
+        .iter()
+        .filter_map(|l| l["webhook_id"].as_str())
+        .collect();
+    replayed.sort_unstable();
+    expected.sort_unstable();
+    assert_eq!(replayed, expected);
+    assert!(dead_letters(&gw).await.is_empty());
     gw.stop().await;
 }
 
@@ -603,5 +622,54 @@ pub async fn reconciliation_gives_up_after_max_age_and_lists_for_review(env: Env
         .await
         .unwrap();
     assert_eq!(res.status().as_u16(), 401);
+    gw.stop().await;
+}
+
+pub async fn refund_outcomes_reach_the_sink_after_the_payment_events(env: Env) {
+    let rx = Receiver::start(Respond::status(204)).await;
+    let gw = env
+        .start_with(Timing::default(), |c| {
+            fast_delivery(c, &rx);
+            callbacks_only(c);
+        })
+        .await;
+    let token = gw.demo_token().await;
+    let sink = rx.url("/refunds");
+    let body = with_sink(TestGateway::body("+4915100000071", 4.0), &sink, "t");
+    let payment = create(&gw, &token, &body, "c7").await;
+    assert!(gw.wait_for_status(&token, &payment, "succeeded").await);
+    let refund = with_sink(
+        json!({"type": "total", "amountTransaction": {
+            "referenceCode": format!("refund-{}", uuid::Uuid::new_v4()), "refundAmount": {}}}),
+        &sink,
+        "t",
+    );
+    let res = gw
+        .call(
+            Method::POST,
+            &format!("/carrier-billing-refund/v0.3/payments/{payment}/refunds"),
+            &token,
+        )
+        .json(&refund)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 201);
+    let created = body_of(res).await;
+    assert_eq!(created["refundStatus"], "processing", "an async operator");
+    let got = wait_delivered(&rx, 2).await;
+    let (first, second) = (got[0].json(), got[1].json());
+    assert_eq!(
+        first["type"],
+        "org.camaraproject.carrier-billing.v0.payment-completed"
+    );
+    assert_eq!(
+        second["type"],
+        "org.camaraproject.carrier-billing-refund.v0.refund-completed"
+    );
+    assert_eq!(second["data"]["refundId"], created["refundId"]);
+    assert_eq!(second["data"]["paymentId"], payment.as_str());
+    assert!(second["data"]["refundDate"].is_string());
+    got[1].verify_signature(SECRET).expect("signed");
     gw.stop().await;
 }
