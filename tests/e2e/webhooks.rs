@@ -37,6 +37,24 @@ fn callbacks_only(c: &mut Config) {
     c.reconcile.max_delay_ms = 600_000;
 }
 
+/// A gateway delivering quickly to `rx`, where only operator callbacks settle payments, and a
+/// demo-merchant token. `extra` adjusts the configuration further.
+async fn sink_gateway(
+    env: &Env,
+    rx: &Receiver,
+    extra: impl FnOnce(&mut Config),
+) -> (TestGateway, String) {
+    let gw = env
+        .start_with(Timing::default(), |c| {
+            fast_delivery(c, rx);
+            callbacks_only(c);
+            extra(c);
+        })
+        .await;
+    let token = gw.demo_token().await;
+    (gw, token)
+}
+
 fn with_sink(mut body: Value, sink: &str, token: &str) -> Value {
     body["sink"] = json!(sink);
     body["sinkCredential"] = json!({
@@ -116,13 +134,7 @@ async fn wait_delivered(rx: &Receiver, n: usize) -> Vec<Recorded> {
 
 pub async fn async_outcome_reaches_the_sink_signed_through_the_operator_callback(env: Env) {
     let rx = Receiver::start(Respond::status(204)).await;
-    let gw = env
-        .start_with(Timing::default(), |c| {
-            fast_delivery(c, &rx);
-            callbacks_only(c);
-        })
-        .await;
-    let token = gw.demo_token().await;
+    let (gw, token) = sink_gateway(&env, &rx, |_| {}).await;
     let body = with_sink(
         TestGateway::body("+4915100000001", 2.5),
         &rx.url("/camara/events"),
@@ -160,13 +172,7 @@ pub async fn async_outcome_reaches_the_sink_signed_through_the_operator_callback
 
 pub async fn a_sink_that_is_down_gets_every_event_in_order_once_it_is_up(env: Env) {
     let rx = Receiver::start(Respond::status(503)).await;
-    let gw = env
-        .start_with(Timing::default(), |c| {
-            fast_delivery(c, &rx);
-            callbacks_only(c);
-        })
-        .await;
-    let token = gw.demo_token().await;
+    let (gw, token) = sink_gateway(&env, &rx, |_| {}).await;
     let mut ids = Vec::new();
     for n in 0..2 {
         let phone = format!("+491510000001{n}");
@@ -234,13 +240,7 @@ pub async fn a_sink_that_is_down_gets_every_event_in_order_once_it_is_up(env: En
 
 pub async fn a_410_stops_deliveries_to_that_sink(env: Env) {
     let rx = Receiver::start(Respond::gone()).await;
-    let gw = env
-        .start_with(Timing::default(), |c| {
-            fast_delivery(c, &rx);
-            callbacks_only(c);
-        })
-        .await;
-    let token = gw.demo_token().await;
+    let (gw, token) = sink_gateway(&env, &rx, |_| {}).await;
     let sink = rx.url("/gone");
     let first = create(
         &gw,
@@ -299,14 +299,8 @@ pub async fn a_410_stops_deliveries_to_that_sink(env: Env) {
 
 pub async fn exhausted_deliveries_become_dead_letters_and_replay_with_the_same_id(env: Env) {
     let rx = Receiver::start(Respond::status(500)).await;
-    let gw = env
-        .start_with(Timing::default(), |c| {
-            fast_delivery(c, &rx);
-            c.webhooks.retry_schedule_ms = vec![50, 50];
-            callbacks_only(c);
-        })
-        .await;
-    let token = gw.demo_token().await;
+    let (gw, token) =
+        sink_gateway(&env, &rx, |c| c.webhooks.retry_schedule_ms = vec![50, 50]).await;
     let id = create(
         &gw,
         &token,
@@ -491,18 +485,14 @@ pub async fn callbacks_are_verified_and_the_state_machine_decides(env: Env) {
 
 pub async fn ssrf_destinations_are_refused_when_not_allow_listed(env: Env) {
     let rx = Receiver::start(Respond::status(204)).await;
-    let gw = env
-        .start_with(Timing::default(), |c| {
-            fast_delivery(c, &rx);
-            c.webhooks.allow = Vec::new();
-            c.webhooks.retry_schedule_ms = vec![50];
-            c.webhooks
-                .hosts
-                .insert("internal.test".into(), vec!["10.0.0.5".parse().unwrap()]);
-            callbacks_only(c);
-        })
-        .await;
-    let token = gw.demo_token().await;
+    let (gw, token) = sink_gateway(&env, &rx, |c| {
+        c.webhooks.allow = Vec::new();
+        c.webhooks.retry_schedule_ms = vec![50];
+        c.webhooks
+            .hosts
+            .insert("internal.test".into(), vec!["10.0.0.5".parse().unwrap()]);
+    })
+    .await;
     let sinks = [
         format!("https://127.0.0.1:{}/loopback", rx.port()),
         "https://169.254.169.254/latest/meta-data".to_string(),
@@ -627,13 +617,7 @@ pub async fn reconciliation_gives_up_after_max_age_and_lists_for_review(env: Env
 
 pub async fn refund_outcomes_reach_the_sink_after_the_payment_events(env: Env) {
     let rx = Receiver::start(Respond::status(204)).await;
-    let gw = env
-        .start_with(Timing::default(), |c| {
-            fast_delivery(c, &rx);
-            callbacks_only(c);
-        })
-        .await;
-    let token = gw.demo_token().await;
+    let (gw, token) = sink_gateway(&env, &rx, |_| {}).await;
     let sink = rx.url("/refunds");
     let body = with_sink(TestGateway::body("+4915100000071", 4.0), &sink, "t");
     let payment = create(&gw, &token, &body, "c7").await;

@@ -673,9 +673,11 @@ async fn two_step_notifications_reserve_expire_and_complete() {
     sb.stop().await;
 }
 
-/// A refund of `payment_id` (ids the test's own), partial when `amount` is given.
-fn refund_record(payment_id: &str, id: &str, amount: Option<f64>) -> RefundRecord {
-    let (kind, info) = match amount {
+/// A refund of `payment_id` (ids the test's own), partial when `amount` (decimal text) is given.
+fn refund_record(payment_id: &str, id: &str, amount: Option<&str>) -> RefundRecord {
+    let number =
+        |text: &str| -> serde_json::Value { serde_json::from_str(text).expect("a JSON number") };
+    let (kind, info) = match amount.map(number) {
         Some(a) => (
             "partial",
             serde_json::json!({"amount": a, "currency": "EUR", "description": "refund"}),
@@ -684,7 +686,7 @@ fn refund_record(payment_id: &str, id: &str, amount: Option<f64>) -> RefundRecor
     };
     serde_json::from_value(serde_json::json!({
         "id": id, "merchant_id": "m", "payment_id": payment_id, "refund_type": kind,
-        "amount": amount.unwrap_or(19.99), "currency": "EUR", "charging_information": info,
+        "amount": number(amount.unwrap_or("19.99")), "currency": "EUR", "charging_information": info,
         "merchant_identifier": null, "refund_details": null, "reason": null, "client_correlator": null,
         "reference_code": format!("ref-{id}"), "phase": {"phase": "submitting"}, "status": "processing",
         "channel_id": CHANNEL, "upstream_correlator": format!("sb-{id}"), "upstream_id": null,
@@ -713,7 +715,7 @@ async fn refund_notifications_reach_the_callback_and_are_verified() {
     payment.status = PaymentStatus::Succeeded;
 
     // A partial refund of x.13 is denied (later, on the async operator); then a total refund.
-    let denied = refund_record("cb-paid", "cb-r-denied", Some(5.13));
+    let denied = refund_record("cb-paid", "cb-r-denied", Some("5.13"));
     let r = a.create_refund(&payment, &denied).await.unwrap();
     assert_eq!(r.status, RefundStatus::Processing);
     let got = notification(&mut inbox).await;
