@@ -3,6 +3,7 @@
 pub mod correlator;
 pub mod currency;
 pub mod error;
+pub mod fingerprint;
 pub mod money;
 pub mod msisdn;
 pub mod payment;
@@ -13,6 +14,7 @@ pub mod state;
 pub mod topup;
 
 pub use error::{ApiError, ErrorCode};
+pub use fingerprint::fingerprint;
 pub use money::{Amount, Currency, Money};
 pub use msisdn::Msisdn;
 pub use payment::{
