@@ -14,10 +14,8 @@ pub mod sanitize;
 mod token;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
 use switchboard_core::{
-    EsimOrder, LookupResult, Msisdn, PaymentRecord, PaymentStatus, Product, RefundRecord,
-    RefundStatus, TopUpRecord, TopUpStatus, ValidationInfo,
+    EsimOrder, LookupResult, Msisdn, PaymentRecord, Product, RefundRecord, TopUpRecord,
 };
 
 pub use callback::{
@@ -30,79 +28,9 @@ pub use http::{classify_send_error, join_path, UpstreamHttp};
 pub use registry::{AdapterFactory, AdapterRegistry};
 pub use token::{CachedToken, TokenCache};
 
-/// What the operator says about one payment.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UpstreamPayment {
-    /// The operator's own id for the payment, when it gave one.
-    pub upstream_id: Option<String>,
-    pub status: PaymentStatus,
-    pub server_reference_code: Option<String>,
-    pub validation_info: Option<ValidationInfo>,
-    pub payment_date: Option<DateTime<Utc>>,
-    pub denial_reason: Option<String>,
-}
-
-impl UpstreamPayment {
-    pub fn with_status(status: PaymentStatus) -> Self {
-        UpstreamPayment {
-            upstream_id: None,
-            status,
-            server_reference_code: None,
-            validation_info: None,
-            payment_date: None,
-            denial_reason: None,
-        }
-    }
-}
-
-/// What the operator says about one refund.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UpstreamRefund {
-    /// The operator's own id for the refund, when it gave one.
-    pub upstream_id: Option<String>,
-    pub status: RefundStatus,
-    pub refund_date: Option<DateTime<Utc>>,
-    pub denial_reason: Option<String>,
-}
-
-impl UpstreamRefund {
-    pub fn with_status(status: RefundStatus) -> Self {
-        UpstreamRefund {
-            upstream_id: None,
-            status,
-            refund_date: None,
-            denial_reason: None,
-        }
-    }
-}
-
-/// What the provider says about one top-up.
-#[derive(Debug, Clone, PartialEq)]
-pub struct UpstreamTopUp {
-    /// The provider's own transaction id, when it gave one.
-    pub upstream_tx_id: Option<String>,
-    pub status: TopUpStatus,
-    /// The operator's transaction id (for disputes), once the provider knows it.
-    pub operator_tx_id: Option<String>,
-    /// What was credited, as the provider describes it (`{"data_mb": 10240, "validity_days": 30}`).
-    pub credited: Option<serde_json::Value>,
-    pub completed_at: Option<DateTime<Utc>>,
-    /// Why it failed (status `failed` only), without phone numbers.
-    pub failure_reason: Option<String>,
-}
-
-impl UpstreamTopUp {
-    pub fn with_status(status: TopUpStatus) -> Self {
-        UpstreamTopUp {
-            upstream_tx_id: None,
-            status,
-            operator_tx_id: None,
-            credited: None,
-            completed_at: None,
-            failure_reason: None,
-        }
-    }
-}
+/// What an upstream says about a payment, a refund or a top-up (defined in core, beside the records
+/// that take them in).
+pub use switchboard_core::upstream::{UpstreamPayment, UpstreamRefund, UpstreamTopUp};
 
 /// A consent request the operator is asking its subscriber about (CIBA, phone-bound tokens): the
 /// operator's own id for it, opaque to Switchboard.
@@ -312,9 +240,5 @@ mod tests {
         assert!(unsupported(a.topup(&record).await.unwrap_err()));
         assert!(unsupported(a.topup_status(&record).await.unwrap_err()));
         assert!(unsupported(a.esim_order("p", "r").await.unwrap_err()));
-        assert_eq!(
-            UpstreamTopUp::with_status(TopUpStatus::Pending).status,
-            TopUpStatus::Pending
-        );
     }
 }

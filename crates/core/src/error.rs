@@ -90,6 +90,9 @@ error_codes! {
 pub struct ApiError {
     pub code: ErrorCode,
     pub message: String,
+    /// Seconds after which a retry may succeed (a rate limit or quota): the `Retry-After` header.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after_secs: Option<u64>,
 }
 
 /// The CAMARA `ErrorInfo` body.
@@ -105,7 +108,14 @@ impl ApiError {
         ApiError {
             code,
             message: message.into(),
+            retry_after_secs: None,
         }
+    }
+
+    /// The same error, telling the client to retry after `secs` seconds.
+    pub fn retry_after(mut self, secs: u64) -> Self {
+        self.retry_after_secs = Some(secs);
+        self
     }
 
     /// The error with its code's standard message.

@@ -8,10 +8,12 @@ pub mod money;
 pub mod msisdn;
 pub mod payment;
 pub mod refund;
+pub mod request;
 pub mod secret;
 pub mod sink;
 pub mod state;
 pub mod topup;
+pub mod upstream;
 
 pub use error::{ApiError, ErrorCode};
 pub use fingerprint::fingerprint;
@@ -22,6 +24,7 @@ pub use payment::{
     PaymentItem, PaymentRecord, PendingAction, Phase, ValidationInfo,
 };
 pub use refund::{RefundItem, RefundRecord, RefundStatus, RefundType};
+pub use request::{NewPayment, NewRefund, NewTopUp};
 pub use secret::Secret;
 pub use sink::{Sink, SinkCredential};
 pub use state::{PaymentStatus, TransitionError};
@@ -29,3 +32,4 @@ pub use topup::{
     BundleContents, EsimOrder, LineType, LookupResult, Product, ProductType, TopUpRecord,
     TopUpStatus, TopUpTransitionError,
 };
+pub use upstream::{UpstreamPayment, UpstreamRefund, UpstreamTopUp};

@@ -10,6 +10,7 @@ mod health;
 pub mod http;
 pub mod limits;
 mod openapi;
+pub mod operation;
 pub mod payments;
 pub mod reconcile;
 pub mod refunds;

@@ -10,7 +10,7 @@ use switchboard_core::{PaymentRecord, PaymentStatus, Phase};
 use tokio::task::JoinHandle;
 use tracing::Instrument;
 
-use crate::payments::{apply_upstream, next_check, update_with};
+use crate::payments::{next_check, update_with};
 use crate::state::AppState;
 
 /// Runs [`run_once`] every `reconcile.interval_ms` until the task is aborted.
@@ -92,7 +92,7 @@ async fn settle_one(state: &AppState, p: PaymentRecord) {
                 return Ok(true);
             }
             Some(Ok(up)) => {
-                apply_upstream(r, up, now);
+                r.apply_upstream(up, now);
             }
             Some(Err(AdapterError::Refused(e))) => {
                 if r.phase == Phase::Submitting {

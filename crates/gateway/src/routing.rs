@@ -9,7 +9,7 @@ use std::time::Duration;
 use actix_web::web;
 use switchboard_adapter::Capability;
 use switchboard_core::{ApiError, Msisdn};
-use switchboard_router::Route;
+use switchboard_router::{OperatorInfo, Route, RouteError};
 use tokio::task::JoinHandle;
 
 use crate::state::AppState;
@@ -39,6 +39,19 @@ impl Overrides {
             };
         }
     }
+}
+
+/// The operator a number belongs to now: its MNP override, else the number plan.
+pub fn operator_of<'a>(state: &'a AppState, msisdn: &Msisdn) -> Result<&'a OperatorInfo, ApiError> {
+    match state.overrides.get(msisdn) {
+        Some(id) => state
+            .router
+            .plan()
+            .operator(&id)
+            .ok_or(RouteError::UnknownNumber),
+        None => state.router.operator_for(msisdn),
+    }
+    .map_err(ApiError::from)
 }
 
 /// Override first, then the number plan.

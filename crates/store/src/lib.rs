@@ -57,6 +57,8 @@ pub enum InsertOutcome {
         key: IdempotencyKey,
         existing: Box<PaymentRecord>,
     },
+    /// [`Store::insert_payment_rated`] only: the merchant is over its quota; nothing was written.
+    RateLimited { retry_after: std::time::Duration },
 }
 
 /// The result of [`Store::insert_topup`].
@@ -87,6 +89,21 @@ pub trait Store: Send + Sync + 'static {
         record: &PaymentRecord,
         keys: &[IdempotencyKey],
     ) -> Result<InsertOutcome, StoreError>;
+
+    /// The claim of `insert_payment`, preceded in the same atomic step by one request of
+    /// `merchant_id` against `quota` (GCRA, as `rate_limit`). Over the quota: nothing is written and
+    /// the answer is `InsertOutcome::RateLimited { retry_after }`.
+    async fn insert_payment_rated(
+        &self,
+        record: &PaymentRecord,
+        keys: &[IdempotencyKey],
+        quota: RateQuota,
+    ) -> Result<InsertOutcome, StoreError> {
+        match self.rate_limit(&record.merchant_id, quota).await? {
+            RateDecision::Allowed => self.insert_payment(record, keys).await,
+            RateDecision::Limited { retry_after } => Ok(InsertOutcome::RateLimited { retry_after }),
+        }
+    }
 
     /// Writes `record` if the stored version is `expected_version` (compare-and-set). The stored
     /// version becomes `record.version`, which the caller must have bumped. `release` keys are

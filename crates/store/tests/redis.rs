@@ -226,6 +226,7 @@ async fn fifty_concurrent_claims_of_one_key_have_one_winner() {
                 assert_eq!(key, cc("same"));
                 holders.push(existing.id);
             }
+            other => panic!("no rate limit here: {other:?}"),
         }
     }
     assert_eq!(winners.len(), 1);

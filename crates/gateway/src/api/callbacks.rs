@@ -11,7 +11,7 @@ use switchboard_core::{ApiError, ErrorCode};
 use tracing::Instrument;
 
 use crate::http::HttpError;
-use crate::payments::{apply_upstream, update_with};
+use crate::payments::update_with;
 use crate::state::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -120,7 +120,7 @@ async fn payment(
             stale = true;
             return Ok(false);
         }
-        let changed = apply_upstream(r, update, now);
+        let changed = r.apply_upstream(update, now);
         if !r.is_unsettled() {
             r.next_check_at = None;
         }

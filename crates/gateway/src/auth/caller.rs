@@ -2,10 +2,17 @@
 
 use std::future::{ready, Ready};
 
-use actix_web::{web, FromRequest, HttpRequest};
+use std::sync::Arc;
+
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 use switchboard_core::{ApiError, ErrorCode, Msisdn};
 
+use super::Claims;
 use crate::http::HttpError;
+
+/// The claims of the request's bearer token, once verified (a request extension).
+#[derive(Clone)]
+pub struct VerifiedClaims(pub Arc<Claims>);
 use crate::state::AppState;
 
 /// Who is calling: the merchant, its granted scopes, and (for phone-bound tokens) the subscriber.
@@ -49,8 +56,18 @@ fn authenticate(req: &HttpRequest) -> Result<Caller, ApiError> {
     let state = req
         .app_data::<web::Data<AppState>>()
         .ok_or_else(|| ApiError::of(ErrorCode::Internal))?;
-    let token = bearer(req).ok_or_else(unauthenticated)?;
-    let claims = state.tokens.verify(token).ok_or_else(unauthenticated)?;
+    // The limits middleware has verified the token already on the merchant APIs: once per request.
+    let verified = req
+        .extensions()
+        .get::<VerifiedClaims>()
+        .map(|v| v.0.clone());
+    let claims = match verified {
+        Some(claims) => claims,
+        None => {
+            let token = bearer(req).ok_or_else(unauthenticated)?;
+            state.tokens.verify(token).ok_or_else(unauthenticated)?
+        }
+    };
     // A merchant removed from configuration loses access at once, whatever its tokens say.
     state
         .merchants
@@ -62,7 +79,7 @@ fn authenticate(req: &HttpRequest) -> Result<Caller, ApiError> {
         None => None,
     };
     Ok(Caller {
-        merchant_id: claims.sub,
+        merchant_id: claims.sub.clone(),
         scopes: claims
             .scope
             .split_whitespace()

@@ -4,6 +4,8 @@
 //! The same keys sign CIBA `auth_req_id`s (see [`super::ciba`]), under an audience of their own so one
 //! can never be used as the other.
 
+use std::sync::Arc;
+
 use chrono::Utc;
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{decode, decode_header, encode, Algorithm, Header, Validation};
@@ -12,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use switchboard_core::Msisdn;
 
 use super::keys::KeySet;
+use super::verified::{VerifiedTokens, DEFAULT_CAPACITY};
 use crate::config::AuthConfig;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -43,6 +46,7 @@ pub struct TokenIssuer {
     issuer: String,
     audience: String,
     pub ttl_secs: u64,
+    verified: VerifiedTokens,
 }
 
 impl TokenIssuer {
@@ -52,6 +56,7 @@ impl TokenIssuer {
             issuer: auth.issuer.clone(),
             audience: auth.audience.clone(),
             ttl_secs: auth.token_ttl_secs,
+            verified: VerifiedTokens::new(DEFAULT_CAPACITY),
         })
     }
 
@@ -102,9 +107,18 @@ impl TokenIssuer {
     }
 
     /// The claims of a valid access token; `None` for anything expired, tampered, foreign, signed by
-    /// an unknown key, or malformed.
-    pub fn verify(&self, token: &str) -> Option<Claims> {
-        self.verify_for(token, &self.audience).ok()
+    /// an unknown key, or malformed. A token seen before is found in the cache of verified tokens
+    /// instead of being verified again (see [`super::verified`]).
+    pub fn verify(&self, token: &str) -> Option<Arc<Claims>> {
+        let now = Utc::now().timestamp();
+        let known = |kid: &str| self.keys.decoding(kid).is_some();
+        if let Some(claims) = self.verified.get(token, now, known) {
+            return Some(claims);
+        }
+        let (kid, claims) = self.verify_with_kid::<Claims>(token, &self.audience).ok()?;
+        let claims = Arc::new(claims);
+        self.verified.put(token, &kid, Arc::clone(&claims), now);
+        Some(claims)
     }
 
     /// Verifies a token signed by any configured key, issued by us, for `audience`.
@@ -113,22 +127,29 @@ impl TokenIssuer {
         token: &str,
         audience: &str,
     ) -> Result<C, TokenError> {
+        self.verify_with_kid(token, audience)
+            .map(|(_, claims)| claims)
+    }
+
+    /// [`Self::verify_for`], also naming the key that verified the token.
+    fn verify_with_kid<C: DeserializeOwned>(
+        &self,
+        token: &str,
+        audience: &str,
+    ) -> Result<(String, C), TokenError> {
         let header = decode_header(token).map_err(|_| TokenError::Invalid)?;
         if header.alg != Algorithm::EdDSA {
             return Err(TokenError::Invalid);
         }
-        let key = header
-            .kid
-            .as_deref()
-            .and_then(|kid| self.keys.decoding(kid))
-            .ok_or(TokenError::Invalid)?;
+        let kid = header.kid.ok_or(TokenError::Invalid)?;
+        let key = self.keys.decoding(&kid).ok_or(TokenError::Invalid)?;
         let mut validation = Validation::new(Algorithm::EdDSA);
         validation.set_issuer(&[&self.issuer]);
         validation.set_audience(&[audience]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         validation.leeway = 0;
         decode::<C>(token, key, &validation)
-            .map(|d| d.claims)
+            .map(|d| (kid, d.claims))
             .map_err(|e| match e.kind() {
                 ErrorKind::ExpiredSignature => TokenError::Expired,
                 _ => TokenError::Invalid,

@@ -9,8 +9,9 @@ pub mod keys;
 pub mod scopes;
 mod secrets;
 mod token_endpoint;
+mod verified;
 
-pub use caller::Caller;
+pub use caller::{Caller, VerifiedClaims};
 pub use ciba::bc_authorize;
 pub use discovery::{jwks, openid_configuration};
 pub use jwt::{Claims, TokenError, TokenIssuer};

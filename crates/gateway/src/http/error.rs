@@ -34,7 +34,11 @@ impl ResponseError for HttpError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        HttpResponse::build(self.status_code()).json(self.0.body())
+        let mut response = HttpResponse::build(self.status_code());
+        if let Some(secs) = self.0.retry_after_secs {
+            response.insert_header((actix_web::http::header::RETRY_AFTER, secs));
+        }
+        response.json(self.0.body())
     }
 }
 

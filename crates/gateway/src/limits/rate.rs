@@ -121,21 +121,21 @@ impl RateLimits {
         }
     }
 
-    /// `Err(wait)` when the merchant is over its quota: first on this replica, then (Redis) across
-    /// every replica. A store that cannot answer does not block requests (the local quota holds).
-    pub async fn check_merchant(
-        &self,
-        store: &dyn Store,
-        merchant_id: &str,
-    ) -> Result<(), Duration> {
-        let Some(limit) = self.merchants.quota_of(merchant_id) else {
+    /// The merchant's quota when it is shared through the store (Redis): the step a payment claim
+    /// takes in its own round trip.
+    pub fn shared_quota(&self, merchant_id: &str) -> Option<RateQuota> {
+        self.shared
+            .then(|| self.merchants.quota_of(merchant_id))
+            .flatten()
+            .map(|limit| limit.quota())
+    }
+
+    /// `Err(wait)` when the merchant is over its quota across every replica (Redis). A store that
+    /// cannot answer does not block requests (each replica's own quota holds).
+    pub async fn check_shared(&self, store: &dyn Store, merchant_id: &str) -> Result<(), Duration> {
+        let Some(quota) = self.shared_quota(merchant_id) else {
             return Ok(());
         };
-        self.merchants.check(merchant_id)?;
-        if !self.shared {
-            return Ok(());
-        }
-        let quota: RateQuota = limit.quota();
         match store.rate_limit(merchant_id, quota).await {
             Ok(RateDecision::Allowed) => Ok(()),
             Ok(RateDecision::Limited { retry_after }) => Err(retry_after),

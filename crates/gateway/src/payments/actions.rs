@@ -7,7 +7,7 @@ use switchboard_core::{
 };
 use switchboard_router::Channel;
 
-use super::settle::{apply_upstream, next_check, update_with};
+use super::settle::{next_check, update_with};
 use crate::state::AppState;
 
 fn channel_of(state: &AppState, p: &PaymentRecord) -> Result<std::sync::Arc<Channel>, ApiError> {
@@ -44,7 +44,7 @@ async fn record_answer(
 ) -> Result<PaymentRecord, ApiError> {
     update_with(state, &p.merchant_id, &p.id, |r| {
         let now = Utc::now();
-        let changed = apply_upstream(r, up, now);
+        let changed = r.apply_upstream(up, now);
         let next = r
             .is_unsettled()
             .then(|| next_check(&state.config.reconcile, 0, now));

@@ -3,12 +3,13 @@
 
 mod actions;
 mod create;
-mod fingerprint;
+mod resource;
 mod settle;
 
 pub use actions::{cancel, confirm, validate};
-pub use create::{submit, NewPayment, Submitted};
-pub use settle::{apply_upstream, next_check, update_with};
+pub use create::{submit, Submitted};
+pub use settle::{next_check, update_with};
+pub use switchboard_core::NewPayment;
 
 use switchboard_core::{ApiError, ErrorCode};
 use switchboard_store::StoreError;

@@ -4,8 +4,10 @@
 
 mod checks;
 mod create;
+mod resource;
 mod settle;
 
 pub use checks::{check_against_payment, remaining_of};
-pub use create::{submit, NewRefund, Submitted};
+pub use create::{submit, Submitted};
 pub use settle::{apply_notice, settle_due};
+pub use switchboard_core::NewRefund;

@@ -6,7 +6,6 @@ use switchboard_core::{ApiError, ErrorCode, Phase, RefundRecord};
 use switchboard_store::UpdateOutcome;
 use tracing::Instrument;
 
-use super::create::apply_upstream;
 use crate::payments::{next_check, store_error};
 use crate::state::AppState;
 
@@ -34,7 +33,7 @@ pub async fn apply_notice(
             return Ok(());
         }
         let mut next = current.clone();
-        apply_upstream(&mut next, update, now);
+        next.apply_upstream(update, now);
         if !next.is_unsettled() {
             next.next_check_at = None;
         }
@@ -111,7 +110,7 @@ async fn settle_one(state: &AppState, mut r: RefundRecord) {
     r.reconcile_attempts += 1;
     match &answer {
         None => r.needs_review = true,
-        Some(Ok(up)) => apply_upstream(&mut r, up, now),
+        Some(Ok(up)) => r.apply_upstream(up, now),
         Some(Err(AdapterError::Refused(e))) => {
             if r.phase == Phase::Submitting {
                 r.phase = Phase::Rejected(e.clone());

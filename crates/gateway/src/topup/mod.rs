@@ -2,6 +2,7 @@
 
 pub mod catalogue;
 pub mod lookup;
+mod resource;
 pub mod transactions;
 
 pub use catalogue::Catalogue;

@@ -49,11 +49,11 @@ async fn submit(
     let submitted = payments::submit(&state, new).await?;
     let base = base_url(&req, &state);
     let view = match flow {
-        PaymentFlow::OneStep => PaymentView::payment(&submitted.payment, &base),
-        PaymentFlow::TwoStep => PaymentView::reservation(&submitted.payment, &base),
+        PaymentFlow::OneStep => PaymentView::payment(&submitted.record, &base),
+        PaymentFlow::TwoStep => PaymentView::reservation(&submitted.record, &base),
     };
     if submitted.replayed {
-        tracing::info!(payment_id = %submitted.payment.id, "idempotent replay");
+        tracing::info!(payment_id = %submitted.record.id, "idempotent replay");
     }
     let location = view
         .amount_transaction

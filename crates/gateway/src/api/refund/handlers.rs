@@ -40,9 +40,9 @@ pub async fn create_refund(
     let payment = owned_payment(&state, &caller, &path).await?;
     let submitted = refunds::submit(&state, &payment, new).await?;
     if submitted.replayed {
-        tracing::info!(refund_id = %submitted.refund.id, "idempotent replay");
+        tracing::info!(refund_id = %submitted.record.id, "idempotent replay");
     }
-    Ok(HttpResponse::Created().json(RefundView::from(&submitted.refund)))
+    Ok(HttpResponse::Created().json(RefundView::from(&submitted.record)))
 }
 
 pub async fn list_refunds(

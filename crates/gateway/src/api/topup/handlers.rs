@@ -70,7 +70,7 @@ pub async fn create_topup(
     switchboard_core::payment::check_reference("external_tx_id", &input.external_tx_id)?;
     let answer = transactions::create(
         &state,
-        transactions::NewTopUp {
+        switchboard_core::NewTopUp {
             merchant_id: caller.merchant_id,
             msisdn: phone(&input.phone)?,
             product_id: input.product_id,

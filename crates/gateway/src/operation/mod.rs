@@ -1,0 +1,104 @@
+//! The one operation engine: every new payment, reservation, refund and top-up goes
+//! claim → route → send → settle, or replay.
+//!
+//! 1. **Claim** ([`Operation::claim`]): the record and its idempotency keys go into the store in one
+//!    atomic step, with whatever must be decided in that step (the merchant's shared rate limit, the
+//!    subscriber's spending reservation, a refund's remaining-amount guard). A key already taken is
+//!    answered by [`replay`](replay::replay) — a duplicate is never routed and never sent.
+//! 2. **Route** ([`Operation::channels`]): the channels able to do it, best first.
+//! 3. **Send** ([`send`](send::send)): channel by channel, moving on only when the previous one
+//!    provably did nothing (not reached, its quota used up, the operation not offered).
+//! 4. **Settle**: the answer is folded into the record and saved with compare-and-set; an unknown
+//!    outcome stays unsettled for reconciliation; nothing sent anywhere gives the keys back.
+//!
+//! What differs between resources lives beside them: [`Resource`] (the record: how it takes an
+//! answer, is refused, is stored) and [`Operation`] (one request: its claim, its channels, its call).
+
+mod replay;
+mod resource;
+mod send;
+
+use std::sync::Arc;
+
+use switchboard_adapter::AdapterError;
+use switchboard_core::ApiError;
+use switchboard_router::Channel;
+use switchboard_store::IdempotencyKey;
+
+pub use resource::{save, Resource};
+
+use crate::state::AppState;
+
+/// The stored record to answer with, and whether it is a replay of an earlier request.
+pub struct Submitted<R> {
+    pub record: R,
+    pub replayed: bool,
+}
+
+/// What the claim found.
+pub enum Claim<R> {
+    /// The record is stored with its keys: go on.
+    Inserted,
+    /// A key is taken (by `existing`); nothing was written. `key` is `None` when a resource has a
+    /// single key.
+    Existing {
+        key: Option<IdempotencyKey>,
+        existing: R,
+    },
+    /// The record is stored but may not be sent (a limit refused it in the same step): it is
+    /// recorded as refused and its keys go back.
+    Refused(ApiError),
+}
+
+/// One request for a new resource: the parts the engine cannot know.
+#[allow(async_fn_in_trait)]
+pub trait Operation: Sync {
+    type Record: Resource;
+
+    /// Stores `record` with its keys (see [`Claim`]). An `Err` means nothing was written.
+    async fn claim(
+        &self,
+        state: &AppState,
+        record: &mut Self::Record,
+    ) -> Result<Claim<Self::Record>, ApiError>;
+
+    /// The channels to try, best first.
+    fn channels(
+        &self,
+        state: &AppState,
+        record: &Self::Record,
+    ) -> Result<Vec<Arc<Channel>>, ApiError>;
+
+    /// The upstream call on one channel.
+    async fn call(
+        &self,
+        channel: &Channel,
+        record: &Self::Record,
+    ) -> Result<<Self::Record as Resource>::Upstream, AdapterError>;
+
+    /// An upstream refusal as this API tells it to the merchant.
+    fn refusal(&self, error: ApiError) -> ApiError {
+        error
+    }
+}
+
+/// Runs one request end to end. Guarantees: at most one upstream request per idempotency key; an
+/// unknown upstream outcome is recorded unsettled, never lost; nothing sent → the keys are free.
+pub async fn run<O: Operation>(
+    state: &AppState,
+    op: &O,
+    mut record: O::Record,
+) -> Result<Submitted<O::Record>, ApiError> {
+    match op.claim(state, &mut record).await? {
+        Claim::Inserted => {}
+        Claim::Existing { key, existing } => {
+            return replay::replay(state, &record, key, existing).await
+        }
+        Claim::Refused(error) => return send::refuse_unsent(state, record, error).await,
+    }
+    let channels = match op.channels(state, &record) {
+        Ok(channels) => channels,
+        Err(error) => return send::refuse_unsent(state, record, error).await,
+    };
+    send::send(state, op, record, &channels).await
+}

@@ -1,0 +1,126 @@
+//! Sending a claimed record over its channels and settling what the upstream said.
+
+use std::sync::Arc;
+
+use chrono::Utc;
+use switchboard_adapter::AdapterError;
+use switchboard_core::{ApiError, ErrorCode};
+use switchboard_router::Channel;
+use switchboard_store::IdempotencyKey;
+
+use super::{save, Operation, Resource, Submitted};
+use crate::state::AppState;
+
+/// Tries the channels in order; moves on only when the previous one provably did nothing.
+pub(super) async fn send<O: Operation>(
+    state: &AppState,
+    op: &O,
+    mut record: O::Record,
+    channels: &[Arc<Channel>],
+) -> Result<Submitted<O::Record>, ApiError> {
+    let claimed = record.clone();
+    let reconcile = &state.config.reconcile;
+    let mut last_error = ApiError::new(
+        ErrorCode::Unavailable,
+        "No channel could take the request. Try again later.",
+    );
+    for channel in channels {
+        if let Err(wait) = state.limits.channels.check(&channel.id) {
+            let secs = crate::limits::retry_after_secs(wait);
+            tracing::warn!(channel = %channel.id, retry_after = secs, "channel rate limit reached; nothing sent");
+            last_error = ApiError::new(
+                ErrorCode::Unavailable,
+                format!("The operator's request quota is used up. Retry after {secs} s."),
+            )
+            .retry_after(secs);
+            continue;
+        }
+        record.set_channel(&channel.id);
+        let answer = op.call(channel, &record).await;
+        let now = Utc::now();
+        match &answer {
+            Ok(_) | Err(AdapterError::Refused(_)) => channel.health.record_answer(),
+            Err(AdapterError::NotSent(_) | AdapterError::Unknown(_)) => {
+                channel.health.record_failure()
+            }
+            Err(AdapterError::NotFound | AdapterError::Unsupported(_)) => {}
+        }
+        match answer {
+            Ok(up) => {
+                record.take_answer(&up, now);
+                record.schedule(reconcile, now);
+                tracing::info!(channel = %channel.id, "accepted upstream");
+                return answered(state, &claimed, record, &[]).await;
+            }
+            Err(AdapterError::Refused(error)) => {
+                let error = op.refusal(error);
+                tracing::info!(channel = %channel.id, code = error.code.as_str(), "refused upstream");
+                record.reject(&error, now);
+                let release = record.released_keys(true);
+                return answered(state, &claimed, record, &release).await;
+            }
+            Err(AdapterError::Unknown(reason)) => {
+                tracing::warn!(channel = %channel.id, %reason, "upstream outcome unknown; left for reconciliation");
+                record.outcome_unknown(now);
+                record.schedule(reconcile, now);
+                return answered(state, &claimed, record, &[]).await;
+            }
+            Err(AdapterError::NotSent(reason)) => {
+                tracing::warn!(channel = %channel.id, %reason, "upstream not reached; trying the next channel");
+                last_error = ApiError::new(
+                    ErrorCode::Unavailable,
+                    "The operator cannot be reached. Try again later.",
+                );
+            }
+            Err(AdapterError::NotFound) => {
+                last_error = ApiError::of(ErrorCode::IdentifierNotFound);
+                break;
+            }
+            Err(AdapterError::Unsupported(what)) => {
+                last_error = ApiError::new(
+                    ErrorCode::ServiceNotApplicable,
+                    format!("The operator does not offer {what}."),
+                );
+            }
+        }
+    }
+    refuse_from(state, &claimed, record, last_error).await
+}
+
+async fn answered<R: Resource>(
+    state: &AppState,
+    claimed: &R,
+    record: R,
+    release: &[IdempotencyKey],
+) -> Result<Submitted<R>, ApiError> {
+    save(state, claimed, record, release)
+        .await?
+        .into_answer()
+        .map(|record| Submitted {
+            record,
+            replayed: false,
+        })
+}
+
+/// Records a claimed record as refused before anything was sent, freeing its keys (so an identical
+/// retry starts afresh), and answers as the stored record says: the refusal, or (a failed top-up) the
+/// record itself.
+pub(super) async fn refuse_unsent<R: Resource>(
+    state: &AppState,
+    record: R,
+    error: ApiError,
+) -> Result<Submitted<R>, ApiError> {
+    let claimed = record.clone();
+    refuse_from(state, &claimed, record, error).await
+}
+
+async fn refuse_from<R: Resource>(
+    state: &AppState,
+    claimed: &R,
+    mut record: R,
+    error: ApiError,
+) -> Result<Submitted<R>, ApiError> {
+    record.reject(&error, Utc::now());
+    let release = record.released_keys(false);
+    answered(state, claimed, record, &release).await
+}
