@@ -260,3 +260,79 @@ pub async fn a_channel_over_its_quota_is_503_and_nothing_is_sent(env: Env) {
     );
     gw.stop().await;
 }
+
+/// A retry of a payment that was made is answered from the store even when its channel could take
+/// nothing new right now: a duplicate is never sent.
+pub async fn a_replay_is_answered_while_the_channel_quota_is_used_up(env: Env) {
+    let gw = env
+        .start_with(Timing::default(), |config| {
+            for channel in config.channels.values_mut() {
+                if channel.operators.iter().any(|o| o == "movistar-es") {
+                    channel.rate_limit = Some(switchboard_adapter::ChannelRateLimit {
+                        requests: 1,
+                        per_secs: 3600,
+                    });
+                }
+            }
+        })
+        .await;
+    let token = gw.demo_token().await;
+    let mut body = TestGateway::body("+34600000051", 1.0);
+    body["amountTransaction"]["clientCorrelator"] = "replay-under-quota".into();
+    let first = gw.create(&token, &body).await;
+    assert_eq!(first.status(), 201);
+    let first = body_of(first).await;
+    let fresh = gw
+        .create(&token, &TestGateway::body("+34600000052", 1.0))
+        .await;
+    assert_error(fresh, 503, "UNAVAILABLE").await;
+    let again = gw.create(&token, &body).await;
+    assert_eq!(again.status(), 201, "the replay is not routed");
+    assert_eq!(body_of(again).await["paymentId"], first["paymentId"]);
+    assert_eq!(gw.sandbox().total_charges(), 1);
+    gw.stop().await;
+}
+
+/// Creating payments counts against the merchant's rate limit like every merchant request (on Redis
+/// inside the claim's own round trip); a refused create sends and stores nothing.
+pub async fn payment_creates_count_against_the_merchant_rate_limit(env: Env) {
+    let gw = env
+        .start_with(Timing::default(), |config| {
+            config
+                .merchants
+                .get_mut("demo-merchant")
+                .expect("demo merchant")
+                .rate_limit = Some(RateLimit {
+                requests: 3,
+                per_secs: 3600,
+            });
+        })
+        .await;
+    let token = gw.demo_token().await;
+    for i in 0..3 {
+        let res = gw
+            .create(&token, &TestGateway::body(&format!("+3460000006{i}"), 1.0))
+            .await;
+        assert_eq!(res.status(), 201, "within the quota");
+    }
+    let body = TestGateway::body("+34600000063", 1.0);
+    let res = gw.create(&token, &body).await;
+    let retry_after = res.headers().get("retry-after").cloned();
+    assert_error(res, 429, "TOO_MANY_REQUESTS").await;
+    let retry_after: u64 = retry_after
+        .expect("Retry-After")
+        .to_str()
+        .unwrap()
+        .parse()
+        .expect("seconds");
+    assert!(retry_after >= 1);
+    assert_eq!(
+        gw.sandbox().total_charges(),
+        3,
+        "nothing sent past the quota"
+    );
+    // The refused request left nothing behind: its reference code is still free for later.
+    let other = gw.token("demo-merchant-2", "demo-secret-2").await;
+    assert_eq!(gw.create(&other, &body).await.status(), 201);
+    gw.stop().await;
+}

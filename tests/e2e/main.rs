@@ -137,6 +137,8 @@ scenarios! {
     limits::a_cancelled_reservation_and_a_denial_give_the_amount_back,
     limits::a_merchant_over_its_rate_limit_gets_429_then_recovers,
     limits::a_channel_over_its_quota_is_503_and_nothing_is_sent,
+    limits::a_replay_is_answered_while_the_channel_quota_is_used_up,
+    limits::payment_creates_count_against_the_merchant_rate_limit,
 
     webhooks::async_outcome_reaches_the_sink_signed_through_the_operator_callback,
     webhooks::a_sink_that_is_down_gets_every_event_in_order_once_it_is_up,
