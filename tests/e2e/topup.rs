@@ -51,7 +51,7 @@ pub async fn lookup_finds_operator_line_type_and_what_it_can_buy(env: Env) {
         .map(|v| v.as_str().unwrap())
         .collect();
     assert!(
-        supports.contains(&"prepaid") && supports.contains(&"bundle"),
+        supports.contains(&"topup") && supports.contains(&"bundle"),
         "{supports:?}"
     );
     // Postpaid lines cannot buy a balance top-up.
@@ -61,7 +61,7 @@ pub async fn lookup_finds_operator_line_type_and_what_it_can_buy(env: Env) {
         !post["supports"]
             .as_array()
             .unwrap()
-            .contains(&json!("prepaid")),
+            .contains(&json!("topup")),
         "{post}"
     );
     assert_topup_error(
@@ -142,6 +142,62 @@ pub async fn catalogue_is_merged_filtered_and_served_from_cache(env: Env) {
     )
     .await;
     assert_eq!(none["products"], json!([]));
+    gw.stop().await;
+}
+
+/// The top-up seed's own two steps, verbatim: its ids are spelled with underscores.
+pub async fn the_seed_examples_work_verbatim(env: Env) {
+    let gw = env.start().await;
+    let token = gw.demo_token().await;
+    gw.wait_for_catalogue(&token).await;
+    let lookup = gw
+        .call(Method::POST, "/telecom/lookup", &token)
+        .json(&json!({"phone": "79161234567"}))
+        .send()
+        .await
+        .unwrap();
+    let lookup = body_of(lookup).await;
+    let supports = lookup["supports"].as_array().unwrap();
+    assert!(
+        supports.contains(&json!("topup")) && supports.contains(&json!("bundle")),
+        "{lookup}"
+    );
+    let seed = json!({"phone": "79161234567", "product_id": "mts_ru_bundle_10gb_30d", "external_tx_id": "your-tx-901"});
+    let res = topup(&gw, &token, seed.clone()).await;
+    assert_eq!(res.status(), 201);
+    let tx = body_of(res).await;
+    TOPUP.check("TopUp", &tx);
+    assert_eq!(tx["status"], "completed", "{tx}");
+    assert!(tx["operator_tx_id"].is_string());
+    let again = body_of(topup(&gw, &token, seed).await).await;
+    assert_eq!(again["tx_id"], tx["tx_id"], "replayed, not credited twice");
+    assert_eq!(gw.credits_for_topup(tx["tx_id"].as_str().unwrap()), 1);
+    // Both spellings reach the same product and operator.
+    for path in [
+        "/telecom/products/mts_ru_bundle_10gb_30d",
+        "/telecom/products/mts-ru-bundle-10gb-30d",
+    ] {
+        let one = body_of(gw.call(Method::GET, path, &token).send().await.unwrap()).await;
+        assert_eq!(one["id"], "mts-ru-bundle-10gb-30d", "{path}: {one}");
+    }
+    let listed = gw
+        .call(
+            Method::GET,
+            "/telecom/products?operator_id=mts_ru&type=topup",
+            &token,
+        )
+        .send()
+        .await
+        .unwrap();
+    let listed = body_of(listed).await;
+    let products = listed["products"].as_array().unwrap();
+    assert!(!products.is_empty(), "{listed}");
+    assert!(
+        products
+            .iter()
+            .all(|p| p["operator_id"] == "mts-ru" && p["type"] == "prepaid"),
+        "{listed}"
+    );
     gw.stop().await;
 }
 

@@ -186,6 +186,16 @@ pub async fn three_wrong_codes_deny_the_payment(env: Env) {
     )
     .await;
     assert_eq!(gw.status_of(&token, &id).await, "denied");
+    // Once the attempts are used up every further validation says so, with any code (CAMARA r3.2).
+    for code in ["111111", "000000"] {
+        let again = json!({"authorizationId": auth_id, "code": code});
+        assert_error(
+            gw.action(&token, &id, "validate", &again).await,
+            400,
+            "CARRIER_BILLING.VALIDATION_FAILED",
+        )
+        .await;
+    }
     gw.stop().await;
 }
 
@@ -243,6 +253,15 @@ pub async fn confirm_and_cancel_apply_the_identifier_rules(env: Env) {
         "NOT_FOUND",
     )
     .await;
+    // A valid number that no configured operator serves (CAMARA r3.2), on both actions.
+    for action in ["confirm", "cancel"] {
+        assert_error(
+            gw.action(&token, &id, action, &phone("+12025550123")).await,
+            404,
+            "IDENTIFIER_NOT_FOUND",
+        )
+        .await;
+    }
     assert_eq!(
         gw.status_of(&token, &id).await,
         "reserved",

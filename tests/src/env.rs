@@ -50,6 +50,8 @@ impl Env {
     /// Points `config` at this environment's store, in a key namespace of its own so scenarios
     /// sharing one Redis never see each other's data.
     pub fn apply(&self, config: &mut Config) {
+        // Scenarios that run several replicas configure shared keys themselves.
+        config.auth.allow_ephemeral_keys = true;
         let store = &mut config.store;
         store.prefix = format!("t-{}", uuid::Uuid::new_v4().simple());
         match &*self.store {

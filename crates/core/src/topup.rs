@@ -44,6 +44,15 @@ impl ProductType {
             ProductType::PlanChange => "plan_change",
         }
     }
+
+    /// The operation's name in a lookup's `supports` list, as the product documents spell it
+    /// (`topup`, `bundle`, `plan_change`).
+    pub fn supports_name(self) -> &'static str {
+        match self {
+            ProductType::Prepaid => "topup",
+            other => other.as_str(),
+        }
+    }
 }
 
 impl fmt::Display for ProductType {
@@ -52,12 +61,18 @@ impl fmt::Display for ProductType {
     }
 }
 
+/// The product documents spell ids with underscores (`mts_ru_bundle_10gb_30d`) where the catalogue
+/// uses hyphens (`mts-ru-bundle-10gb-30d`): the other spelling of `id`, when it has one.
+pub fn hyphenated_id(id: &str) -> Option<String> {
+    id.contains('_').then(|| id.replace('_', "-"))
+}
+
 impl FromStr for ProductType {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         ProductType::ALL
             .into_iter()
-            .find(|t| t.as_str() == s)
+            .find(|t| t.as_str() == s || t.supports_name() == s)
             .ok_or_else(|| format!("unknown product type '{s}' (prepaid, bundle, plan_change)"))
     }
 }
@@ -505,7 +520,12 @@ mod tests {
         for t in ProductType::ALL {
             assert_eq!(t.as_str().parse::<ProductType>(), Ok(t));
         }
-        assert!("topup".parse::<ProductType>().is_err());
+        // The lookup's `supports` name is accepted too; nothing else is.
+        assert_eq!("topup".parse::<ProductType>(), Ok(ProductType::Prepaid));
+        assert_eq!(ProductType::Prepaid.supports_name(), "topup");
+        assert!("top-up".parse::<ProductType>().is_err());
+        assert_eq!(hyphenated_id("mts_ru_bundle"), Some("mts-ru-bundle".into()));
+        assert_eq!(hyphenated_id("mts-ru"), None);
     }
 
     #[test]

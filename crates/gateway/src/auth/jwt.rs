@@ -183,6 +183,7 @@ mod tests {
             audience: "switchboard".into(),
             ciba_expires_secs: 60,
             ciba_interval_secs: 1,
+            allow_ephemeral_keys: false,
         }
     }
 

@@ -266,6 +266,7 @@ mod tests {
     fn redis_store_from_the_environment() {
         figment::Jail::expect_with(|jail| {
             jail.set_env("SWITCHBOARD_STORE__BACKEND", "redis");
+            jail.set_env("SWITCHBOARD_AUTH__ALLOW_EPHEMERAL_KEYS", "true");
             jail.set_env("SWITCHBOARD_STORE__CLUSTER", "true");
             jail.set_env(
                 "SWITCHBOARD_STORE__NODES",

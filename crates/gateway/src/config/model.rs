@@ -90,6 +90,10 @@ pub struct AuthConfig {
     /// The polling interval a CIBA client is told to keep.
     #[serde(default = "default_ciba_interval_secs")]
     pub ciba_interval_secs: u64,
+    /// With a shared (Redis) store, `auth.keys` and `callbacks.secret` must be set so every replica
+    /// accepts the others' tokens; `true` allows per-process generated ones on purpose (tests, demos).
+    #[serde(default)]
+    pub allow_ephemeral_keys: bool,
 }
 
 fn default_ciba_expires_secs() -> u64 {

@@ -7,6 +7,22 @@ use switchboard_core::Currency;
 use super::model::{Config, SANDBOX_SCHEME};
 use crate::auth::scopes::KNOWN_SCOPES;
 
+/// Replicas sharing a store must share their keys: generated ones would make each replica reject
+/// the tokens and callback tokens of the others.
+fn shared_keys(config: &Config, problems: &mut Vec<String>) {
+    if config.auth.allow_ephemeral_keys {
+        return;
+    }
+    let hint = "is required with the redis store (every replica needs the same); \
+                set auth.allow_ephemeral_keys = true to generate one per process on purpose";
+    if config.auth.keys.is_empty() {
+        problems.push(format!("auth.keys {hint}"));
+    }
+    if config.callbacks.secret.expose().is_empty() {
+        problems.push(format!("callbacks.secret {hint}"));
+    }
+}
+
 pub fn validate(config: &Config) -> Result<(), String> {
     let mut problems = Vec::new();
     let public_url = &config.server.public_url;
@@ -35,6 +51,7 @@ pub fn validate(config: &Config) -> Result<(), String> {
         {
             problems.push("store timeouts and idempotency_ttl_secs must be above 0".into());
         }
+        shared_keys(config, &mut problems);
     }
     if config.auth.token_ttl_secs == 0 {
         problems.push("auth.token_ttl_secs must be above 0".into());
@@ -249,6 +266,34 @@ mod tests {
         assert!(validate(&c).is_ok(), "memory backend ignores the redis url");
         c.store.backend = crate::config::StoreBackend::Redis;
         assert!(validate(&c).unwrap_err().contains("redis://"));
+    }
+
+    #[test]
+    fn replicas_on_a_shared_store_need_shared_keys() {
+        let mut c = defaults();
+        c.store.backend = crate::config::StoreBackend::Redis;
+        c.auth.keys.clear();
+        c.callbacks.secret = switchboard_core::Secret::new(String::new());
+        let err = validate(&c).unwrap_err();
+        assert!(
+            err.contains("auth.keys is required") && err.contains("callbacks.secret is required"),
+            "{err}"
+        );
+        c.auth.keys = vec![crate::config::SigningKeyConfig {
+            kid: "k1".into(),
+            private_key_pem: switchboard_core::Secret::new(crate::auth::ed25519_pem_from_seed(
+                &[0x11; 32],
+            )),
+        }];
+        let err = validate(&c).unwrap_err();
+        assert!(!err.contains("auth.keys"), "{err}");
+        assert!(err.contains("callbacks.secret"), "{err}");
+        c.callbacks.secret = switchboard_core::Secret::new("shared".to_string());
+        assert!(validate(&c).is_ok());
+        c.auth.keys.clear();
+        c.callbacks.secret = switchboard_core::Secret::new(String::new());
+        c.auth.allow_ephemeral_keys = true;
+        assert!(validate(&c).is_ok(), "allowed on purpose");
     }
 
     #[test]

@@ -55,6 +55,9 @@ async fn record_answer(
     .await
 }
 
+/// Why a payment is denied once its validation attempts are used up; further validations recognise it.
+const VALIDATION_EXHAUSTED: &str = "Validation failed: too many wrong codes.";
+
 /// `POST /payments/{id}/validate`.
 pub async fn validate(
     state: &AppState,
@@ -69,6 +72,9 @@ pub async fn validate(
                 ErrorCode::AlreadyExists,
                 "Payment already validated.",
             ))
+        }
+        PaymentStatus::Denied if p.denial_reason.as_deref() == Some(VALIDATION_EXHAUSTED) => {
+            return Err(ApiError::of(ErrorCode::ValidationFailed))
         }
         other => {
             return Err(ApiError::new(
@@ -92,7 +98,7 @@ pub async fn validate(
         Ok(up) => record_answer(state, &p, &up).await.map(|_| ()),
         Err(AdapterError::Refused(e)) if e.code == ErrorCode::ValidationFailed => {
             let mut denied = UpstreamPayment::with_status(PaymentStatus::Denied);
-            denied.denial_reason = Some("Validation failed: too many wrong codes.".into());
+            denied.denial_reason = Some(VALIDATION_EXHAUSTED.into());
             record_answer(state, &p, &denied).await?;
             Err(e)
         }

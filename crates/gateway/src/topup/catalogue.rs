@@ -8,7 +8,7 @@ use std::time::Duration;
 use actix_web::web;
 use chrono::{DateTime, Utc};
 use switchboard_adapter::Capability;
-use switchboard_core::topup::{Product, ProductType};
+use switchboard_core::topup::{hyphenated_id, Product, ProductType};
 use tokio::task::JoinHandle;
 
 use crate::state::AppState;
@@ -51,8 +51,13 @@ pub struct Catalogue {
 }
 
 impl Catalogue {
+    /// A product by its id, in the catalogue's spelling or the product documents' (underscores).
     pub fn get(&self, id: &str) -> Option<Listed> {
-        self.snapshot.read().ok()?.by_id.get(id).cloned()
+        let snap = self.snapshot.read().ok()?;
+        snap.by_id
+            .get(id)
+            .or_else(|| hyphenated_id(id).and_then(|h| snap.by_id.get(&h)))
+            .cloned()
     }
 
     /// Products, optionally for one operator and of one type.
@@ -68,7 +73,11 @@ impl Catalogue {
             .iter()
             .filter_map(|id| snap.by_id.get(id))
             .map(|l| &l.product)
-            .filter(|p| operator_id.is_none_or(|op| p.operator_id == op))
+            .filter(|p| {
+                operator_id.is_none_or(|op| {
+                    p.operator_id == op || hyphenated_id(op).is_some_and(|h| p.operator_id == h)
+                })
+            })
             .filter(|p| product_type.is_none_or(|t| p.product_type == t))
             .cloned()
             .collect()

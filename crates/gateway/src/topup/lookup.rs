@@ -27,8 +27,13 @@ pub struct LookupAnswer {
     pub country: String,
     #[serde(rename = "type")]
     pub line_type: LineType,
+    #[serde(serialize_with = "supports_names")]
     pub supports: Vec<ProductType>,
     pub source: Source,
+}
+
+fn supports_names<S: serde::Serializer>(kinds: &[ProductType], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(kinds.iter().map(|k| k.supports_name()))
 }
 
 fn lookup_channels(state: &AppState, operator: Option<&str>) -> Vec<Arc<Channel>> {

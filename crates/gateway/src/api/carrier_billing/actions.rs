@@ -51,6 +51,8 @@ async fn phone_checked_payment(
     caller.require(scopes::PAYMENTS_WRITE)?;
     let input: PhoneNumberInput = parse_json(body)?;
     let number = subject::resolve(caller, input.phone_number)?;
+    // A number no operator serves is 404 IDENTIFIER_NOT_FOUND, as at create (CAMARA r3.2).
+    crate::routing::operator_of(state, &number)?;
     let payment = owned_payment(state, caller, payment_id).await?;
     if payment.msisdn != number {
         return Err(ApiError::new(

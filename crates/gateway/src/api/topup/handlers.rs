@@ -39,7 +39,9 @@ pub async fn products(
             "operator_id" => operator = Some(value),
             "type" => {
                 let t: ProductType = value.parse().map_err(|_| {
-                    ApiError::invalid_argument("type must be one of prepaid, bundle, plan_change")
+                    ApiError::invalid_argument(
+                        "type must be one of prepaid (or topup), bundle, plan_change",
+                    )
                 })?;
                 product_type = Some(t);
             }
