@@ -46,6 +46,7 @@ pub fn switchboard(redis_url: &str, sandbox: &SandboxHandle, port: u16) -> Comma
         .env("SWITCHBOARD_STORE__BACKEND", "redis")
         .env("SWITCHBOARD_STORE__URL", redis_url)
         .env("SWITCHBOARD_AUTH__KEYS", shared_keys())
+        .env("SWITCHBOARD_CALLBACKS__SECRET", "replicas-callback-secret")
         .stdout(Stdio::null())
         .stderr(Stdio::null());
     for (channel, operator) in [
