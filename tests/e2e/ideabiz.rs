@@ -72,7 +72,13 @@ pub async fn a_platform_502_is_settled_without_double_charge(env: Env) {
     assert_eq!(created["paymentStatus"], "processing");
     let id = created["paymentId"].as_str().unwrap().to_string();
     assert!(gw.wait_for_status(&token, &id, "succeeded").await);
+    gw.closing_barrier().await;
     assert_eq!(gw.charges_for_payment(&id), 1);
+    assert_eq!(
+        gw.sandbox().total_charges(),
+        1,
+        "at every operator together"
+    );
     // The platform bills in LKR only.
     assert_error(
         gw.create(&token, &TestGateway::body("+94771234503", 1.0))

@@ -95,7 +95,18 @@ pub async fn upstream_500_is_an_unknown_outcome_settled_without_double_charge(en
     assert_eq!(created["paymentStatus"], "processing");
     let id = created["paymentId"].as_str().unwrap().to_string();
     assert!(gw.wait_for_status(&token, &id, "succeeded").await);
+    gw.closing_barrier().await;
     assert_eq!(gw.charges_for_payment(&id), 1);
+    assert_eq!(
+        gw.sandbox().total_charges(),
+        1,
+        "at every operator together"
+    );
+    assert_eq!(
+        gw.sandbox().create_requests("movistar-es"),
+        2,
+        "the first send and one re-send with the same clientCorrelator by reconciliation, no more"
+    );
     gw.stop().await;
 }
 
@@ -117,6 +128,17 @@ pub async fn upstream_slower_than_the_deadline_is_settled_to_its_single_charge(e
         gw.charges_for_payment(&id),
         1,
         "the operator charged once, the gateway never again"
+    );
+    gw.closing_barrier().await;
+    assert_eq!(
+        gw.sandbox().total_charges(),
+        1,
+        "at every operator together"
+    );
+    assert_eq!(
+        gw.sandbox().create_requests("movistar-es"),
+        2,
+        "the first send and one re-send with the same clientCorrelator by reconciliation, no more"
     );
     gw.stop().await;
 }

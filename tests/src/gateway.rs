@@ -87,6 +87,12 @@ impl TestGateway {
     }
 
     /// Upstream charges applied for one of our payments (its upstream clientCorrelator is `sb-<id>`).
+    /// The closing barrier of a "nothing more happens" check: longer than two reconciliation
+    /// backoffs (at most 400 ms here), so a late duplicate send lands before the final assertions.
+    pub async fn closing_barrier(&self) {
+        tokio::time::sleep(std::time::Duration::from_millis(1000)).await;
+    }
+
     pub fn charges_for_payment(&self, payment_id: &str) -> u32 {
         self.sandbox().charges_for(&format!("sb-{payment_id}"))
     }

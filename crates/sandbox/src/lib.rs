@@ -156,6 +156,12 @@ impl SandboxHandle {
         self.state.charges(Instant::now()).total
     }
 
+    /// Payment create/prepare requests this CAMARA operator received (replays and refused ones
+    /// included): how often it was reached, where [`Self::charges_for`] says what it charged.
+    pub fn create_requests(&self, operator_id: &str) -> u32 {
+        self.state.store.create_requests(operator_id)
+    }
+
     /// Access tokens issued by this operator, or token pairs issued by this
     /// Ideabiz platform (password and refresh grants alike).
     pub fn token_requests(&self, operator_id: &str) -> u32 {

@@ -29,6 +29,9 @@ struct State {
     by_correlator: HashMap<Key, String>,
     /// (operator, clientCorrelator) that already had their transient failure (84).
     transient_seen: HashSet<Key>,
+    /// Create/prepare requests received per operator, answered or not: tests tell "reached once"
+    /// from "charged once" (a clientCorrelator replay charges nothing but is still a request).
+    create_requests: HashMap<String, u32>,
 }
 
 impl State {
@@ -106,6 +109,15 @@ impl Store {
             .unwrap_or(0)
     }
 
+    /// Create/prepare requests `operator` received since start (or the last reset).
+    pub fn create_requests(&self, operator: &str) -> u32 {
+        self.lock()
+            .create_requests
+            .get(operator)
+            .copied()
+            .unwrap_or(0)
+    }
+
     /// Creates a payment, or returns the one created earlier with the same
     /// clientCorrelator, or the scripted error.
     pub fn create(
@@ -117,6 +129,10 @@ impl Store {
         now: Instant,
     ) -> Result<Created, ApiError> {
         let mut state = self.lock();
+        *state
+            .create_requests
+            .entry(operator.id.clone())
+            .or_default() += 1;
         let cc_key = request
             .client_correlator
             .as_ref()
