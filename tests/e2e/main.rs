@@ -146,6 +146,7 @@ scenarios! {
     webhooks::exhausted_deliveries_become_dead_letters_and_replay_with_the_same_id,
     webhooks::callbacks_are_verified_and_the_state_machine_decides,
     webhooks::ssrf_destinations_are_refused_when_not_allow_listed,
+    webhooks::undeliverable_sinks_are_refused_at_create_prepare_and_refund,
     webhooks::top_up_endpoints_receive_signed_topup_events,
     webhooks::reconciliation_gives_up_after_max_age_and_lists_for_review,
     webhooks::refund_outcomes_reach_the_sink_after_the_payment_events,
