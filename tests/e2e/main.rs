@@ -75,6 +75,7 @@ scenarios! {
     three_legged::ciba_refusals_expiry_and_bad_requests,
     three_legged::phone_bound_tokens_apply_the_identifier_rules_everywhere,
     errors::malformed_and_mistyped_bodies_name_the_problem,
+    errors::duplicate_json_keys_are_refused_and_change_nothing,
     errors::money_rules,
     errors::phone_number_rules,
     errors::sink_rules_and_storage,
