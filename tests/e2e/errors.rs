@@ -62,6 +62,75 @@ pub async fn malformed_and_mistyped_bodies_name_the_problem(env: Env) {
     gw.stop().await;
 }
 
+/// A key written twice anywhere in a body is 400 `INVALID_ARGUMENT` on every operation, before
+/// anything reads it: `{"amount": 1.5, …, "amount": 45}` charges neither.
+pub async fn duplicate_json_keys_are_refused_and_change_nothing(env: Env) {
+    let gw = env.start().await;
+    let token = gw.demo_token().await;
+    let send = |path: &'static str, body: String| {
+        gw.cb(Method::POST, path, &token)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    let one = serde_json::to_string(&TestGateway::body("+34600000064", 1.5)).unwrap();
+    assert!(one.contains(r#""amount":1.5"#), "{one}");
+    let cases = [
+        one.replace(
+            r#""amount":1.5"#,
+            r#""amount":1.5,"currency":"EUR","amount":45"#,
+        ),
+        one.replace(
+            r#""referenceCode":"#,
+            r#""referenceCode":"a","referenceCode":"#,
+        ),
+        format!(
+            r#"{},"amountTransaction":{{}}}}"#,
+            one.strip_suffix('}').unwrap()
+        ),
+    ];
+    for body in cases {
+        for path in ["/payments", "/payments/prepare"] {
+            let err = assert_error(
+                send(path, body.clone()).await.unwrap(),
+                400,
+                "INVALID_ARGUMENT",
+            )
+            .await;
+            let message = err["message"].as_str().unwrap();
+            assert!(message.contains("duplicate key"), "{path} {body}: {err}");
+        }
+    }
+    let listed = body_of(
+        gw.cb(Method::GET, "/payments", &token)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(listed, json!([]), "nothing stored");
+    assert_eq!(gw.sandbox().total_charges(), 0, "nothing charged");
+    // The same body without the duplicate is charged once, 1.5.
+    let res = send("/payments", one).await.unwrap();
+    assert_eq!(res.status(), 201);
+    let created = body_of(res).await;
+    assert_eq!(
+        created["amountTransaction"]["paymentAmount"]["chargingInformation"]["amount"],
+        json!(1.5)
+    );
+    // Any other body too: webhook registration.
+    let res = gw
+        .call(Method::POST, "/webhooks", &token)
+        .header("content-type", "application/json")
+        .body(r#"{"url": "https://merchant.example.com/a", "url": "https://10.0.0.1/b"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    assert_eq!(body_of(res).await["code"], "INVALID_ARGUMENT");
+    gw.stop().await;
+}
+
 pub async fn money_rules(env: Env) {
     let gw = env.start().await;
     let token = gw.demo_token().await;

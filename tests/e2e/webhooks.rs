@@ -20,6 +20,23 @@ const CALLBACK_SECRET: &str = "test-callback-secret";
 const TELEKOM: &str = "telekom_de_sandbox";
 const WAIT: Duration = Duration::from_secs(15);
 
+/// Forbidden addresses spelled as the WHATWG URL parser (the HTTP client's) reads them: metadata,
+/// private and loopback other than 127.0.0.1 (the only loopback the test configuration allows).
+pub const OTHER_ADDRESS_SPELLINGS: &[&str] = &[
+    "https://2852039166/",
+    "https://0xa9fea9fe/",
+    "https://0251.0376.0251.0376/",
+    "https://169.254.43518/",
+    "https://10.1/",
+    "https://0x0a.0.0.1/",
+    "https://0177.0.0.2/",
+    "HTTPS://0XA9FEA9FE/",
+    "https://0x7f000002/",
+    "https://[::ffff:169.254.169.254]/",
+    "https://[::ffff:a9fe:a9fe]/",
+    "https://[fd00::1]/",
+];
+
 /// Fast delivery for tests: the receiver's CA trusted, short retries, quick polling.
 fn fast_delivery(c: &mut Config, rx: &Receiver) {
     c.webhooks.extra_ca_file = rx.ca_pem_path().display().to_string();
@@ -491,11 +508,16 @@ pub async fn ssrf_destinations_are_refused_when_not_allow_listed(env: Env) {
         c.webhooks
             .hosts
             .insert("internal.test".into(), vec!["10.0.0.5".parse().unwrap()]);
+        c.webhooks.hosts.insert(
+            "metadata.test".into(),
+            vec!["169.254.169.254".parse().unwrap()],
+        );
     })
     .await;
+    // Names are judged on what they resolve to, at each delivery (literals are refused at create).
     let sinks = [
-        format!("https://127.0.0.1:{}/loopback", rx.port()),
-        "https://169.254.169.254/latest/meta-data".to_string(),
+        format!("https://localhost:{}/loopback", rx.port()),
+        "https://metadata.test/latest/meta-data".to_string(),
         "https://internal.test/hook".to_string(),
     ];
     for (n, sink) in sinks.iter().enumerate() {
@@ -515,6 +537,93 @@ pub async fn ssrf_destinations_are_refused_when_not_allow_listed(env: Env) {
     gw.stop().await;
 }
 
+/// A sink that could never be delivered to is `INVALID_SINK` at create, prepare and refund, and
+/// nothing is stored or charged: the same guard as webhook registration and as every delivery.
+pub async fn undeliverable_sinks_are_refused_at_create_prepare_and_refund(env: Env) {
+    let rx = Receiver::start(Respond::status(204)).await;
+    let (gw, token) = sink_gateway(&env, &rx, |c| {
+        c.webhooks.allow = vec!["127.0.0.1/32".into()];
+    })
+    .await;
+    let port = rx.port();
+    let mut sinks: Vec<String> = OTHER_ADDRESS_SPELLINGS
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    sinks.extend([
+        "https://10.0.0.1/notify".to_string(),
+        "https://169.254.169.254/latest/meta-data".to_string(),
+        format!("https://[::1]:{port}/loopback-not-allowed"),
+        format!("https://127.0.0.2:{port}/loopback-not-allowed"),
+        "https://user:pw@merchant.example.com/notify".to_string(),
+    ]);
+    let refused = |res: reqwest::Response, what: String| async move {
+        let body = crate::assert_error(res, 400, "INVALID_SINK").await;
+        let message = body["message"].as_str().unwrap_or_default();
+        assert!(
+            message.starts_with("sink not valid for the specified protocol"),
+            "{what}: {body}"
+        );
+        assert!(!message.contains("pw"), "{what}: {body}");
+    };
+    for (n, sink) in sinks.iter().enumerate() {
+        let body = with_sink(
+            TestGateway::body(&format!("+4915100000{:03}", 800 + n), 1.0),
+            sink,
+            "t",
+        );
+        refused(gw.create(&token, &body).await, format!("create {sink}")).await;
+        refused(gw.prepare(&token, &body).await, format!("prepare {sink}")).await;
+    }
+    let listed = body_of(
+        gw.cb(Method::GET, "/payments", &token)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(listed, json!([]), "nothing stored");
+    assert_eq!(gw.sandbox().total_charges(), 0, "nothing charged");
+
+    // A succeeded payment: refunds with those sinks are refused and leave it whole.
+    let paid = create(&gw, &token, &TestGateway::body("+34600000027", 3.0), "c8").await;
+    assert!(gw.wait_for_status(&token, &paid, "succeeded").await);
+    let refunds = format!("/carrier-billing-refund/v0.3/payments/{paid}/refunds");
+    for sink in &sinks {
+        let body = with_sink(
+            json!({"type": "total", "amountTransaction": {
+                "referenceCode": format!("refund-{}", uuid::Uuid::new_v4()), "refundAmount": {}}}),
+            sink,
+            "t",
+        );
+        let res = gw
+            .call(Method::POST, &refunds, &token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        refused(res, format!("refund {sink}")).await;
+    }
+    let listed = body_of(gw.call(Method::GET, &refunds, &token).send().await.unwrap()).await;
+    assert_eq!(listed, json!([]), "no refund stored");
+    assert_eq!(rx.count(), 0, "no refused sink was ever contacted");
+    // The allowed loopback is accepted, so the refusals above are the guard's.
+    let allowed = with_sink(
+        json!({"type": "total", "amountTransaction": {
+            "referenceCode": "refund-allowed", "refundAmount": {}}}),
+        &rx.url("/notify"),
+        "t",
+    );
+    let res = gw
+        .call(Method::POST, &refunds, &token)
+        .json(&allowed)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 201);
+    gw.stop().await;
+}
+
 pub async fn top_up_endpoints_receive_signed_topup_events(env: Env) {
     let rx = Receiver::start(Respond::status(200)).await;
     let gw = env
@@ -527,9 +636,14 @@ pub async fn top_up_endpoints_receive_signed_topup_events(env: Env) {
             .json(&json!({"url": url, "description": "top-ups"}))
             .send()
     };
-    for bad in ["http://example.com/x", "ftp://x", "https://10.0.0.1/x"] {
-        let res = register(bad.into()).await.unwrap();
+    for bad in ["http://example.com/x", "ftp://x", "https://10.0.0.1/x"]
+        .iter()
+        .chain(OTHER_ADDRESS_SPELLINGS)
+    {
+        let res = register(bad.to_string()).await.unwrap();
         assert_eq!(res.status().as_u16(), 400, "{bad}");
+        let body = body_of(res).await;
+        assert_eq!(body["code"], "INVALID_ARGUMENT", "{bad}: {body}");
     }
     let res = register(rx.url("/topups")).await.unwrap();
     assert_eq!(res.status().as_u16(), 201);

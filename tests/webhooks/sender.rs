@@ -262,3 +262,55 @@ async fn no_answer_in_time_is_a_timeout() {
     assert_eq!(receiver.count(), 1);
     assert_eq!(receiver.requests()[0].answered, None);
 }
+
+/// `https://0x7f000002/` is 127.0.0.2 to the HTTP client; with loopback allowed only as 127.0.0.1 it
+/// is refused and no TCP connection is opened. A listener on 127.0.0.2 proves it: the kernel queues a
+/// completed handshake before `send` could return, so a non-blocking accept afterwards sees any
+/// connection that was made (the allow-listed control below does see one).
+#[tokio::test]
+async fn another_spelling_of_a_forbidden_address_opens_no_connection() {
+    let listener = std::net::TcpListener::bind("127.0.0.2:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let only_one = Sender::new(SenderConfig {
+        allow: AllowList::parse(&["127.0.0.1"]).unwrap(),
+        timeout: Duration::from_secs(5),
+        ..SenderConfig::default()
+    })
+    .unwrap();
+    for url in [
+        format!("https://0x7f000002:{port}/cb"),
+        format!("https://2130706434:{port}/cb"),
+        format!("https://0177.0.0.2:{port}/cb"),
+        format!("HTTPS://127.2:{port}/cb"),
+    ] {
+        let report = only_one
+            .send(&delivery(&url), Some(SECRET), Utc::now())
+            .await;
+        assert_eq!(report.attempt, Attempt::Network, "{url}");
+        let error = report.error.unwrap();
+        assert!(
+            error.starts_with("address not allowed: 127.0.0.2"),
+            "{url}: {error}"
+        );
+        assert_eq!(
+            listener.accept().map(|_| ()).unwrap_err().kind(),
+            std::io::ErrorKind::WouldBlock,
+            "{url} opened a connection"
+        );
+    }
+
+    // Control: with 127.0.0.2 allowed the same spelling connects (and then times out: nobody answers).
+    let allowed = Sender::new(SenderConfig {
+        allow: AllowList::parse(&["127.0.0.2"]).unwrap(),
+        timeout: Duration::from_millis(500),
+        ..SenderConfig::default()
+    })
+    .unwrap();
+    let url = format!("http://0x7f000002:{port}/cb");
+    let report = allowed
+        .send(&delivery(&url), Some(SECRET), Utc::now())
+        .await;
+    assert_eq!(report.attempt, Attempt::Timeout, "{report:?}");
+    assert!(listener.accept().is_ok(), "the control connected");
+}

@@ -15,5 +15,5 @@ pub use cloudevents::{payment_event, refund_event, topup_event, CloudEvent};
 pub use retry::{classify, next_delay, parse_retry_after, Attempt, Outcome, RetryPolicy};
 pub use sender::{SendReport, Sender, SenderConfig, SenderError};
 pub use signing::{sign, verify, SigningError};
-pub use ssrf::{check_addr, check_resolved, check_url, AllowList, SsrfError};
+pub use ssrf::{check_addr, check_resolved, check_url, AllowList, GuardedUrl, SsrfError};
 pub use worker::{default_worker_id, DeliveryWorker, WorkerConfig};

@@ -1,6 +1,7 @@
 //! One HTTP attempt at one delivery: `POST {endpoint.url}` with the exact stored body, the Standard
 //! Webhooks headers and the sink's bearer, through a client that never follows redirects and whose
-//! resolver refuses forbidden addresses (see [`crate::ssrf`]).
+//! resolver refuses forbidden addresses (see [`crate::ssrf`]). The request goes to the URL exactly as
+//! the guard parsed and judged it.
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -157,8 +158,10 @@ impl Sender {
         now: DateTime<Utc>,
     ) -> SendReport {
         let url = delivery.endpoint.url.as_str();
-        let host = match check_url(url, &self.allow) {
-            Ok((host, _)) => host,
+        // The URL is parsed once, here, by the guard; the request goes to that parsed URL, so an IP
+        // literal in any spelling is the address judged, and a name goes through the guarded resolver.
+        let guarded = match check_url(url, &self.allow) {
+            Ok(guarded) => guarded,
             Err(err) => {
                 let report = refused_url(url, err);
                 tracing::warn!(
@@ -198,7 +201,7 @@ impl Sender {
 
         let mut request = self
             .client
-            .post(url)
+            .post(guarded.url().clone())
             .header(CONTENT_TYPE, cloudevents::CONTENT_TYPE)
             .header(HEADER_ID, delivery.event_id.as_str())
             .header(HEADER_TIMESTAMP, timestamp.to_string());
@@ -229,9 +232,9 @@ impl Sender {
         let response = match request.body(delivery.body.clone()).send().await {
             Ok(response) => response,
             Err(err) => {
-                let report = client_failure(&err, &host, self.timeout);
+                let report = client_failure(&err, guarded.host(), self.timeout);
                 tracing::debug!(
-                    host = %host,
+                    host = %guarded.host(),
                     error = report.error.as_deref().unwrap_or_default(),
                     "delivery attempt failed"
                 );
@@ -245,6 +248,7 @@ impl Sender {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| parse_retry_after(v, now));
         drain(response).await;
+        let host = guarded.host();
         let error = match status {
             200..=299 => None,
             300..=399 => Some(format!(

@@ -1,11 +1,15 @@
 //! The SSRF guard: a sink URL must be `https` and every address its host resolves to must be public.
-//! The check runs on RESOLVED addresses (the HTTP client's resolver calls [`check_resolved`]), so a
+//! The URL is judged as parsed by the HTTP client's own (WHATWG) parser, and the sender sends to that
+//! parsed URL ([`GuardedUrl`]), so no other spelling of an address slips past. A host name is checked
+//! on its RESOLVED addresses (the HTTP client's resolver calls [`check_resolved`]), so a
 //! DNS name pointing at `127.0.0.1` or the cloud metadata address is refused like the literal is.
 //! Operators can allow-list hosts or CIDRs (a sandbox on loopback, a partner on a private network);
 //! allow-listed hosts may also use plain `http`.
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+
+use url::Host;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SsrfError {
@@ -133,56 +137,82 @@ fn normalise_host(host: &str) -> String {
     host.trim_end_matches('.').to_ascii_lowercase()
 }
 
-/// Splits a sink URL into `(host, port)`: `https` only, unless the host is allow-listed (then `http`
-/// too); no user-info; an IP-literal host is checked at once with [`check_addr`]. IPv6 literals are
-/// returned without brackets.
-pub fn check_url(url: &str, allow: &AllowList) -> Result<(String, u16), SsrfError> {
+/// A sink URL the guard accepted, parsed once by the HTTP client's own parser (`reqwest::Url`, the
+/// WHATWG URL standard): the sender sends to this very [`Url`](reqwest::Url), so the host judged is the
+/// host connected to. `https://0x7f000002/`, `https://2852039166/` or `https://10.1/` are IPv4
+/// literals to that parser (127.0.0.2, 169.254.169.254, 10.0.0.1) and are judged as such.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GuardedUrl {
+    url: reqwest::Url,
+    host: String,
+    port: u16,
+}
+
+impl GuardedUrl {
+    /// The parsed URL, to send to as it is (never re-parse the raw text).
+    pub fn url(&self) -> &reqwest::Url {
+        &self.url
+    }
+
+    /// The host as the client sees it: a lower-case name without a trailing dot, or a canonical IP
+    /// literal (IPv6 without brackets).
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// The explicit port, or the scheme's default.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+}
+
+/// Judges a sink URL as the HTTP client will parse it: `https` only, unless the host is allow-listed
+/// (then `http` too); no user-info; no whitespace or control characters; an IP-literal host (in any
+/// spelling the parser accepts) is checked at once with [`check_addr`]. A host name is checked later, on
+/// the addresses it resolves to ([`check_resolved`], in the sender's resolver).
+pub fn check_url(url: &str, allow: &AllowList) -> Result<GuardedUrl, SsrfError> {
     let bad = || SsrfError::BadUrl(url.to_string());
-    let (scheme, rest) = url.split_once("://").ok_or_else(bad)?;
-    let scheme = scheme.to_ascii_lowercase();
-    let default_port = match scheme.as_str() {
+    if url.contains(|c: char| c.is_whitespace() || c.is_control()) {
+        return Err(bad());
+    }
+    let parsed = reqwest::Url::parse(url).map_err(|_| bad())?;
+    let default_port = match parsed.scheme() {
         "https" => 443,
         "http" => 80,
         _ => return Err(SsrfError::NotHttps),
     };
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    if authority.contains('@') || authority.contains(char::is_whitespace) {
+    if !parsed.username().is_empty() || parsed.password().is_some() {
         return Err(bad());
     }
-    let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
-        let (host, after) = v6.split_once(']').ok_or_else(bad)?;
-        host.parse::<Ipv6Addr>().map_err(|_| bad())?;
-        (host, after.strip_prefix(':'))
-    } else if after_port(authority).is_some() {
-        let (host, port) = authority.rsplit_once(':').ok_or_else(bad)?;
-        (host, Some(port))
-    } else {
-        (authority, None)
-    };
-    let port = match port {
-        Some(p) => p.parse::<u16>().ok().filter(|p| *p != 0).ok_or_else(bad)?,
+    let port = match parsed.port() {
+        Some(0) => return Err(bad()),
+        Some(p) => p,
         None => default_port,
     };
-    let host = normalise_host(host);
+    let (host, ip) = match parsed.host() {
+        Some(Host::Ipv4(v4)) => (v4.to_string(), Some(IpAddr::V4(v4))),
+        Some(Host::Ipv6(v6)) => (v6.to_string(), Some(IpAddr::V6(v6))),
+        Some(Host::Domain(name)) => (normalise_host(name), None),
+        None => return Err(bad()),
+    };
     if host.is_empty() {
         return Err(bad());
     }
-    let allowed = allow.allows_host(&host);
-    if scheme != "https" && !allowed {
+    let allowed = match ip {
+        Some(ip) => allow.allows_ip(ip),
+        None => allow.hosts.contains(&host),
+    };
+    if parsed.scheme() != "https" && !allowed {
         return Err(SsrfError::NotHttps);
     }
-    if let Ok(ip) = host.parse::<IpAddr>() {
+    if let Some(ip) = ip {
         check_addr(ip, allow)?;
     }
-    Ok((host, port))
-}
-
-/// `Some(port text)` when an unbracketed authority ends in `:port`.
-fn after_port(authority: &str) -> Option<&str> {
-    authority
-        .rsplit_once(':')
-        .map(|(_, p)| p)
-        .filter(|_| authority.matches(':').count() == 1)
+    Ok(GuardedUrl {
+        url: parsed,
+        host,
+        port,
+    })
 }
 
 /// Refuses an address that is not public unicast, unless the allow-list covers it. IPv4 inside IPv6
@@ -292,6 +322,11 @@ mod tests {
         AllowList::default()
     }
 
+    /// `check_url` as `(host, port)`.
+    fn hp(url: &str, allow: &AllowList) -> Result<(String, u16), SsrfError> {
+        check_url(url, allow).map(|g| (g.host().to_string(), g.port()))
+    }
+
     fn class_of(ip: &str) -> Option<AddrClass> {
         match check_addr(ip.parse().unwrap(), &none()) {
             Ok(()) => None,
@@ -360,23 +395,23 @@ mod tests {
     fn urls_must_be_https_with_a_public_literal() {
         let allow = none();
         assert_eq!(
-            check_url("https://merchant.example.com/notify?x=1", &allow),
+            hp("https://merchant.example.com/notify?x=1", &allow),
             Ok(("merchant.example.com".into(), 443))
         );
         assert_eq!(
-            check_url("HTTPS://Merchant.Example.COM.:8443", &allow),
+            hp("HTTPS://Merchant.Example.COM.:8443", &allow),
             Ok(("merchant.example.com".into(), 8443))
         );
         assert_eq!(
-            check_url("https://[2606:4700::1]:9000/x", &allow),
+            hp("https://[2606:4700::1]:9000/x", &allow),
             Ok(("2606:4700::1".into(), 9000))
         );
         assert_eq!(
-            check_url("http://merchant.example.com", &allow),
+            hp("http://merchant.example.com", &allow),
             Err(SsrfError::NotHttps)
         );
         assert_eq!(
-            check_url("ftp://merchant.example.com", &allow),
+            hp("ftp://merchant.example.com", &allow),
             Err(SsrfError::NotHttps)
         );
         for bad in [
@@ -388,7 +423,7 @@ mod tests {
             "https://[::1",
         ] {
             assert!(
-                matches!(check_url(bad, &allow), Err(SsrfError::BadUrl(_))),
+                matches!(hp(bad, &allow), Err(SsrfError::BadUrl(_))),
                 "{bad}"
             );
         }
@@ -399,11 +434,94 @@ mod tests {
             "https://[::1]:8443",
         ] {
             assert!(
-                matches!(
-                    check_url(forbidden, &allow),
-                    Err(SsrfError::Forbidden { .. })
-                ),
+                matches!(hp(forbidden, &allow), Err(SsrfError::Forbidden { .. })),
                 "{forbidden}"
+            );
+        }
+    }
+
+    /// Every spelling the WHATWG parser reads as an IPv4 (or IPv6) literal is judged as that address.
+    #[test]
+    fn other_address_spellings_are_judged_as_the_client_parses_them() {
+        use AddrClass::*;
+        let cases = [
+            ("https://2852039166/", "169.254.169.254", LinkLocal),
+            ("https://0xa9fea9fe/", "169.254.169.254", LinkLocal),
+            ("https://0251.0376.0251.0376/", "169.254.169.254", LinkLocal),
+            ("https://169.254.43518/", "169.254.169.254", LinkLocal),
+            ("https://10.1/", "10.0.0.1", Private),
+            ("https://0x0a.0.0.1/", "10.0.0.1", Private),
+            ("https://0177.0.0.2/", "127.0.0.2", Loopback),
+            ("HTTPS://0XA9FEA9FE/", "169.254.169.254", LinkLocal),
+            ("https://0x7f000002/", "127.0.0.2", Loopback),
+            ("https://127.1./x", "127.0.0.1", Loopback),
+            (
+                "https://[::ffff:169.254.169.254]/",
+                "::ffff:169.254.169.254",
+                LinkLocal,
+            ),
+            (
+                "https://[::ffff:a9fe:a9fe]/",
+                "::ffff:169.254.169.254",
+                LinkLocal,
+            ),
+            ("https://[fd00::1]/", "fd00::1", Private),
+            (
+                "https://[0:0:0:0:0:ffff:0a00:0001]:8443/",
+                "::ffff:10.0.0.1",
+                Private,
+            ),
+        ];
+        for (url, ip, class) in cases {
+            let ip: IpAddr = ip.parse().unwrap();
+            assert_eq!(
+                check_url(url, &none()),
+                Err(SsrfError::Forbidden { ip, class }),
+                "{url}"
+            );
+        }
+        // Loopback allowed only as 127.0.0.1: other spellings of it pass, of 127.0.0.2 do not.
+        let one = AllowList::parse(&["127.0.0.1"]).unwrap();
+        let guarded = check_url("http://0x7f000001:8080/cb", &one).unwrap();
+        assert_eq!((guarded.host(), guarded.port()), ("127.0.0.1", 8080));
+        assert_eq!(guarded.url().as_str(), "http://127.0.0.1:8080/cb");
+        for url in [
+            "https://0x7f000002/",
+            "https://2130706434/",
+            "https://127.2/",
+        ] {
+            assert!(
+                matches!(check_url(url, &one), Err(SsrfError::Forbidden { .. })),
+                "{url}"
+            );
+        }
+        // A name that merely looks numeric is no address: the parser refuses it.
+        for url in [
+            "https://1.2.3.09/",
+            "https://example.0x10/",
+            "https://256.0.0.1/",
+        ] {
+            assert!(
+                matches!(check_url(url, &none()), Err(SsrfError::BadUrl(_))),
+                "{url}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_guarded_url_is_the_parsed_one() {
+        let g = check_url("HTTPS://Merchant.Example.COM:443/a/../notify?x=1", &none()).unwrap();
+        assert_eq!(g.url().as_str(), "https://merchant.example.com/notify?x=1");
+        assert_eq!((g.host(), g.port()), ("merchant.example.com", 443));
+        for bad in [
+            "https://merchant.example.com\t/x",
+            "https://merchant.example.com/a b",
+            "https://user@merchant.example.com/",
+            "https://:pw@merchant.example.com/",
+        ] {
+            assert!(
+                matches!(check_url(bad, &none()), Err(SsrfError::BadUrl(_))),
+                "{bad:?}"
             );
         }
     }
@@ -413,15 +531,15 @@ mod tests {
         let allow =
             AllowList::parse(&["127.0.0.1/32", "10.20.0.0/16", "Sandbox.Internal"]).unwrap();
         assert_eq!(
-            check_url("https://127.0.0.1:9443/cb", &allow),
+            hp("https://127.0.0.1:9443/cb", &allow),
             Ok(("127.0.0.1".into(), 9443))
         );
         assert_eq!(
-            check_url("http://127.0.0.1:8080", &allow),
+            hp("http://127.0.0.1:8080", &allow),
             Ok(("127.0.0.1".into(), 8080))
         );
         assert_eq!(
-            check_url("http://sandbox.internal/cb", &allow),
+            hp("http://sandbox.internal/cb", &allow),
             Ok(("sandbox.internal".into(), 80))
         );
         assert_eq!(check_addr("127.0.0.1".parse().unwrap(), &allow), Ok(()));
@@ -433,7 +551,7 @@ mod tests {
         assert!(check_addr("10.21.0.1".parse().unwrap(), &allow).is_err());
         assert!(check_addr("127.0.0.2".parse().unwrap(), &allow).is_err());
         assert_eq!(
-            check_url("http://other.internal", &allow),
+            hp("http://other.internal", &allow),
             Err(SsrfError::NotHttps)
         );
         let v6 = AllowList::parse(&["::1", "fd00::/8"]).unwrap();

@@ -4,6 +4,7 @@ pub mod admin;
 mod admin_outbox;
 pub mod callbacks;
 pub mod carrier_billing;
+pub mod deliverable;
 pub mod refund;
 pub mod topup;
 pub mod webhooks;

@@ -63,8 +63,8 @@ fn validate(state: &AppState, input: &EndpointInput) -> Result<(), ApiError> {
             "url is longer than 2048 characters",
         ));
     }
-    switchboard_webhooks::check_url(&input.url, &state.webhook_allow)
-        .map_err(|e| ApiError::invalid_argument(format!("url: {e}")))?;
+    crate::api::deliverable::deliverable(&input.url, &state.webhook_allow)
+        .map_err(|why| ApiError::invalid_argument(format!("url: {why}")))?;
     if let Some(bad) = input
         .events
         .iter()

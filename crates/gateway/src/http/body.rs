@@ -3,19 +3,23 @@
 use serde::de::DeserializeOwned;
 use switchboard_core::ApiError;
 
+use super::unique_keys::check_unique_keys;
+
 /// Parses a JSON body into `T`; malformed JSON or a wrong type is 400 `INVALID_ARGUMENT` naming the
 /// field (`amountTransaction.paymentAmount.chargingInformation.amount: …`).
 pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     from_value(json_value(body)?)
 }
 
-/// The body as untyped JSON (some checks must run before the typed parse).
+/// The body as untyped JSON (some checks must run before the typed parse). Every request body is
+/// read here, so a key written twice anywhere in it is refused once, for every operation.
 pub fn json_value(body: &[u8]) -> Result<serde_json::Value, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::invalid_argument(
             "A JSON request body is required.",
         ));
     }
+    check_unique_keys(body).map_err(|why| ApiError::invalid_argument(strip_position(&why)))?;
     serde_json::from_slice(body).map_err(|e| {
         ApiError::invalid_argument(format!(
             "Malformed JSON body: {}",

@@ -4,6 +4,7 @@ mod body;
 mod correlator;
 mod error;
 pub mod query;
+mod unique_keys;
 
 pub use body::{from_value, json_value, parse_json, parse_query_pairs};
 pub use correlator::{correlator_of, x_correlator, CorrelatorId, X_CORRELATOR};

@@ -3,6 +3,7 @@
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use switchboard_core::{ApiError, PaymentFlow};
+use switchboard_webhooks::AllowList;
 
 use super::model::{notification_target, PaymentInput, PaymentView};
 use super::{base_url, subject};
@@ -17,9 +18,10 @@ fn new_payment(
     body: &[u8],
     flow: PaymentFlow,
     correlator: Option<String>,
+    allow: &AllowList,
 ) -> Result<NewPayment, ApiError> {
     let raw = json_value(body)?;
-    let (sink, sink_credential) = notification_target(&raw)?;
+    let (sink, sink_credential) = notification_target(&raw, allow)?;
     let input: PaymentInput = from_value(raw)?;
     let tx = input.amount_transaction;
     tx.validate()?;
@@ -45,7 +47,13 @@ async fn submit(
     flow: PaymentFlow,
 ) -> Result<HttpResponse, HttpError> {
     caller.require(scopes::PAYMENTS_CREATE)?;
-    let new = new_payment(&caller, &body, flow, correlator_of(&req))?;
+    let new = new_payment(
+        &caller,
+        &body,
+        flow,
+        correlator_of(&req),
+        &state.webhook_allow,
+    )?;
     let submitted = payments::submit(&state, new).await?;
     let base = base_url(&req, &state);
     let view = match flow {

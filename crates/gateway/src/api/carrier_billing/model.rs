@@ -8,6 +8,9 @@ use switchboard_core::{
     AmountTransaction, ApiError, ErrorCode, Msisdn, PaymentAmount, PaymentRecord, PaymentStatus,
     Sink, SinkCredential, ValidationInfo,
 };
+use switchboard_webhooks::AllowList;
+
+use crate::api::deliverable::deliverable_sink;
 
 /// `CreatePayment` and `BodyAmountReservationTransactionForReserveInput` (same shape).
 #[derive(Debug, Deserialize)]
@@ -55,13 +58,15 @@ pub struct PhoneNumberInput {
 }
 
 /// Checks `sink` and `sinkCredential` on the raw body, before the typed parse, so their specific codes
-/// (`INVALID_SINK`, `INVALID_CREDENTIAL`, `INVALID_TOKEN`) win over a generic schema error.
+/// (`INVALID_SINK`, `INVALID_CREDENTIAL`, `INVALID_TOKEN`) win over a generic schema error. A sink the
+/// webhook sender could never deliver to (`allow`: the gateway's SSRF allow-list) is `INVALID_SINK`.
 pub fn notification_target(
     body: &Value,
+    allow: &AllowList,
 ) -> Result<(Option<Sink>, Option<SinkCredential>), ApiError> {
     let sink = match body.get("sink") {
         None | Some(Value::Null) => None,
-        Some(Value::String(text)) => Some(Sink::parse(text)?),
+        Some(Value::String(text)) => Some(deliverable_sink(text, allow)?),
         Some(_) => return Err(ApiError::invalid_argument("sink: must be a string")),
     };
     let credential = match body.get("sinkCredential") {
@@ -169,7 +174,11 @@ mod tests {
 
     #[test]
     fn sink_rules_come_with_their_own_codes() {
-        let code = |v: Value| notification_target(&v).unwrap_err().code;
+        let code = |v: Value| {
+            notification_target(&v, &AllowList::default())
+                .unwrap_err()
+                .code
+        };
         assert_eq!(
             code(json!({"sink": "http://x.example"})),
             ErrorCode::InvalidSink
@@ -209,7 +218,7 @@ mod tests {
         let body = json!({"sink": "https://x.example/n", "sinkCredential": {
             "credentialType": "ACCESSTOKEN", "accessToken": "t", "accessTokenType": "Bearer",
             "accessTokenExpiresUtc": "2030-01-01T00:00:00+01:00"}});
-        let (sink, cred) = notification_target(&body).unwrap();
+        let (sink, cred) = notification_target(&body, &AllowList::default()).unwrap();
         assert_eq!(sink.unwrap().as_str(), "https://x.example/n");
         assert_eq!(
             cred.unwrap().access_token_expires_utc.to_rfc3339(),

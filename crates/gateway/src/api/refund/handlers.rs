@@ -35,7 +35,7 @@ pub async fn create_refund(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, HttpError> {
     caller.require(scopes::REFUNDS_CREATE)?;
-    let mut new = new_refund(&body)?;
+    let mut new = new_refund(&body, &state.webhook_allow)?;
     new.correlator = crate::http::correlator_of(&req);
     let payment = owned_payment(&state, &caller, &path).await?;
     let submitted = refunds::submit(&state, &payment, new).await?;

@@ -10,6 +10,7 @@ use switchboard_core::{
 
 use crate::api::carrier_billing::model::{format_time, notification_target};
 use crate::refunds::NewRefund;
+use switchboard_webhooks::AllowList;
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -67,9 +68,9 @@ fn text(field: &str, v: &str) -> Result<(), ApiError> {
 }
 
 /// Parses `CreateRefund`: sink rules first (their own codes), then the schema and Switchboard's limits.
-pub fn new_refund(body: &[u8]) -> Result<NewRefund, ApiError> {
+pub fn new_refund(body: &[u8], allow: &AllowList) -> Result<NewRefund, ApiError> {
     let raw = crate::http::json_value(body)?;
-    let (sink, sink_credential) = notification_target(&raw)?;
+    let (sink, sink_credential) = notification_target(&raw, allow)?;
     let input: RefundInput = crate::http::from_value(raw)?;
     let tx = input.amount_transaction;
     check_reference("amountTransaction.referenceCode", &tx.reference_code)?;
@@ -201,18 +202,21 @@ mod tests {
     use switchboard_core::ErrorCode;
 
     fn code(v: Value) -> ErrorCode {
-        new_refund(v.to_string().as_bytes()).unwrap_err().code
+        new_refund(v.to_string().as_bytes(), &AllowList::default())
+            .unwrap_err()
+            .code
     }
 
     #[test]
     fn parses_total_and_partial_and_rejects_bad_shapes() {
         let total = new_refund(
             br#"{"type":"total","amountTransaction":{"referenceCode":"r","refundAmount":{}}}"#,
+            &AllowList::default(),
         )
         .unwrap();
         assert_eq!(total.kind, RefundType::Total);
         let partial = new_refund(br#"{"type":"partial","amountTransaction":{"referenceCode":"r","clientCorrelator":"c",
-            "refundAmount":{"chargingInformation":{"amount":1.5,"currency":"EUR","description":"x"}}}}"#).unwrap();
+            "refundAmount":{"chargingInformation":{"amount":1.5,"currency":"EUR","description":"x"}}}}"#, &AllowList::default()).unwrap();
         assert_eq!(
             partial.charging_information.unwrap().amount,
             "1.5".parse().unwrap()
