@@ -90,20 +90,17 @@ pub trait Store: Send + Sync + 'static {
         keys: &[IdempotencyKey],
     ) -> Result<InsertOutcome, StoreError>;
 
-    /// The claim of `insert_payment`, preceded in the same atomic step by one request of
-    /// `merchant_id` against `quota` (GCRA, as `rate_limit`). Over the quota: nothing is written and
-    /// the answer is `InsertOutcome::RateLimited { retry_after }`.
+    /// `insert_payment` with one request of `merchant_id` against `quota` (GCRA, the same cell as
+    /// `rate_limit`), in the same atomic step. The keys are checked first: a replay (a key already
+    /// taken) is answered `Existing` even when the quota is used up, and does not count against
+    /// it. A fresh claim over the quota writes nothing and answers
+    /// `InsertOutcome::RateLimited { retry_after }`.
     async fn insert_payment_rated(
         &self,
         record: &PaymentRecord,
         keys: &[IdempotencyKey],
         quota: RateQuota,
-    ) -> Result<InsertOutcome, StoreError> {
-        match self.rate_limit(&record.merchant_id, quota).await? {
-            RateDecision::Allowed => self.insert_payment(record, keys).await,
-            RateDecision::Limited { retry_after } => Ok(InsertOutcome::RateLimited { retry_after }),
-        }
-    }
+    ) -> Result<InsertOutcome, StoreError>;
 
     /// Writes `record` if the stored version is `expected_version` (compare-and-set). The stored
     /// version becomes `record.version`, which the caller must have bumped. `release` keys are

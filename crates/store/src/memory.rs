@@ -71,20 +71,13 @@ impl MemoryStore {
         Ok(())
     }
 
-    fn lock(&self) -> Result<std::sync::MutexGuard<'_, Inner>, StoreError> {
-        // A poisoned lock means a panic mid-write; refuse rather than serve half-written state.
-        self.inner
-            .lock()
-            .map_err(|_| StoreError::Unavailable("memory store poisoned".into()))
-    }
-}
-
-#[async_trait]
-impl Store for MemoryStore {
-    async fn insert_payment(
+    /// The claim of a payment's keys, with the merchant's rate limit after the keys (a replay does
+    /// not count) and before the write: one locked step (records, then the rate table).
+    fn claim_payment(
         &self,
         record: &PaymentRecord,
         keys: &[IdempotencyKey],
+        quota: Option<crate::RateQuota>,
     ) -> Result<InsertOutcome, StoreError> {
         let mut inner = self.lock()?;
         for key in keys {
@@ -105,6 +98,13 @@ impl Store for MemoryStore {
                 record.id
             )));
         }
+        if let Some(quota) = quota {
+            if let crate::RateDecision::Limited { retry_after } =
+                self.limits.rate_limit(&record.merchant_id, quota)?
+            {
+                return Ok(InsertOutcome::RateLimited { retry_after });
+            }
+        }
         for key in keys {
             inner
                 .keys
@@ -117,6 +117,33 @@ impl Store for MemoryStore {
             .insert((record.created_at, record.id.clone()));
         inner.payments.insert(record.id.clone(), record.clone());
         Ok(InsertOutcome::Inserted)
+    }
+
+    fn lock(&self) -> Result<std::sync::MutexGuard<'_, Inner>, StoreError> {
+        // A poisoned lock means a panic mid-write; refuse rather than serve half-written state.
+        self.inner
+            .lock()
+            .map_err(|_| StoreError::Unavailable("memory store poisoned".into()))
+    }
+}
+
+#[async_trait]
+impl Store for MemoryStore {
+    async fn insert_payment(
+        &self,
+        record: &PaymentRecord,
+        keys: &[IdempotencyKey],
+    ) -> Result<InsertOutcome, StoreError> {
+        self.claim_payment(record, keys, None)
+    }
+
+    async fn insert_payment_rated(
+        &self,
+        record: &PaymentRecord,
+        keys: &[IdempotencyKey],
+        quota: crate::RateQuota,
+    ) -> Result<InsertOutcome, StoreError> {
+        self.claim_payment(record, keys, Some(quota))
     }
 
     async fn update_payment(

@@ -13,6 +13,12 @@ use switchboard_store::{
     RedisSettings, RedisStore, Store, StoreError, TopUpInsert, WebhookEndpoint,
 };
 
+/// A merchant quota the round-trip test never reaches.
+const HOURLY: switchboard_store::RateQuota = switchboard_store::RateQuota {
+    requests: 1000,
+    per: Duration::from_secs(3600),
+};
+
 /// A bound for "fails fast instead of hanging" (the store's own deadline is well below it).
 const NO_HANG: Duration = Duration::from_secs(5);
 
@@ -543,6 +549,10 @@ async fn each_operation_is_one_round_trip() {
     // Warm up: the first script call per server also loads the script (NOSCRIPT → SCRIPT LOAD).
     let warm = sample_payment("warm", "m0", 1);
     store.insert_payment(&warm, &[cc("w")]).await.unwrap();
+    store
+        .insert_payment_rated(&sample_payment("warm2", "m0", 1), &[cc("w2")], HOURLY)
+        .await
+        .unwrap();
     let mut warm2 = warm.clone();
     warm2.version = 2;
     store.update_payment(&warm2, 1, &[], &[]).await.unwrap();
@@ -608,6 +618,51 @@ async fn each_operation_is_one_round_trip() {
     assert_eq!(
         client_commands_until(&mut monitor, "one-step-done"),
         ["evalsha", "evalsha"]
+    );
+
+    // With the merchant's rate limit: the limit is folded into the claim, still two in all.
+    let rated = sample_payment("p2", "m1", 1);
+    let rated_keys = [cc("c2"), IdempotencyKey::ReferenceCode("r2".into())];
+    let outcome = store
+        .insert_payment_rated(&rated, &rated_keys, HOURLY)
+        .await
+        .unwrap();
+    assert_eq!(outcome, InsertOutcome::Inserted);
+    let mut rated_done = rated.clone();
+    rated_done.version = 2;
+    store
+        .update_payment(&rated_done, 1, &[], &[])
+        .await
+        .unwrap();
+    mark("rated-one-step-done");
+    assert_eq!(
+        client_commands_until(&mut monitor, "rated-one-step-done"),
+        ["evalsha", "evalsha"]
+    );
+    // A replay (answered from the claim) and a refusal over the quota are one each.
+    let replay = store
+        .insert_payment_rated(&sample_payment("p3", "m1", 1), &rated_keys, HOURLY)
+        .await
+        .unwrap();
+    assert!(matches!(replay, InsertOutcome::Existing { .. }));
+    let tight = switchboard_store::RateQuota {
+        requests: 1,
+        per: Duration::from_secs(3600),
+    };
+    let first = store
+        .insert_payment_rated(&sample_payment("p4", "m3", 1), &[cc("c4")], tight)
+        .await
+        .unwrap();
+    assert_eq!(first, InsertOutcome::Inserted);
+    let refused = store
+        .insert_payment_rated(&sample_payment("p5", "m3", 1), &[cc("c5")], tight)
+        .await
+        .unwrap();
+    assert!(matches!(refused, InsertOutcome::RateLimited { .. }));
+    mark("rated-replay-refusal");
+    assert_eq!(
+        client_commands_until(&mut monitor, "rated-replay-refusal"),
+        ["evalsha", "evalsha", "evalsha"]
     );
 
     // The outcome with its events (a sink and a fan-out) is still one round trip.
