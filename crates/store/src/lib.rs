@@ -7,6 +7,7 @@ mod limits;
 mod memory;
 mod memory_outbox;
 mod memory_refunds;
+mod memory_retention;
 mod outbox;
 mod outbox_rules;
 mod query;
@@ -24,6 +25,7 @@ pub use limits::{
     month_of, Milli, RateDecision, RateQuota, SpendOutcome, SpendPeriod, SPEND_RETENTION,
 };
 pub use memory::MemoryStore;
+pub use memory_retention::MemorySettings;
 pub use outbox::{
     DeadLetter, Delivery, DeliveryResult, Endpoint, EventTarget, OutboxEvent, ReviewList,
     WebhookEndpoint, EXPIRED_REASON, STOPPED_REASON,
@@ -38,6 +40,9 @@ pub enum StoreError {
     Unavailable(String),
     #[error("stored data is unreadable: {0}")]
     Corrupt(String),
+    /// A bounded store is at its size cap and holds nothing it may drop (503; nothing written).
+    #[error("store full: {0}")]
+    Full(String),
 }
 
 /// A per-merchant idempotency key: the merchant's `clientCorrelator`, or its `referenceCode`.

@@ -4,19 +4,21 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Mutex;
+use std::time::Instant;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use switchboard_core::{Msisdn, PaymentRecord, Phase, TopUpRecord};
 
 use crate::memory_outbox::OutboxTables;
+use crate::memory_refunds::RefundTables;
+use crate::memory_retention::{Claimed, Held, MemorySettings, Retention};
 use crate::query::{PaymentPage, PaymentQuery, SortOrder};
 use crate::{
     DeadLetter, Delivery, DeliveryResult, IdempotencyKey, InsertOutcome, OutboxEvent, ReviewList,
     Store, StoreError, TopUpInsert, UpdateOutcome, WebhookEndpoint,
 };
 
-#[derive(Default)]
 struct Inner {
     payments: HashMap<String, PaymentRecord>,
     /// (merchant, key) → payment id.
@@ -32,26 +34,197 @@ struct Inner {
     overrides: BTreeMap<Msisdn, String>,
     /// Single-use markers and when they expire.
     once: HashMap<String, std::time::Instant>,
+    /// Claim expiry, finished records, the cap (see `memory_retention.rs`).
+    retention: Retention,
 }
 
-#[derive(Default)]
+/// Whether a payment may be dropped: nothing more to learn from the operator, no review pending.
+fn payment_finished(p: &PaymentRecord) -> bool {
+    !p.is_unsettled() && !p.needs_review
+}
+
+fn topup_finished(t: &TopUpRecord) -> bool {
+    !t.is_unsettled() && !t.needs_review
+}
+
+impl Inner {
+    fn new(settings: MemorySettings) -> Self {
+        Inner {
+            payments: HashMap::new(),
+            keys: HashMap::new(),
+            by_merchant: HashMap::new(),
+            topups: HashMap::new(),
+            topup_claims: HashMap::new(),
+            overrides: BTreeMap::new(),
+            once: HashMap::new(),
+            retention: Retention::new(settings),
+        }
+    }
+
+    fn records(&self) -> usize {
+        self.payments.len() + self.topups.len()
+    }
+
+    /// Frees the claims whose TTL ran out and drops the records finished longer than the TTL ago.
+    /// Looks only at what expired (both queues are in time order).
+    fn sweep(&mut self, refunds: &Mutex<RefundTables>, now: Instant) -> Result<(), StoreError> {
+        while let Some(claim) = self.retention.expired_claim(now) {
+            self.release_claim(&claim);
+        }
+        let live = self.keys.len() + self.topup_claims.len();
+        let (keys, topup_claims) = (&self.keys, &self.topup_claims);
+        self.retention.compact_claims(live, |c| match c {
+            Claimed::Payment { merchant, key, id } => {
+                keys.get(&(merchant.clone(), key.clone())) == Some(id)
+            }
+            Claimed::TopUp {
+                merchant,
+                external_tx_id,
+                id,
+            } => topup_claims.get(&(merchant.clone(), external_tx_id.clone())) == Some(id),
+        });
+        while let Some(held) = self.retention.expired_record(now) {
+            self.drop_record(held, refunds, now)?;
+        }
+        Ok(())
+    }
+
+    /// Below the cap, dropping the oldest finished records if needed; `Full` when only records
+    /// that may not be dropped are left.
+    fn make_room(&mut self, refunds: &Mutex<RefundTables>, now: Instant) -> Result<(), StoreError> {
+        let cap = self.retention.settings.max_records;
+        // Each finished record is looked at once at most (one kept back goes to the end).
+        let mut tries = self.records();
+        while self.records() >= cap {
+            match self.retention.oldest_finished() {
+                Some(held) if tries > 0 => {
+                    tries -= 1;
+                    self.drop_record(held, refunds, now)?;
+                }
+                _ => {
+                    return Err(StoreError::Full(format!(
+                        "memory store holds {cap} records that are not finished"
+                    )))
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn release_claim(&mut self, claim: &Claimed) {
+        match claim {
+            Claimed::Payment { merchant, key, id } => {
+                let slot = (merchant.clone(), key.clone());
+                if self.keys.get(&slot) == Some(id) {
+                    self.keys.remove(&slot);
+                }
+            }
+            Claimed::TopUp {
+                merchant,
+                external_tx_id,
+                id,
+            } => {
+                let slot = (merchant.clone(), external_tx_id.clone());
+                if self.topup_claims.get(&slot) == Some(id) {
+                    self.topup_claims.remove(&slot);
+                }
+            }
+        }
+    }
+
+    /// Drops a finished record with its keys and index entries (a payment with its refunds). A
+    /// payment whose refund is still unsettled stays, and counts as finished from now.
+    fn drop_record(
+        &mut self,
+        held: Held,
+        refunds: &Mutex<RefundTables>,
+        now: Instant,
+    ) -> Result<(), StoreError> {
+        match &held {
+            Held::Payment(id) => {
+                let Some(p) = self.payments.get(id) else {
+                    return Ok(());
+                };
+                let merchant = p.merchant_id.clone();
+                let refunds_gone = refunds
+                    .lock()
+                    .map_err(|_| poisoned())?
+                    .drop_payment(&merchant, id);
+                if !refunds_gone {
+                    self.retention.note(held, true, now);
+                    return Ok(());
+                }
+                let Some(p) = self.payments.remove(id) else {
+                    return Ok(());
+                };
+                if let Some(index) = self.by_merchant.get_mut(&merchant) {
+                    index.remove(&(p.created_at, p.id.clone()));
+                    if index.is_empty() {
+                        self.by_merchant.remove(&merchant);
+                    }
+                }
+                let keys = p
+                    .client_correlator
+                    .iter()
+                    .map(|c| IdempotencyKey::ClientCorrelator(c.clone()))
+                    .chain([IdempotencyKey::ReferenceCode(p.reference_code.clone())]);
+                for key in keys {
+                    self.release_claim(&Claimed::Payment {
+                        merchant: merchant.clone(),
+                        key,
+                        id: p.id.clone(),
+                    });
+                }
+            }
+            Held::TopUp(merchant, id) => {
+                if let Some(t) = self.topups.remove(&(merchant.clone(), id.clone())) {
+                    self.release_claim(&Claimed::TopUp {
+                        merchant: t.merchant_id,
+                        external_tx_id: t.external_tx_id,
+                        id: t.id,
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn poisoned() -> StoreError {
+    StoreError::Unavailable("memory store poisoned".into())
+}
+
 pub struct MemoryStore {
     inner: Mutex<Inner>,
-    refunds: Mutex<crate::memory_refunds::RefundTables>,
+    refunds: Mutex<RefundTables>,
     /// Deliveries, dead letters and webhook endpoints (see `memory_outbox.rs`).
     outbox: Mutex<OutboxTables>,
     /// Spending reservations and rate-limit cells (see `limits.rs`).
     limits: crate::limits::MemoryLimits,
 }
 
+impl Default for MemoryStore {
+    fn default() -> Self {
+        MemoryStore::with_settings(MemorySettings::default())
+    }
+}
+
 impl MemoryStore {
+    /// A store with the default bounds ([`MemorySettings::default`]).
     pub fn new() -> Self {
         MemoryStore::default()
     }
 
-    fn refund_tables(
-        &self,
-    ) -> Result<std::sync::MutexGuard<'_, crate::memory_refunds::RefundTables>, StoreError> {
+    pub fn with_settings(settings: MemorySettings) -> Self {
+        MemoryStore {
+            inner: Mutex::new(Inner::new(settings)),
+            refunds: Mutex::default(),
+            outbox: Mutex::default(),
+            limits: crate::limits::MemoryLimits::default(),
+        }
+    }
+
+    fn refund_tables(&self) -> Result<std::sync::MutexGuard<'_, RefundTables>, StoreError> {
         self.refunds
             .lock()
             .map_err(|_| StoreError::Unavailable("memory store poisoned".into()))
@@ -79,7 +252,9 @@ impl MemoryStore {
         keys: &[IdempotencyKey],
         quota: Option<crate::RateQuota>,
     ) -> Result<InsertOutcome, StoreError> {
+        let now = Instant::now();
         let mut inner = self.lock()?;
+        inner.sweep(&self.refunds, now)?;
         for key in keys {
             let slot = (record.merchant_id.clone(), key.clone());
             if let Some(id) = inner.keys.get(&slot) {
@@ -98,6 +273,7 @@ impl MemoryStore {
                 record.id
             )));
         }
+        inner.make_room(&self.refunds, now)?;
         if let Some(quota) = quota {
             if let crate::RateDecision::Limited { retry_after } =
                 self.limits.rate_limit(&record.merchant_id, quota)?
@@ -109,7 +285,19 @@ impl MemoryStore {
             inner
                 .keys
                 .insert((record.merchant_id.clone(), key.clone()), record.id.clone());
+            inner.retention.claimed(
+                Claimed::Payment {
+                    merchant: record.merchant_id.clone(),
+                    key: key.clone(),
+                    id: record.id.clone(),
+                },
+                now,
+            );
         }
+        let finished = payment_finished(record);
+        inner
+            .retention
+            .note(Held::Payment(record.id.clone()), finished, now);
         inner
             .by_merchant
             .entry(record.merchant_id.clone())
@@ -167,6 +355,10 @@ impl Store for MemoryStore {
                 inner.keys.remove(&slot);
             }
         }
+        let finished = payment_finished(record);
+        inner
+            .retention
+            .note(Held::Payment(record.id.clone()), finished, Instant::now());
         self.append_events(&record.merchant_id, events)?;
         Ok(UpdateOutcome::Updated)
     }
@@ -233,7 +425,9 @@ impl Store for MemoryStore {
     }
 
     async fn insert_topup(&self, record: &TopUpRecord) -> Result<TopUpInsert, StoreError> {
+        let now = Instant::now();
         let mut inner = self.lock()?;
+        inner.sweep(&self.refunds, now)?;
         let claim = (record.merchant_id.clone(), record.external_tx_id.clone());
         if let Some(id) = inner.topup_claims.get(&claim) {
             let existing = inner
@@ -251,7 +445,18 @@ impl Store for MemoryStore {
                 record.id
             )));
         }
+        inner.make_room(&self.refunds, now)?;
         inner.topup_claims.insert(claim, record.id.clone());
+        inner.retention.claimed(
+            Claimed::TopUp {
+                merchant: record.merchant_id.clone(),
+                external_tx_id: record.external_tx_id.clone(),
+                id: record.id.clone(),
+            },
+            now,
+        );
+        let held = Held::TopUp(record.merchant_id.clone(), record.id.clone());
+        inner.retention.note(held, topup_finished(record), now);
         inner.topups.insert(slot, record.clone());
         Ok(TopUpInsert::Inserted)
     }
@@ -271,6 +476,10 @@ impl Store for MemoryStore {
             return Ok(UpdateOutcome::Conflict(Box::new(stored.clone())));
         }
         *stored = record.clone();
+        let held = Held::TopUp(record.merchant_id.clone(), record.id.clone());
+        inner
+            .retention
+            .note(held, topup_finished(record), Instant::now());
         self.append_events(&record.merchant_id, events)?;
         Ok(UpdateOutcome::Updated)
     }
