@@ -175,11 +175,11 @@ async fn cluster_passes_the_conformance_suite_and_keeps_each_merchant_in_one_slo
     );
     assert_eq!(slots_by_tag.len(), 3, "{slots_by_tag:?}");
     for (tag, slots) in &slots_by_tag {
-        // payment, list, two idempotency keys (the due index emptied: the payment now waits on a
+        // payment, list, its status index, two idempotency keys (the due index emptied: the payment now waits on a
         // human); top-up, top-up due index, external_tx_id; payment and top-up review indexes;
         // webhooks, their order, targets and filters; the outbox stream, subject queues, retry
         // states, dead letters, stopped endpoints
-        assert_eq!(slots.len(), 18, "{tag}: {slots:?}");
+        assert_eq!(slots.len(), 19, "{tag}: {slots:?}");
         assert!(slots.windows(2).all(|w| w[0] == w[1]), "{tag}: {slots:?}");
     }
 }
@@ -262,8 +262,9 @@ async fn idempotency_keys_expire_and_money_records_do_not() {
 
     let mut conn = raw(&server.url());
     let all: Vec<String> = redis::cmd("KEYS").arg("*").query(&mut conn).unwrap();
-    // payment, list, due, cc, rc; top-up, top-up due, external_tx_id; the MNP hash
-    assert_eq!(all.len(), 9, "{all:?}");
+    // payment, list, its status index, due, cc, rc; top-up, top-up due, external_tx_id; the MNP
+    // hash
+    assert_eq!(all.len(), 10, "{all:?}");
     assert!(all.contains(&"{ttl:m:m1}:k:tx:x1".to_string()), "{all:?}");
     assert!(all.contains(&"{ttl:mnp}".to_string()), "{all:?}");
     for key in all {

@@ -258,7 +258,8 @@ impl Store for RedisStore {
             .arg(flag(query.msisdn.is_some()))
             .arg(query.msisdn.as_ref().map_or("", |m| m.as_str()))
             .arg(flag(query.merchant_identifier.is_some()))
-            .arg(query.merchant_identifier.as_deref().unwrap_or(""));
+            .arg(query.merchant_identifier.as_deref().unwrap_or(""))
+            .arg("1");
         for status in &query.statuses {
             call.arg(codec::status_name(*status)?);
         }
