@@ -283,9 +283,10 @@ pub trait Store: Send + Sync + 'static {
     /// every delivery the worker already holds) until `now + lease_ms`. Deliveries of stopped
     /// endpoints and deliveries whose bearer token expired before `now` go to the dead letters
     /// instead (reasons [`STOPPED_REASON`] / [`EXPIRED_REASON`]), whether due or not. Workers call
-    /// this on every tick, which is their heartbeat. A claim takes every fresh delivery and every
-    /// delivery whose lease ran out, not only those it hands out, and the worker keeps them until it
-    /// finishes them or stops claiming for `lease_ms`.
+    /// this on every tick, which is their heartbeat. A claim takes at most `limit` new deliveries
+    /// (whose lease ran out first, then fresh ones), so `limit` should be the worker's free
+    /// delivery slots and a backlog spreads over the workers; the worker keeps what it took until it
+    /// finishes it or stops claiming for `lease_ms`.
     async fn claim_deliveries(
         &self,
         merchant_id: &str,
