@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use switchboard_core::{Msisdn, PaymentRecord, Phase, TopUpRecord};
+use switchboard_core::{Msisdn, PaymentRecord, PaymentStatus, Phase, TopUpRecord};
 
 use crate::memory_outbox::OutboxTables;
 use crate::memory_refunds::RefundTables;
@@ -25,6 +25,9 @@ struct Inner {
     keys: HashMap<(String, IdempotencyKey), String>,
     /// merchant → (creation time, id): the list index.
     by_merchant: HashMap<String, BTreeSet<(DateTime<Utc>, String)>>,
+    /// (merchant, status) → (creation time, id) of its visible payments: status-filtered lists
+    /// read these, not the merchant's whole history.
+    by_status: HashMap<(String, PaymentStatus), BTreeSet<(DateTime<Utc>, String)>>,
     /// (merchant, top-up id) → top-up: kept per merchant, as Redis does, so another merchant's
     /// id is simply not there.
     topups: HashMap<(String, String), TopUpRecord>,
@@ -53,11 +56,31 @@ impl Inner {
             payments: HashMap::new(),
             keys: HashMap::new(),
             by_merchant: HashMap::new(),
+            by_status: HashMap::new(),
             topups: HashMap::new(),
             topup_claims: HashMap::new(),
             overrides: BTreeMap::new(),
             once: HashMap::new(),
             retention: Retention::new(settings),
+        }
+    }
+
+    fn index_status(&mut self, p: &PaymentRecord) {
+        if p.is_visible() {
+            self.by_status
+                .entry((p.merchant_id.clone(), p.status))
+                .or_default()
+                .insert((p.created_at, p.id.clone()));
+        }
+    }
+
+    fn unindex_status(&mut self, p: &PaymentRecord) {
+        let slot = (p.merchant_id.clone(), p.status);
+        if let Some(index) = self.by_status.get_mut(&slot) {
+            index.remove(&(p.created_at, p.id.clone()));
+            if index.is_empty() {
+                self.by_status.remove(&slot);
+            }
         }
     }
 
@@ -157,6 +180,7 @@ impl Inner {
                 let Some(p) = self.payments.remove(id) else {
                     return Ok(());
                 };
+                self.unindex_status(&p);
                 if let Some(index) = self.by_merchant.get_mut(&merchant) {
                     index.remove(&(p.created_at, p.id.clone()));
                     if index.is_empty() {
@@ -303,6 +327,7 @@ impl MemoryStore {
             .entry(record.merchant_id.clone())
             .or_default()
             .insert((record.created_at, record.id.clone()));
+        inner.index_status(record);
         inner.payments.insert(record.id.clone(), record.clone());
         Ok(InsertOutcome::Inserted)
     }
@@ -348,7 +373,9 @@ impl Store for MemoryStore {
         if stored.version != expected_version || stored.merchant_id != record.merchant_id {
             return Ok(UpdateOutcome::Conflict(Box::new(stored.clone())));
         }
-        *stored = record.clone();
+        let before = std::mem::replace(stored, record.clone());
+        inner.unindex_status(&before);
+        inner.index_status(record);
         for key in release {
             let slot = (record.merchant_id.clone(), key.clone());
             if inner.keys.get(&slot) == Some(&record.id) {
@@ -382,18 +409,32 @@ impl Store for MemoryStore {
         query: &PaymentQuery,
     ) -> Result<PaymentPage, StoreError> {
         let inner = self.lock()?;
-        let Some(index) = inner.by_merchant.get(merchant_id) else {
-            return Ok(PaymentPage {
-                items: Vec::new(),
-                total: 0,
-            });
+        // With statuses, only their indexes (the matches); else the merchant's whole index.
+        let candidates: Vec<&(DateTime<Utc>, String)> = if query.statuses.is_empty() {
+            inner
+                .by_merchant
+                .get(merchant_id)
+                .into_iter()
+                .flatten()
+                .collect()
+        } else {
+            let mut statuses = query.statuses.clone();
+            statuses.dedup();
+            let mut found: Vec<&(DateTime<Utc>, String)> = statuses
+                .iter()
+                .filter_map(|st| inner.by_status.get(&(merchant_id.to_string(), *st)))
+                .flatten()
+                .collect();
+            found.sort_unstable();
+            found.dedup();
+            found
         };
-        let matching = |(_, id): &(DateTime<Utc>, String)| {
+        let matching = |(_, id): &&(DateTime<Utc>, String)| {
             inner.payments.get(id).filter(|p| query.matches(p)).cloned()
         };
         let all: Vec<PaymentRecord> = match query.order {
-            SortOrder::Asc => index.iter().filter_map(matching).collect(),
-            SortOrder::Desc => index.iter().rev().filter_map(matching).collect(),
+            SortOrder::Asc => candidates.iter().filter_map(matching).collect(),
+            SortOrder::Desc => candidates.iter().rev().filter_map(matching).collect(),
         };
         let total = all.len();
         let items = all
