@@ -13,7 +13,7 @@ use switchboard_adapter_topup as topup_provider;
 
 use switchboard_router::{Channel, NumberPlan, NumberPlanError, OperatorInfo, Router};
 use switchboard_sandbox::{SandboxConfig, SandboxHandle, Timings};
-use switchboard_store::{MemoryStore, RedisSettings, RedisStore, Store};
+use switchboard_store::{MemorySettings, MemoryStore, RedisSettings, RedisStore, Store};
 use tokio::task::JoinHandle;
 
 use crate::auth::{Merchants, TokenIssuer};
@@ -238,7 +238,10 @@ fn build_router(config: &Config, callback: Option<&str>) -> Result<Router, Start
 
 fn build_store(config: &Config) -> Result<Arc<dyn Store>, StartError> {
     match config.store.backend {
-        StoreBackend::Memory => Ok(Arc::new(MemoryStore::new())),
+        StoreBackend::Memory => Ok(Arc::new(MemoryStore::with_settings(MemorySettings {
+            idempotency_ttl: std::time::Duration::from_secs(config.store.idempotency_ttl_secs),
+            max_records: config.store.memory_max_records,
+        }))),
         StoreBackend::Redis => {
             let s = &config.store;
             let settings = RedisSettings {

@@ -2,6 +2,7 @@
 //! factory for fresh, empty stores, so memory, Redis and Redis Cluster are held to the same rules.
 
 mod limits;
+mod lists;
 mod outbox;
 
 use std::future::Future;
@@ -148,6 +149,7 @@ where
 
     refunds::run(&fresh).await;
     limits::run_all(&fresh).await;
+    lists::run(&fresh).await;
     outbox::run(&fresh).await;
 }
 

@@ -7,6 +7,7 @@ mod limits;
 mod memory;
 mod memory_outbox;
 mod memory_refunds;
+mod memory_retention;
 mod outbox;
 mod outbox_rules;
 mod query;
@@ -24,6 +25,7 @@ pub use limits::{
     month_of, Milli, RateDecision, RateQuota, SpendOutcome, SpendPeriod, SPEND_RETENTION,
 };
 pub use memory::MemoryStore;
+pub use memory_retention::MemorySettings;
 pub use outbox::{
     DeadLetter, Delivery, DeliveryResult, Endpoint, EventTarget, OutboxEvent, ReviewList,
     WebhookEndpoint, EXPIRED_REASON, STOPPED_REASON,
@@ -38,6 +40,9 @@ pub enum StoreError {
     Unavailable(String),
     #[error("stored data is unreadable: {0}")]
     Corrupt(String),
+    /// A bounded store is at its size cap and holds nothing it may drop (503; nothing written).
+    #[error("store full: {0}")]
+    Full(String),
 }
 
 /// A per-merchant idempotency key: the merchant's `clientCorrelator`, or its `referenceCode`.
@@ -90,20 +95,17 @@ pub trait Store: Send + Sync + 'static {
         keys: &[IdempotencyKey],
     ) -> Result<InsertOutcome, StoreError>;
 
-    /// The claim of `insert_payment`, preceded in the same atomic step by one request of
-    /// `merchant_id` against `quota` (GCRA, as `rate_limit`). Over the quota: nothing is written and
-    /// the answer is `InsertOutcome::RateLimited { retry_after }`.
+    /// `insert_payment` with one request of `merchant_id` against `quota` (GCRA, the same cell as
+    /// `rate_limit`), in the same atomic step. The keys are checked first: a replay (a key already
+    /// taken) is answered `Existing` even when the quota is used up, and does not count against
+    /// it. A fresh claim over the quota writes nothing and answers
+    /// `InsertOutcome::RateLimited { retry_after }`.
     async fn insert_payment_rated(
         &self,
         record: &PaymentRecord,
         keys: &[IdempotencyKey],
         quota: RateQuota,
-    ) -> Result<InsertOutcome, StoreError> {
-        match self.rate_limit(&record.merchant_id, quota).await? {
-            RateDecision::Allowed => self.insert_payment(record, keys).await,
-            RateDecision::Limited { retry_after } => Ok(InsertOutcome::RateLimited { retry_after }),
-        }
-    }
+    ) -> Result<InsertOutcome, StoreError>;
 
     /// Writes `record` if the stored version is `expected_version` (compare-and-set). The stored
     /// version becomes `record.version`, which the caller must have bumped. `release` keys are
@@ -281,9 +283,10 @@ pub trait Store: Send + Sync + 'static {
     /// every delivery the worker already holds) until `now + lease_ms`. Deliveries of stopped
     /// endpoints and deliveries whose bearer token expired before `now` go to the dead letters
     /// instead (reasons [`STOPPED_REASON`] / [`EXPIRED_REASON`]), whether due or not. Workers call
-    /// this on every tick, which is their heartbeat. A claim takes every fresh delivery and every
-    /// delivery whose lease ran out, not only those it hands out, and the worker keeps them until it
-    /// finishes them or stops claiming for `lease_ms`.
+    /// this on every tick, which is their heartbeat. A claim takes at most `limit` new deliveries
+    /// (whose lease ran out first, then fresh ones), so `limit` should be the worker's free
+    /// delivery slots and a backlog spreads over the workers; the worker keeps what it took until it
+    /// finishes it or stops claiming for `lease_ms`.
     async fn claim_deliveries(
         &self,
         merchant_id: &str,

@@ -4,25 +4,30 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Mutex;
+use std::time::Instant;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use switchboard_core::{Msisdn, PaymentRecord, Phase, TopUpRecord};
+use switchboard_core::{Msisdn, PaymentRecord, PaymentStatus, Phase, TopUpRecord};
 
 use crate::memory_outbox::OutboxTables;
+use crate::memory_refunds::RefundTables;
+use crate::memory_retention::{Claimed, Held, MemorySettings, Retention};
 use crate::query::{PaymentPage, PaymentQuery, SortOrder};
 use crate::{
     DeadLetter, Delivery, DeliveryResult, IdempotencyKey, InsertOutcome, OutboxEvent, ReviewList,
     Store, StoreError, TopUpInsert, UpdateOutcome, WebhookEndpoint,
 };
 
-#[derive(Default)]
 struct Inner {
     payments: HashMap<String, PaymentRecord>,
     /// (merchant, key) → payment id.
     keys: HashMap<(String, IdempotencyKey), String>,
     /// merchant → (creation time, id): the list index.
     by_merchant: HashMap<String, BTreeSet<(DateTime<Utc>, String)>>,
+    /// (merchant, status) → (creation time, id) of its visible payments: status-filtered lists
+    /// read these, not the merchant's whole history.
+    by_status: HashMap<(String, PaymentStatus), BTreeSet<(DateTime<Utc>, String)>>,
     /// (merchant, top-up id) → top-up: kept per merchant, as Redis does, so another merchant's
     /// id is simply not there.
     topups: HashMap<(String, String), TopUpRecord>,
@@ -32,26 +37,218 @@ struct Inner {
     overrides: BTreeMap<Msisdn, String>,
     /// Single-use markers and when they expire.
     once: HashMap<String, std::time::Instant>,
+    /// Claim expiry, finished records, the cap (see `memory_retention.rs`).
+    retention: Retention,
 }
 
-#[derive(Default)]
+/// Whether a payment may be dropped: nothing more to learn from the operator, no review pending.
+fn payment_finished(p: &PaymentRecord) -> bool {
+    !p.is_unsettled() && !p.needs_review
+}
+
+fn topup_finished(t: &TopUpRecord) -> bool {
+    !t.is_unsettled() && !t.needs_review
+}
+
+impl Inner {
+    fn new(settings: MemorySettings) -> Self {
+        Inner {
+            payments: HashMap::new(),
+            keys: HashMap::new(),
+            by_merchant: HashMap::new(),
+            by_status: HashMap::new(),
+            topups: HashMap::new(),
+            topup_claims: HashMap::new(),
+            overrides: BTreeMap::new(),
+            once: HashMap::new(),
+            retention: Retention::new(settings),
+        }
+    }
+
+    fn index_status(&mut self, p: &PaymentRecord) {
+        if p.is_visible() {
+            self.by_status
+                .entry((p.merchant_id.clone(), p.status))
+                .or_default()
+                .insert((p.created_at, p.id.clone()));
+        }
+    }
+
+    fn unindex_status(&mut self, p: &PaymentRecord) {
+        let slot = (p.merchant_id.clone(), p.status);
+        if let Some(index) = self.by_status.get_mut(&slot) {
+            index.remove(&(p.created_at, p.id.clone()));
+            if index.is_empty() {
+                self.by_status.remove(&slot);
+            }
+        }
+    }
+
+    fn records(&self) -> usize {
+        self.payments.len() + self.topups.len()
+    }
+
+    /// Frees the claims whose TTL ran out and drops the records finished longer than the TTL ago.
+    /// Looks only at what expired (both queues are in time order).
+    fn sweep(&mut self, refunds: &Mutex<RefundTables>, now: Instant) -> Result<(), StoreError> {
+        while let Some(claim) = self.retention.expired_claim(now) {
+            self.release_claim(&claim);
+        }
+        let live = self.keys.len() + self.topup_claims.len();
+        let (keys, topup_claims) = (&self.keys, &self.topup_claims);
+        self.retention.compact_claims(live, |c| match c {
+            Claimed::Payment { merchant, key, id } => {
+                keys.get(&(merchant.clone(), key.clone())) == Some(id)
+            }
+            Claimed::TopUp {
+                merchant,
+                external_tx_id,
+                id,
+            } => topup_claims.get(&(merchant.clone(), external_tx_id.clone())) == Some(id),
+        });
+        while let Some(held) = self.retention.expired_record(now) {
+            self.drop_record(held, refunds, now)?;
+        }
+        Ok(())
+    }
+
+    /// Below the cap, dropping the oldest finished records if needed; `Full` when only records
+    /// that may not be dropped are left.
+    fn make_room(&mut self, refunds: &Mutex<RefundTables>, now: Instant) -> Result<(), StoreError> {
+        let cap = self.retention.settings.max_records;
+        // Each finished record is looked at once at most (one kept back goes to the end).
+        let mut tries = self.records();
+        while self.records() >= cap {
+            match self.retention.oldest_finished() {
+                Some(held) if tries > 0 => {
+                    tries -= 1;
+                    self.drop_record(held, refunds, now)?;
+                }
+                _ => {
+                    return Err(StoreError::Full(format!(
+                        "memory store holds {cap} records that are not finished"
+                    )))
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn release_claim(&mut self, claim: &Claimed) {
+        match claim {
+            Claimed::Payment { merchant, key, id } => {
+                let slot = (merchant.clone(), key.clone());
+                if self.keys.get(&slot) == Some(id) {
+                    self.keys.remove(&slot);
+                }
+            }
+            Claimed::TopUp {
+                merchant,
+                external_tx_id,
+                id,
+            } => {
+                let slot = (merchant.clone(), external_tx_id.clone());
+                if self.topup_claims.get(&slot) == Some(id) {
+                    self.topup_claims.remove(&slot);
+                }
+            }
+        }
+    }
+
+    /// Drops a finished record with its keys and index entries (a payment with its refunds). A
+    /// payment whose refund is still unsettled stays, and counts as finished from now.
+    fn drop_record(
+        &mut self,
+        held: Held,
+        refunds: &Mutex<RefundTables>,
+        now: Instant,
+    ) -> Result<(), StoreError> {
+        match &held {
+            Held::Payment(id) => {
+                let Some(p) = self.payments.get(id) else {
+                    return Ok(());
+                };
+                let merchant = p.merchant_id.clone();
+                let refunds_gone = refunds
+                    .lock()
+                    .map_err(|_| poisoned())?
+                    .drop_payment(&merchant, id);
+                if !refunds_gone {
+                    self.retention.note(held, true, now);
+                    return Ok(());
+                }
+                let Some(p) = self.payments.remove(id) else {
+                    return Ok(());
+                };
+                self.unindex_status(&p);
+                if let Some(index) = self.by_merchant.get_mut(&merchant) {
+                    index.remove(&(p.created_at, p.id.clone()));
+                    if index.is_empty() {
+                        self.by_merchant.remove(&merchant);
+                    }
+                }
+                let keys = p
+                    .client_correlator
+                    .iter()
+                    .map(|c| IdempotencyKey::ClientCorrelator(c.clone()))
+                    .chain([IdempotencyKey::ReferenceCode(p.reference_code.clone())]);
+                for key in keys {
+                    self.release_claim(&Claimed::Payment {
+                        merchant: merchant.clone(),
+                        key,
+                        id: p.id.clone(),
+                    });
+                }
+            }
+            Held::TopUp(merchant, id) => {
+                if let Some(t) = self.topups.remove(&(merchant.clone(), id.clone())) {
+                    self.release_claim(&Claimed::TopUp {
+                        merchant: t.merchant_id,
+                        external_tx_id: t.external_tx_id,
+                        id: t.id,
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn poisoned() -> StoreError {
+    StoreError::Unavailable("memory store poisoned".into())
+}
+
 pub struct MemoryStore {
     inner: Mutex<Inner>,
-    refunds: Mutex<crate::memory_refunds::RefundTables>,
+    refunds: Mutex<RefundTables>,
     /// Deliveries, dead letters and webhook endpoints (see `memory_outbox.rs`).
     outbox: Mutex<OutboxTables>,
     /// Spending reservations and rate-limit cells (see `limits.rs`).
     limits: crate::limits::MemoryLimits,
 }
 
+impl Default for MemoryStore {
+    fn default() -> Self {
+        MemoryStore::with_settings(MemorySettings::default())
+    }
+}
+
 impl MemoryStore {
+    /// A store with the default bounds ([`MemorySettings::default`]).
     pub fn new() -> Self {
         MemoryStore::default()
     }
 
-    fn refund_tables(
-        &self,
-    ) -> Result<std::sync::MutexGuard<'_, crate::memory_refunds::RefundTables>, StoreError> {
+    pub fn with_settings(settings: MemorySettings) -> Self {
+        MemoryStore {
+            inner: Mutex::new(Inner::new(settings)),
+            refunds: Mutex::default(),
+            outbox: Mutex::default(),
+            limits: crate::limits::MemoryLimits::default(),
+        }
+    }
+
+    fn refund_tables(&self) -> Result<std::sync::MutexGuard<'_, RefundTables>, StoreError> {
         self.refunds
             .lock()
             .map_err(|_| StoreError::Unavailable("memory store poisoned".into()))
@@ -71,22 +268,17 @@ impl MemoryStore {
         Ok(())
     }
 
-    fn lock(&self) -> Result<std::sync::MutexGuard<'_, Inner>, StoreError> {
-        // A poisoned lock means a panic mid-write; refuse rather than serve half-written state.
-        self.inner
-            .lock()
-            .map_err(|_| StoreError::Unavailable("memory store poisoned".into()))
-    }
-}
-
-#[async_trait]
-impl Store for MemoryStore {
-    async fn insert_payment(
+    /// The claim of a payment's keys, with the merchant's rate limit after the keys (a replay does
+    /// not count) and before the write: one locked step (records, then the rate table).
+    fn claim_payment(
         &self,
         record: &PaymentRecord,
         keys: &[IdempotencyKey],
+        quota: Option<crate::RateQuota>,
     ) -> Result<InsertOutcome, StoreError> {
+        let now = Instant::now();
         let mut inner = self.lock()?;
+        inner.sweep(&self.refunds, now)?;
         for key in keys {
             let slot = (record.merchant_id.clone(), key.clone());
             if let Some(id) = inner.keys.get(&slot) {
@@ -105,18 +297,66 @@ impl Store for MemoryStore {
                 record.id
             )));
         }
+        inner.make_room(&self.refunds, now)?;
+        if let Some(quota) = quota {
+            if let crate::RateDecision::Limited { retry_after } =
+                self.limits.rate_limit(&record.merchant_id, quota)?
+            {
+                return Ok(InsertOutcome::RateLimited { retry_after });
+            }
+        }
         for key in keys {
             inner
                 .keys
                 .insert((record.merchant_id.clone(), key.clone()), record.id.clone());
+            inner.retention.claimed(
+                Claimed::Payment {
+                    merchant: record.merchant_id.clone(),
+                    key: key.clone(),
+                    id: record.id.clone(),
+                },
+                now,
+            );
         }
+        let finished = payment_finished(record);
+        inner
+            .retention
+            .note(Held::Payment(record.id.clone()), finished, now);
         inner
             .by_merchant
             .entry(record.merchant_id.clone())
             .or_default()
             .insert((record.created_at, record.id.clone()));
+        inner.index_status(record);
         inner.payments.insert(record.id.clone(), record.clone());
         Ok(InsertOutcome::Inserted)
+    }
+
+    fn lock(&self) -> Result<std::sync::MutexGuard<'_, Inner>, StoreError> {
+        // A poisoned lock means a panic mid-write; refuse rather than serve half-written state.
+        self.inner
+            .lock()
+            .map_err(|_| StoreError::Unavailable("memory store poisoned".into()))
+    }
+}
+
+#[async_trait]
+impl Store for MemoryStore {
+    async fn insert_payment(
+        &self,
+        record: &PaymentRecord,
+        keys: &[IdempotencyKey],
+    ) -> Result<InsertOutcome, StoreError> {
+        self.claim_payment(record, keys, None)
+    }
+
+    async fn insert_payment_rated(
+        &self,
+        record: &PaymentRecord,
+        keys: &[IdempotencyKey],
+        quota: crate::RateQuota,
+    ) -> Result<InsertOutcome, StoreError> {
+        self.claim_payment(record, keys, Some(quota))
     }
 
     async fn update_payment(
@@ -133,13 +373,19 @@ impl Store for MemoryStore {
         if stored.version != expected_version || stored.merchant_id != record.merchant_id {
             return Ok(UpdateOutcome::Conflict(Box::new(stored.clone())));
         }
-        *stored = record.clone();
+        let before = std::mem::replace(stored, record.clone());
+        inner.unindex_status(&before);
+        inner.index_status(record);
         for key in release {
             let slot = (record.merchant_id.clone(), key.clone());
             if inner.keys.get(&slot) == Some(&record.id) {
                 inner.keys.remove(&slot);
             }
         }
+        let finished = payment_finished(record);
+        inner
+            .retention
+            .note(Held::Payment(record.id.clone()), finished, Instant::now());
         self.append_events(&record.merchant_id, events)?;
         Ok(UpdateOutcome::Updated)
     }
@@ -163,18 +409,32 @@ impl Store for MemoryStore {
         query: &PaymentQuery,
     ) -> Result<PaymentPage, StoreError> {
         let inner = self.lock()?;
-        let Some(index) = inner.by_merchant.get(merchant_id) else {
-            return Ok(PaymentPage {
-                items: Vec::new(),
-                total: 0,
-            });
+        // With statuses, only their indexes (the matches); else the merchant's whole index.
+        let candidates: Vec<&(DateTime<Utc>, String)> = if query.statuses.is_empty() {
+            inner
+                .by_merchant
+                .get(merchant_id)
+                .into_iter()
+                .flatten()
+                .collect()
+        } else {
+            let mut statuses = query.statuses.clone();
+            statuses.dedup();
+            let mut found: Vec<&(DateTime<Utc>, String)> = statuses
+                .iter()
+                .filter_map(|st| inner.by_status.get(&(merchant_id.to_string(), *st)))
+                .flatten()
+                .collect();
+            found.sort_unstable();
+            found.dedup();
+            found
         };
-        let matching = |(_, id): &(DateTime<Utc>, String)| {
+        let matching = |(_, id): &&(DateTime<Utc>, String)| {
             inner.payments.get(id).filter(|p| query.matches(p)).cloned()
         };
         let all: Vec<PaymentRecord> = match query.order {
-            SortOrder::Asc => index.iter().filter_map(matching).collect(),
-            SortOrder::Desc => index.iter().rev().filter_map(matching).collect(),
+            SortOrder::Asc => candidates.iter().filter_map(matching).collect(),
+            SortOrder::Desc => candidates.iter().rev().filter_map(matching).collect(),
         };
         let total = all.len();
         let items = all
@@ -206,7 +466,9 @@ impl Store for MemoryStore {
     }
 
     async fn insert_topup(&self, record: &TopUpRecord) -> Result<TopUpInsert, StoreError> {
+        let now = Instant::now();
         let mut inner = self.lock()?;
+        inner.sweep(&self.refunds, now)?;
         let claim = (record.merchant_id.clone(), record.external_tx_id.clone());
         if let Some(id) = inner.topup_claims.get(&claim) {
             let existing = inner
@@ -224,7 +486,18 @@ impl Store for MemoryStore {
                 record.id
             )));
         }
+        inner.make_room(&self.refunds, now)?;
         inner.topup_claims.insert(claim, record.id.clone());
+        inner.retention.claimed(
+            Claimed::TopUp {
+                merchant: record.merchant_id.clone(),
+                external_tx_id: record.external_tx_id.clone(),
+                id: record.id.clone(),
+            },
+            now,
+        );
+        let held = Held::TopUp(record.merchant_id.clone(), record.id.clone());
+        inner.retention.note(held, topup_finished(record), now);
         inner.topups.insert(slot, record.clone());
         Ok(TopUpInsert::Inserted)
     }
@@ -244,6 +517,10 @@ impl Store for MemoryStore {
             return Ok(UpdateOutcome::Conflict(Box::new(stored.clone())));
         }
         *stored = record.clone();
+        let held = Held::TopUp(record.merchant_id.clone(), record.id.clone());
+        inner
+            .retention
+            .note(held, topup_finished(record), Instant::now());
         self.append_events(&record.merchant_id, events)?;
         Ok(UpdateOutcome::Updated)
     }

@@ -86,14 +86,19 @@ impl OutboxTables {
         let now_ms = now.timestamp_millis();
         let lease_ms = i64::try_from(lease_ms).unwrap_or(i64::MAX);
         // Take fresh and stale deliveries, renew our own: everything we hold is leased from now.
+        // At most `limit` new ones (the worker's free slots), so a backlog spreads over workers.
         let mut held = Vec::new();
+        let mut taken = 0;
         for (seq, queued) in m.queued.iter_mut() {
             let ours = match &queued.lease {
-                None => true,
                 Some(lease) if lease.worker == worker => true,
-                Some(lease) => lease.since_ms.saturating_add(lease_ms) <= now_ms,
+                None => taken < limit,
+                Some(lease) => taken < limit && lease.since_ms.saturating_add(lease_ms) <= now_ms,
             };
             if ours {
+                if queued.lease.as_ref().is_none_or(|l| l.worker != worker) {
+                    taken += 1;
+                }
                 queued.lease = Some(Lease {
                     worker: worker.to_string(),
                     since_ms: now_ms,

@@ -137,6 +137,35 @@ impl RefundTables {
         RefundPage { items, total }
     }
 
+    /// Drops every refund of a payment (with its keys), unless one still waits on the operator or
+    /// on a review: then nothing changes and the answer is `false`.
+    pub(crate) fn drop_payment(&mut self, merchant_id: &str, payment_id: &str) -> bool {
+        let slot = (merchant_id.to_string(), payment_id.to_string());
+        if self
+            .of_payment(merchant_id, payment_id)
+            .iter()
+            .any(|r| r.is_unsettled() || r.needs_review)
+        {
+            return false;
+        }
+        for (_, id) in self.by_payment.remove(&slot).into_iter().flatten() {
+            if let Some(refund) = self.refunds.remove(&(merchant_id.to_string(), id.clone())) {
+                let keys = refund
+                    .client_correlator
+                    .iter()
+                    .map(|c| IdempotencyKey::ClientCorrelator(c.clone()))
+                    .chain([IdempotencyKey::ReferenceCode(refund.reference_code.clone())]);
+                for key in keys {
+                    let k = (merchant_id.to_string(), key);
+                    if self.keys.get(&k) == Some(&id) {
+                        self.keys.remove(&k);
+                    }
+                }
+            }
+        }
+        true
+    }
+
     pub(crate) fn all_of_payment(&self, merchant_id: &str, payment_id: &str) -> Vec<RefundRecord> {
         self.of_payment(merchant_id, payment_id)
             .into_iter()

@@ -13,6 +13,12 @@ use switchboard_store::{
     RedisSettings, RedisStore, Store, StoreError, TopUpInsert, WebhookEndpoint,
 };
 
+/// A merchant quota the round-trip test never reaches.
+const HOURLY: switchboard_store::RateQuota = switchboard_store::RateQuota {
+    requests: 1000,
+    per: Duration::from_secs(3600),
+};
+
 /// A bound for "fails fast instead of hanging" (the store's own deadline is well below it).
 const NO_HANG: Duration = Duration::from_secs(5);
 
@@ -169,11 +175,11 @@ async fn cluster_passes_the_conformance_suite_and_keeps_each_merchant_in_one_slo
     );
     assert_eq!(slots_by_tag.len(), 3, "{slots_by_tag:?}");
     for (tag, slots) in &slots_by_tag {
-        // payment, list, two idempotency keys (the due index emptied: the payment now waits on a
+        // payment, list, its status index, two idempotency keys (the due index emptied: the payment now waits on a
         // human); top-up, top-up due index, external_tx_id; payment and top-up review indexes;
         // webhooks, their order, targets and filters; the outbox stream, subject queues, retry
         // states, dead letters, stopped endpoints
-        assert_eq!(slots.len(), 18, "{tag}: {slots:?}");
+        assert_eq!(slots.len(), 19, "{tag}: {slots:?}");
         assert!(slots.windows(2).all(|w| w[0] == w[1]), "{tag}: {slots:?}");
     }
 }
@@ -256,8 +262,9 @@ async fn idempotency_keys_expire_and_money_records_do_not() {
 
     let mut conn = raw(&server.url());
     let all: Vec<String> = redis::cmd("KEYS").arg("*").query(&mut conn).unwrap();
-    // payment, list, due, cc, rc; top-up, top-up due, external_tx_id; the MNP hash
-    assert_eq!(all.len(), 9, "{all:?}");
+    // payment, list, its status index, due, cc, rc; top-up, top-up due, external_tx_id; the MNP
+    // hash
+    assert_eq!(all.len(), 10, "{all:?}");
     assert!(all.contains(&"{ttl:m:m1}:k:tx:x1".to_string()), "{all:?}");
     assert!(all.contains(&"{ttl:mnp}".to_string()), "{all:?}");
     for key in all {
@@ -543,6 +550,10 @@ async fn each_operation_is_one_round_trip() {
     // Warm up: the first script call per server also loads the script (NOSCRIPT → SCRIPT LOAD).
     let warm = sample_payment("warm", "m0", 1);
     store.insert_payment(&warm, &[cc("w")]).await.unwrap();
+    store
+        .insert_payment_rated(&sample_payment("warm2", "m0", 1), &[cc("w2")], HOURLY)
+        .await
+        .unwrap();
     let mut warm2 = warm.clone();
     warm2.version = 2;
     store.update_payment(&warm2, 1, &[], &[]).await.unwrap();
@@ -608,6 +619,51 @@ async fn each_operation_is_one_round_trip() {
     assert_eq!(
         client_commands_until(&mut monitor, "one-step-done"),
         ["evalsha", "evalsha"]
+    );
+
+    // With the merchant's rate limit: the limit is folded into the claim, still two in all.
+    let rated = sample_payment("p2", "m1", 1);
+    let rated_keys = [cc("c2"), IdempotencyKey::ReferenceCode("r2".into())];
+    let outcome = store
+        .insert_payment_rated(&rated, &rated_keys, HOURLY)
+        .await
+        .unwrap();
+    assert_eq!(outcome, InsertOutcome::Inserted);
+    let mut rated_done = rated.clone();
+    rated_done.version = 2;
+    store
+        .update_payment(&rated_done, 1, &[], &[])
+        .await
+        .unwrap();
+    mark("rated-one-step-done");
+    assert_eq!(
+        client_commands_until(&mut monitor, "rated-one-step-done"),
+        ["evalsha", "evalsha"]
+    );
+    // A replay (answered from the claim) and a refusal over the quota are one each.
+    let replay = store
+        .insert_payment_rated(&sample_payment("p3", "m1", 1), &rated_keys, HOURLY)
+        .await
+        .unwrap();
+    assert!(matches!(replay, InsertOutcome::Existing { .. }));
+    let tight = switchboard_store::RateQuota {
+        requests: 1,
+        per: Duration::from_secs(3600),
+    };
+    let first = store
+        .insert_payment_rated(&sample_payment("p4", "m3", 1), &[cc("c4")], tight)
+        .await
+        .unwrap();
+    assert_eq!(first, InsertOutcome::Inserted);
+    let refused = store
+        .insert_payment_rated(&sample_payment("p5", "m3", 1), &[cc("c5")], tight)
+        .await
+        .unwrap();
+    assert!(matches!(refused, InsertOutcome::RateLimited { .. }));
+    mark("rated-replay-refusal");
+    assert_eq!(
+        client_commands_until(&mut monitor, "rated-replay-refusal"),
+        ["evalsha", "evalsha", "evalsha"]
     );
 
     // The outcome with its events (a sink and a fan-out) is still one round trip.

@@ -68,8 +68,12 @@ pub struct StoreConfig {
     pub nodes: Vec<String>,
     /// Key namespace, so several deployments (or test runs) can share one Redis.
     pub prefix: String,
-    /// How long a clientCorrelator / referenceCode claim is kept.
+    /// How long a clientCorrelator / referenceCode claim is kept (memory store: also how long a
+    /// finished record stays after it finished).
     pub idempotency_ttl_secs: u64,
+    /// Memory store: at most this many payment and top-up records (oldest finished go first).
+    #[serde(default = "default_memory_max_records")]
+    pub memory_max_records: usize,
     pub response_timeout_ms: u64,
     pub connect_timeout_ms: u64,
 }
@@ -94,6 +98,10 @@ pub struct AuthConfig {
     /// accepts the others' tokens; `true` allows per-process generated ones on purpose (tests, demos).
     #[serde(default)]
     pub allow_ephemeral_keys: bool,
+}
+
+fn default_memory_max_records() -> usize {
+    switchboard_store::MemorySettings::default().max_records
 }
 
 fn default_ciba_expires_secs() -> u64 {

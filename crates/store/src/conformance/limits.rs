@@ -5,7 +5,10 @@ use std::time::Duration;
 
 use switchboard_core::Msisdn;
 
-use crate::{RateDecision, RateQuota, SpendOutcome, SpendPeriod, Store};
+use super::sample_payment;
+use crate::{
+    IdempotencyKey, InsertOutcome, RateDecision, RateQuota, SpendOutcome, SpendPeriod, Store,
+};
 
 fn period(msisdn: &str, month: &str, currency: &str) -> SpendPeriod {
     SpendPeriod {
@@ -26,6 +29,8 @@ where
     periods_are_independent(&fresh().await).await;
     concurrent_reservations_never_overshoot(Arc::new(fresh().await)).await;
     rate_limits_allow_a_burst_then_refuse_then_recover(&fresh().await).await;
+    rated_claims_count_fresh_payments_and_answer_replays(&fresh().await).await;
+    rated_claims_share_the_merchant_cell(&fresh().await).await;
 }
 
 async fn reservations_are_exact_idempotent_and_released(store: &dyn Store) {
@@ -195,4 +200,102 @@ async fn rate_limits_allow_a_burst_then_refuse_then_recover(store: &dyn Store) {
         }
     }
     assert!(recovered, "the quota comes back after the window");
+}
+
+fn cc(value: &str) -> IdempotencyKey {
+    IdempotencyKey::ClientCorrelator(value.into())
+}
+
+fn rc(value: &str) -> IdempotencyKey {
+    IdempotencyKey::ReferenceCode(value.into())
+}
+
+const TWO_AN_HOUR: RateQuota = RateQuota {
+    requests: 2,
+    per: Duration::from_secs(3600),
+};
+
+async fn rated_claims_count_fresh_payments_and_answer_replays(store: &dyn Store) {
+    let claim = |id: &str, correlator: &str| {
+        let p = sample_payment(id, "m1", 1);
+        let keys = [cc(correlator), rc(&format!("ref-{id}"))];
+        async move {
+            store
+                .insert_payment_rated(&p, &keys, TWO_AN_HOUR)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(claim("p1", "c1").await, InsertOutcome::Inserted);
+    // Replays are answered and do not count: the second fresh payment still fits.
+    for _ in 0..5 {
+        match claim("p1-again", "c1").await {
+            InsertOutcome::Existing { key, existing } => {
+                assert_eq!(key, cc("c1"));
+                assert_eq!(existing.id, "p1");
+            }
+            other => panic!("a replay is answered, got {other:?}"),
+        }
+    }
+    assert_eq!(claim("p2", "c2").await, InsertOutcome::Inserted);
+    match claim("p3", "c3").await {
+        InsertOutcome::RateLimited { retry_after } => assert!(
+            retry_after > Duration::ZERO && retry_after <= Duration::from_secs(1800),
+            "{retry_after:?}"
+        ),
+        other => panic!("the third fresh payment is over the quota, got {other:?}"),
+    }
+    // The refused claim wrote nothing: no record, and its keys are still free.
+    assert!(store.get_payment("m1", "p3").await.unwrap().is_none());
+    let p3 = sample_payment("p3", "m1", 1);
+    assert_eq!(
+        store
+            .insert_payment(&p3, &[cc("c3"), rc("ref-p3")])
+            .await
+            .unwrap(),
+        InsertOutcome::Inserted
+    );
+    // With the quota used up, a replay is still answered.
+    assert!(matches!(
+        claim("p1-later", "c1").await,
+        InsertOutcome::Existing { .. }
+    ));
+    // Another merchant has its own quota.
+    let other = sample_payment("q1", "m2", 1);
+    assert_eq!(
+        store
+            .insert_payment_rated(&other, &[cc("c3")], TWO_AN_HOUR)
+            .await
+            .unwrap(),
+        InsertOutcome::Inserted
+    );
+}
+
+async fn rated_claims_share_the_merchant_cell(store: &dyn Store) {
+    // A rated claim and `rate_limit` count against one GCRA cell per merchant.
+    assert_eq!(
+        store.rate_limit("m1", TWO_AN_HOUR).await.unwrap(),
+        RateDecision::Allowed
+    );
+    let p1 = sample_payment("p1", "m1", 1);
+    assert_eq!(
+        store
+            .insert_payment_rated(&p1, &[cc("c1")], TWO_AN_HOUR)
+            .await
+            .unwrap(),
+        InsertOutcome::Inserted
+    );
+    assert!(matches!(
+        store.rate_limit("m1", TWO_AN_HOUR).await.unwrap(),
+        RateDecision::Limited { .. }
+    ));
+    let p2 = sample_payment("p2", "m1", 1);
+    assert!(matches!(
+        store
+            .insert_payment_rated(&p2, &[cc("c2")], TWO_AN_HOUR)
+            .await
+            .unwrap(),
+        InsertOutcome::RateLimited { .. }
+    ));
+    assert!(store.get_payment("m1", "p2").await.unwrap().is_none());
 }

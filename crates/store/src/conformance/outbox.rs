@@ -158,6 +158,55 @@ where
     review_list_holds_every_kind_oldest_first(&fresh().await).await;
     merchants_never_see_each_others_outbox(&fresh().await).await;
     delivery::concurrent_claims_hand_each_delivery_to_one_worker(Arc::new(fresh().await)).await;
+    a_backlog_spreads_over_the_workers_by_their_free_slots(&fresh().await).await;
+}
+
+/// A worker takes at most `limit` (its free slots) new deliveries per claim, so two workers on one
+/// backlog share it instead of the first one taking everything.
+async fn a_backlog_spreads_over_the_workers_by_their_free_slots(store: &dyn Store) {
+    let mut p = sample_payment("p1", "m1", 1);
+    let events: Vec<OutboxEvent> = (0..10)
+        .map(|i| {
+            event(
+                &format!("e{i}"),
+                "m1",
+                &format!("s{i}"),
+                PAID,
+                to_sink("https://a"),
+            )
+        })
+        .collect();
+    emit(store, &mut p, &events).await;
+    let take = |worker: &'static str, limit: usize| async move {
+        let got = store
+            .claim_deliveries("m1", worker, at(1), LEASE, limit)
+            .await
+            .unwrap();
+        got.into_iter().map(|d| d.event_id).collect::<Vec<_>>()
+    };
+    let names = |range: std::ops::Range<usize>| range.map(|i| format!("e{i}")).collect::<Vec<_>>();
+    assert_eq!(take("a", 3).await, names(0..3));
+    assert_eq!(take("b", 3).await, names(3..6), "b is not starved by a");
+    for d in store
+        .claim_deliveries("m1", "a", at(1), LEASE, 3)
+        .await
+        .unwrap()
+    {
+        assert!(store
+            .finish_delivery("m1", &d.id, &DeliveryResult::Delivered, at(1))
+            .await
+            .unwrap());
+    }
+    assert_eq!(
+        take("a", 3).await,
+        names(6..9),
+        "a takes at most its limit more per claim"
+    );
+    // b still holds its own and is handed them again (its lease renewed); the last one is left
+    // to whoever claims with room.
+    assert_eq!(take("b", 3).await, names(3..6));
+    let c = take("c", 5).await;
+    assert!(c.len() <= 1, "{c:?}");
 }
 
 /// Events join the outbox in the step that writes their record, for payments, refunds and

@@ -152,7 +152,7 @@ pub(crate) fn decode_record<T: Stored>(bytes: &[u8]) -> Result<T, StoreError> {
         .map_err(|e| StoreError::Corrupt(format!("undecodable {} record: {e}", T::NAME)))
 }
 
-/// Reply of insert.lua.
+/// Reply of insert.lua and insert_rated.lua.
 pub(crate) fn insert_outcome(
     reply: Value,
     keys: &[IdempotencyKey],
@@ -173,6 +173,13 @@ pub(crate) fn insert_outcome(
             })
         }
         Some(2) => Err(StoreError::Corrupt("payment id reused".into())),
+        // insert_rated.lua: over the merchant's quota, nothing written.
+        Some(3) => {
+            let wait_us = items.get(1).map(int).transpose()?.unwrap_or(0);
+            Ok(InsertOutcome::RateLimited {
+                retry_after: std::time::Duration::from_micros(wait_us.max(1) as u64),
+            })
+        }
         _ => Err(unexpected("insert")),
     }
 }

@@ -20,7 +20,12 @@ static RESERVE: LazyLock<Script> =
     LazyLock::new(|| Script::new(include_str!("scripts/spend_reserve.lua")));
 static RELEASE: LazyLock<Script> =
     LazyLock::new(|| Script::new(include_str!("scripts/spend_release.lua")));
-static RATE: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("scripts/rate.lua")));
+static RATE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(concat!(
+        include_str!("scripts/gcra.lua"),
+        include_str!("scripts/rate.lua")
+    ))
+});
 
 fn int(value: &Value) -> Result<i64, StoreError> {
     match value {

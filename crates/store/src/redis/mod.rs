@@ -33,9 +33,9 @@ use self::scripts::Scripts;
 pub use self::settings::RedisSettings;
 use crate::query::{PaymentPage, PaymentQuery, SortOrder};
 use crate::{
-    DeadLetter, Delivery, DeliveryResult, IdempotencyKey, InsertOutcome, OutboxEvent, RefundInsert,
-    RefundPage, RefundQuery, ReviewList, Store, StoreError, TopUpInsert, UpdateOutcome,
-    WebhookEndpoint,
+    DeadLetter, Delivery, DeliveryResult, IdempotencyKey, InsertOutcome, OutboxEvent, RateQuota,
+    RefundInsert, RefundPage, RefundQuery, ReviewList, Store, StoreError, TopUpInsert,
+    UpdateOutcome, WebhookEndpoint,
 };
 
 /// Merchants whose due payments are fetched at the same time.
@@ -82,6 +82,41 @@ impl RedisStore {
                 self.deadline.as_millis()
             ))),
         }
+    }
+
+    /// `insert.lua`, or with a quota `insert_rated.lua` (the merchant's rate cell is one more key
+    /// in the merchant's slot, before the idempotency keys): one round trip either way.
+    async fn claim_payment(
+        &self,
+        record: &PaymentRecord,
+        keys: &[IdempotencyKey],
+        quota: Option<RateQuota>,
+    ) -> Result<InsertOutcome, StoreError> {
+        let args = RecordArgs::of(record)?;
+        let mk = self.keys.merchant(&record.merchant_id);
+        let script = match quota {
+            Some(_) => &self.scripts.insert_rated,
+            None => &self.scripts.insert,
+        };
+        let mut call = script.key(mk.payment(&record.id));
+        call.key(mk.list()).key(mk.due()).key(mk.review_payments());
+        if quota.is_some() {
+            call.key(mk.rate());
+        }
+        for key in keys {
+            call.key(mk.idempotency(key));
+        }
+        call.arg(args.argv())
+            .arg(mk.payment_base())
+            .arg(self.idempotency_ttl_ms);
+        if let Some(quota) = quota {
+            call.arg(quota.interval_us()).arg(quota.tolerance_us());
+        }
+        let mut conn = self.conn.clone();
+        let reply: Value = self
+            .call("insert_payment", call.invoke_async(&mut conn))
+            .await?;
+        codec::insert_outcome(reply, keys)
     }
 
     /// One merchant's due records: `due.lua` on the index `due_key`, whose members are appended to
@@ -138,21 +173,16 @@ impl Store for RedisStore {
         record: &PaymentRecord,
         keys: &[IdempotencyKey],
     ) -> Result<InsertOutcome, StoreError> {
-        let args = RecordArgs::of(record)?;
-        let mk = self.keys.merchant(&record.merchant_id);
-        let mut call = self.scripts.insert.key(mk.payment(&record.id));
-        call.key(mk.list()).key(mk.due()).key(mk.review_payments());
-        for key in keys {
-            call.key(mk.idempotency(key));
-        }
-        call.arg(args.argv())
-            .arg(mk.payment_base())
-            .arg(self.idempotency_ttl_ms);
-        let mut conn = self.conn.clone();
-        let reply: Value = self
-            .call("insert_payment", call.invoke_async(&mut conn))
-            .await?;
-        codec::insert_outcome(reply, keys)
+        self.claim_payment(record, keys, None).await
+    }
+
+    async fn insert_payment_rated(
+        &self,
+        record: &PaymentRecord,
+        keys: &[IdempotencyKey],
+        quota: RateQuota,
+    ) -> Result<InsertOutcome, StoreError> {
+        self.claim_payment(record, keys, Some(quota)).await
     }
 
     async fn update_payment(
@@ -228,7 +258,8 @@ impl Store for RedisStore {
             .arg(flag(query.msisdn.is_some()))
             .arg(query.msisdn.as_ref().map_or("", |m| m.as_str()))
             .arg(flag(query.merchant_identifier.is_some()))
-            .arg(query.merchant_identifier.as_deref().unwrap_or(""));
+            .arg(query.merchant_identifier.as_deref().unwrap_or(""))
+            .arg("1");
         for status in &query.statuses {
             call.arg(codec::status_name(*status)?);
         }

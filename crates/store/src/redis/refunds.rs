@@ -244,7 +244,8 @@ impl RedisStore {
             } else {
                 "0"
             })
-            .arg(query.merchant_identifier.as_deref().unwrap_or(""));
+            .arg(query.merchant_identifier.as_deref().unwrap_or(""))
+            .arg("0");
         for status in &query.statuses {
             call.arg(status.as_str());
         }

@@ -5,6 +5,8 @@ use redis::Script;
 
 pub(crate) struct Scripts {
     pub(crate) insert: Script,
+    /// The claim of `insert` with the merchant's rate limit (GCRA) in the same step.
+    pub(crate) insert_rated: Script,
     pub(crate) update: Script,
     pub(crate) list: Script,
     /// Shared by payments and top-ups: the due index and the record key prefix are arguments.
@@ -18,7 +20,14 @@ impl Scripts {
         Scripts {
             insert: Script::new(concat!(
                 include_str!("scripts/record.lua"),
+                include_str!("scripts/claim.lua"),
                 include_str!("scripts/insert.lua")
+            )),
+            insert_rated: Script::new(concat!(
+                include_str!("scripts/record.lua"),
+                include_str!("scripts/gcra.lua"),
+                include_str!("scripts/claim.lua"),
+                include_str!("scripts/insert_rated.lua")
             )),
             update: Script::new(concat!(
                 include_str!("scripts/record.lua"),

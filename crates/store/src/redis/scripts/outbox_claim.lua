@@ -1,4 +1,5 @@
--- claim_deliveries: take over stale entries (XAUTOCLAIM) and fresh ones (XREADGROUP), renew the
+-- claim_deliveries: take over stale entries (XAUTOCLAIM) and fresh ones (XREADGROUP), at most
+-- `limit` new ones in all, renew the
 -- lease of everything this worker holds (XCLAIM ... TIME now JUSTID), bury what is stopped or
 -- expired, and hand out what is due and at the head of its subject.
 -- ARGV: 1 worker (consumer), 2 now (us), 3 now (ms), 4 lease (ms), 5 limit, 6 the stopped
@@ -18,12 +19,17 @@ local lease, limit = tonumber(ARGV[4]), tonumber(ARGV[5])
 local t = redis.call('TIME')
 local server_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local min_idle = math.max(lease + server_ms - now_ms, 0)
-local cursor = '0-0'
-repeat
-  cursor = redis.call('XAUTOCLAIM', stream, 'workers', worker, string.format('%d', min_idle),
-    cursor, 'COUNT', 100, 'JUSTID')[1]
-until cursor == '0-0'
-redis.call('XREADGROUP', 'GROUP', 'workers', worker, 'STREAMS', stream, '>')
+-- At most `limit` new deliveries per claim (the worker's free slots), stale ones first, so a
+-- backlog spreads over the workers instead of landing on the first one that claims.
+local taken = 0
+if limit > 0 then
+  taken = #redis.call('XAUTOCLAIM', stream, 'workers', worker, string.format('%d', min_idle),
+    '0-0', 'COUNT', limit, 'JUSTID')[2]
+end
+if taken < limit then
+  redis.call('XREADGROUP', 'GROUP', 'workers', worker, 'COUNT', limit - taken, 'STREAMS', stream,
+    '>')
+end
 
 -- Everything this worker holds, in write order.
 local held, from = {}, '-'
