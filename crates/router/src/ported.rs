@@ -50,8 +50,9 @@ pub enum PortedError {
     TooManyOperators,
 }
 
-/// The ported numbers of one number plan, and the store version they reflect.
-#[derive(Debug, Clone, Default)]
+/// The ported numbers of one number plan, and the store version they reflect. Built for one plan
+/// (operator codes are its indexes), so there is no `Default`.
+#[derive(Debug, Clone)]
 pub struct PortedNumbers {
     /// Sorted by number, one entry per number.
     base: Arc<Vec<u64>>,
@@ -67,8 +68,12 @@ pub struct PortedNumbers {
 impl PortedNumbers {
     pub fn new(plan: &NumberPlan) -> PortedNumbers {
         PortedNumbers {
+            base: Arc::default(),
+            delta: U64Map::default(),
+            unknown: Vec::new(),
+            unknown_codes: HashMap::new(),
             plan_len: plan.operators().len(),
-            ..PortedNumbers::default()
+            version: 0,
         }
     }
 
@@ -275,7 +280,6 @@ impl<'p> PortedBuilder<'p> {
 }
 
 /// A table shared by the request handlers (readers) and one syncing task (the writer).
-#[derive(Default)]
 pub struct MnpTable {
     table: RwLock<PortedNumbers>,
 }

@@ -594,7 +594,10 @@ async fn each_operation_is_one_round_trip() {
     store.remove_webhook_endpoint("m0", "w").await.unwrap();
     store.review_list(&["m0".into()], 1).await.unwrap();
     let warm_number = number("+34600000099");
-    store.set_operator_override(&warm_number, "w").await.unwrap();
+    store
+        .set_operator_override(&warm_number, "w")
+        .await
+        .unwrap();
     store.operator_override_changes(0, 1).await.unwrap();
 
     let mut stream = std::net::TcpStream::connect(("127.0.0.1", server.port())).unwrap();
