@@ -5,12 +5,13 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use std::hint::black_box;
 use switchboard_gateway::api::carrier_billing::model::{notification_target, PaymentInput};
 use switchboard_gateway::http::{from_value, json_value};
+use switchboard_webhooks::ssrf::AllowList;
 
 const BODY: &[u8] = br#"{"amountTransaction":{"phoneNumber":"+34612345601","clientCorrelator":"bench-1-1","referenceCode":"bench-1-1","paymentAmount":{"chargingInformation":{"amount":1,"currency":"EUR","description":"Benchmark"}}}}"#;
 
 fn parse(body: &[u8]) -> PaymentInput {
     let raw = json_value(body).expect("json");
-    notification_target(&raw).expect("no sink");
+    notification_target(&raw, &AllowList::parse::<&str>(&[]).expect("empty")).expect("no sink");
     let input: PaymentInput = from_value(raw).expect("a payment");
     input.amount_transaction.validate().expect("valid");
     input

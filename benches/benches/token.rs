@@ -14,6 +14,7 @@ fn issuer() -> TokenIssuer {
         audience: "switchboard".into(),
         ciba_expires_secs: 300,
         ciba_interval_secs: 2,
+        allow_ephemeral_keys: true,
     };
     TokenIssuer::from_config(&auth).expect("a token issuer")
 }

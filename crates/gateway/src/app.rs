@@ -306,12 +306,13 @@ pub async fn build_state(
     }
     let webhook_allow = switchboard_webhooks::AllowList::parse(&config.webhooks.allow)
         .map_err(|e| StartError::Config(format!("webhooks.allow: {e}")))?;
+    let overrides = crate::routing::Overrides::new(router.plan());
     Ok(web::Data::new(AppState {
         store,
         router: Arc::new(router),
         merchants: Merchants::from_config(&config),
         tokens: TokenIssuer::from_config(&config.auth).map_err(StartError::Config)?,
-        overrides: Default::default(),
+        overrides,
         catalogue: Default::default(),
         limits: crate::limits::RateLimits::from_config(&config),
         webhook_allow,

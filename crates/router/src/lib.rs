@@ -1,7 +1,9 @@
 //! Routing: which operator a number belongs to, and which channels can serve it.
 
+mod hash;
 mod health;
 mod number_plan;
+mod ported;
 mod weight;
 
 use std::collections::HashMap;
@@ -12,6 +14,10 @@ use switchboard_core::{ApiError, ErrorCode, Msisdn};
 
 pub use health::Health;
 pub use number_plan::{NumberPlan, NumberPlanError, OperatorInfo};
+pub use ported::{
+    Compacted, Compaction, MnpTable, PortedBuilder, PortedError, PortedNumbers, PortedTo,
+    MAX_OPERATORS,
+};
 
 /// A ready channel: its adapter and what it may be used for.
 pub struct Channel {
@@ -65,25 +71,25 @@ pub struct Route<'a> {
 
 pub struct Router {
     plan: NumberPlan,
-    by_operator: HashMap<String, Vec<Arc<Channel>>>,
+    /// Per operator of the plan (by index), its channels in priority order.
+    by_operator: Vec<Vec<Arc<Channel>>>,
     by_id: HashMap<String, Arc<Channel>>,
 }
 
 impl Router {
     pub fn new(plan: NumberPlan, channels: Vec<Channel>) -> Router {
-        let mut by_operator: HashMap<String, Vec<Arc<Channel>>> = HashMap::new();
+        let mut by_operator: Vec<Vec<Arc<Channel>>> = vec![Vec::new(); plan.operators().len()];
         let mut by_id = HashMap::new();
         for channel in channels {
             let channel = Arc::new(channel);
             for op in &channel.operators {
-                by_operator
-                    .entry(op.clone())
-                    .or_default()
-                    .push(channel.clone());
+                if let Some(i) = plan.index_of(op) {
+                    by_operator[i].push(channel.clone());
+                }
             }
             by_id.insert(channel.id.clone(), channel);
         }
-        for list in by_operator.values_mut() {
+        for list in &mut by_operator {
             list.sort_by(|a, b| a.priority.cmp(&b.priority).then_with(|| a.id.cmp(&b.id)));
         }
         Router {
@@ -97,9 +103,36 @@ impl Router {
         self.plan.lookup(msisdn).ok_or(RouteError::UnknownNumber)
     }
 
+    /// The operator a number belongs to now: where `ported` says it went, else the number plan's.
+    pub fn operator_now(
+        &self,
+        msisdn: &Msisdn,
+        ported: &PortedNumbers,
+    ) -> Result<&OperatorInfo, RouteError> {
+        let index = match ported.get(msisdn) {
+            Some(PortedTo::Plan(i)) => Some(i),
+            Some(PortedTo::Unknown(_)) => None,
+            None => self.plan.lookup_index(msisdn),
+        };
+        index
+            .map(|i| &self.plan.operators()[i])
+            .ok_or(RouteError::UnknownNumber)
+    }
+
     /// Number → operator → the channels able to do `capability`, in priority order.
     pub fn route(&self, msisdn: &Msisdn, capability: Capability) -> Result<Route<'_>, RouteError> {
         let operator = self.operator_for(msisdn)?;
+        self.route_operator(operator, capability)
+    }
+
+    /// As [`Router::route`], with the operator a number belongs to now (MNP first).
+    pub fn route_now(
+        &self,
+        msisdn: &Msisdn,
+        ported: &PortedNumbers,
+        capability: Capability,
+    ) -> Result<Route<'_>, RouteError> {
+        let operator = self.operator_now(msisdn, ported)?;
         self.route_operator(operator, capability)
     }
 
@@ -122,8 +155,9 @@ impl Router {
         capability: Capability,
     ) -> Result<Route<'a>, RouteError> {
         let mut channels: Vec<Arc<Channel>> = self
-            .by_operator
-            .get(&operator.id)
+            .plan
+            .index_of(&operator.id)
+            .and_then(|i| self.by_operator.get(i))
             .map(|list| {
                 list.iter()
                     .filter(|c| c.capabilities.contains(capability))
@@ -305,5 +339,32 @@ mod tests {
             }
         );
         assert_eq!(ApiError::from(err).code, ErrorCode::ServiceNotApplicable);
+    }
+
+    #[test]
+    fn a_ported_number_routes_to_its_new_operator() {
+        let r = router();
+        let moved = Msisdn::parse("+34600000009").unwrap();
+        let lost = Msisdn::parse("+34600000010").unwrap();
+        let mut ported = PortedNumbers::new(r.plan());
+        ported.set(r.plan(), &moved, Some("telekom-de")).unwrap();
+        ported.set(r.plan(), &lost, Some("atlantis")).unwrap();
+        assert_eq!(r.operator_now(&moved, &ported).unwrap().id, "telekom-de");
+        assert_eq!(
+            r.route_now(&moved, &ported, Capability::Payment).err(),
+            Some(RouteError::NoChannel {
+                operator: "telekom-de".into(),
+                capability: Capability::Payment
+            }),
+            "telekom-de has no channel here"
+        );
+        assert_eq!(
+            r.route_now(&lost, &ported, Capability::Payment).err(),
+            Some(RouteError::UnknownNumber),
+            "ported to an operator the plan does not know"
+        );
+        let home = Msisdn::parse("+34600000001").unwrap();
+        let route = r.route_now(&home, &ported, Capability::Payment).unwrap();
+        assert_eq!(route.operator.id, "movistar-es");
     }
 }

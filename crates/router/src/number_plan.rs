@@ -1,7 +1,11 @@
 //! The number plan: E.164 prefixes → operator. Longest prefix wins.
 
+use std::collections::HashMap;
+
 use serde::{Deserialize, Serialize};
 use switchboard_core::{Currency, Msisdn};
+
+use crate::hash::{digits_value, U64Map};
 
 /// One operator of the number plan.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -50,16 +54,33 @@ pub enum NumberPlanError {
     NoCurrencies(String),
 }
 
+/// Operators and their prefixes. A lookup walks the prefix lengths present (15 at most, E.164's
+/// longest number), longest first, with one hash probe each: its cost does not grow with the number
+/// of operators or prefixes.
 #[derive(Debug, Clone, Default)]
 pub struct NumberPlan {
     operators: Vec<OperatorInfo>,
-    /// (prefix digits, operator index), longest prefix first.
-    prefixes: Vec<(String, usize)>,
+    /// Operator id → index in `operators`.
+    by_id: HashMap<String, usize>,
+    /// (prefix length, prefix value → operator index), longest length first; only lengths present.
+    by_length: Vec<(usize, U64Map<u32>)>,
 }
+
+/// `10^n` for `n` in `0..=15`.
+const POW10: [u64; 16] = {
+    let mut table = [1u64; 16];
+    let mut i = 1;
+    while i < 16 {
+        table[i] = table[i - 1] * 10;
+        i += 1;
+    }
+    table
+};
 
 impl NumberPlan {
     pub fn new(operators: Vec<OperatorInfo>) -> Result<NumberPlan, NumberPlanError> {
-        let mut prefixes: Vec<(String, usize)> = Vec::new();
+        let mut by_length: Vec<(usize, U64Map<u32>)> = Vec::new();
+        let mut by_id = HashMap::with_capacity(operators.len());
         for (i, op) in operators.iter().enumerate() {
             if op.prefixes.is_empty() {
                 return Err(NumberPlanError::NoPrefixes(op.id.clone()));
@@ -69,42 +90,60 @@ impl NumberPlan {
             }
             for prefix in &op.prefixes {
                 let digits = prefix.strip_prefix('+').unwrap_or_default();
-                let valid = (1..=15).contains(&digits.len())
-                    && digits.bytes().all(|b| b.is_ascii_digit())
-                    && !digits.starts_with('0');
-                if !valid {
+                let value = digits_value(digits).filter(|_| !digits.starts_with('0'));
+                let Some(value) = value else {
                     return Err(NumberPlanError::BadPrefix {
                         operator: op.id.clone(),
                         prefix: prefix.clone(),
                     });
-                }
-                if let Some((_, j)) = prefixes.iter().find(|(p, _)| p == digits) {
+                };
+                let table = match by_length.iter().position(|(len, _)| *len == digits.len()) {
+                    Some(at) => &mut by_length[at].1,
+                    None => {
+                        by_length.push((digits.len(), U64Map::default()));
+                        &mut by_length.last_mut().expect("just pushed").1
+                    }
+                };
+                if let Some(j) = table.insert(value, i as u32) {
                     return Err(NumberPlanError::DuplicatePrefix {
                         prefix: prefix.clone(),
-                        first: operators[*j].id.clone(),
+                        first: operators[j as usize].id.clone(),
                         second: op.id.clone(),
                     });
                 }
-                prefixes.push((digits.to_string(), i));
             }
+            by_id.entry(op.id.clone()).or_insert(i);
         }
-        prefixes.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then_with(|| a.0.cmp(&b.0)));
+        by_length.sort_by(|a, b| b.0.cmp(&a.0));
         Ok(NumberPlan {
             operators,
-            prefixes,
+            by_id,
+            by_length,
         })
     }
 
     pub fn lookup(&self, msisdn: &Msisdn) -> Option<&OperatorInfo> {
+        self.lookup_index(msisdn).map(|i| &self.operators[i])
+    }
+
+    /// The index (in [`NumberPlan::operators`]) of the operator whose longest prefix `msisdn` has.
+    pub fn lookup_index(&self, msisdn: &Msisdn) -> Option<usize> {
         let digits = msisdn.digits();
-        self.prefixes
+        let number = digits_value(digits)?;
+        self.by_length
             .iter()
-            .find(|(p, _)| digits.starts_with(p.as_str()))
-            .map(|(_, i)| &self.operators[*i])
+            .filter(|(len, _)| *len <= digits.len())
+            .find_map(|(len, table)| table.get(&(number / POW10[digits.len() - len])))
+            .map(|i| *i as usize)
     }
 
     pub fn operator(&self, id: &str) -> Option<&OperatorInfo> {
-        self.operators.iter().find(|o| o.id == id)
+        self.index_of(id).map(|i| &self.operators[i])
+    }
+
+    /// The index of operator `id` in [`NumberPlan::operators`].
+    pub fn index_of(&self, id: &str) -> Option<usize> {
+        self.by_id.get(id).copied()
     }
 
     pub fn operators(&self) -> &[OperatorInfo] {
@@ -149,7 +188,49 @@ mod tests {
             OperatorInfo::new("b", "ES", &["+346"], &["EUR"]),
         ]);
         assert!(matches!(dup, Err(NumberPlanError::DuplicatePrefix { .. })));
+        let long = NumberPlan::new(vec![OperatorInfo::new(
+            "x",
+            "ES",
+            &["+3460000000000001"],
+            &["EUR"],
+        )]);
+        assert!(matches!(long, Err(NumberPlanError::BadPrefix { .. })));
+        for bad in ["+", "+034", "+34 6", "+3a"] {
+            let plan = NumberPlan::new(vec![OperatorInfo::new("x", "ES", &[bad], &["EUR"])]);
+            assert!(
+                matches!(plan, Err(NumberPlanError::BadPrefix { .. })),
+                "{bad}"
+            );
+        }
         let none = NumberPlan::new(vec![OperatorInfo::new("a", "ES", &[], &["EUR"])]);
         assert_eq!(none.err(), Some(NumberPlanError::NoPrefixes("a".into())));
+    }
+
+    #[test]
+    fn nested_prefixes_of_many_lengths_and_full_length_numbers() {
+        let plan = NumberPlan::new(vec![
+            OperatorInfo::new("country", "ES", &["+3"], &["EUR"]),
+            OperatorInfo::new("block", "ES", &["+34612"], &["EUR"]),
+            OperatorInfo::new("line", "ES", &["+346123456789012"], &["EUR"]),
+            OperatorInfo::new("other", "DE", &["+49", "+4915"], &["EUR"]),
+        ])
+        .unwrap();
+        let op = |n: &str| {
+            plan.lookup(&Msisdn::parse(n).unwrap())
+                .map(|o| o.id.as_str())
+        };
+        assert_eq!(
+            op("+346123456789012"),
+            Some("line"),
+            "a prefix as long as the number"
+        );
+        assert_eq!(op("+346123456789013"), Some("block"));
+        assert_eq!(op("+34612"), Some("block"));
+        assert_eq!(op("+34611111111"), Some("country"));
+        assert_eq!(op("+4915123456"), Some("other"));
+        assert_eq!(op("+4416123456"), None);
+        assert_eq!(plan.index_of("other"), Some(3));
+        assert_eq!(plan.operator("block").unwrap().country, "ES");
+        assert!(plan.operator("atlantis").is_none());
     }
 }

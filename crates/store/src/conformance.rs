@@ -3,6 +3,7 @@
 
 mod limits;
 mod lists;
+pub mod mnp;
 mod outbox;
 
 use std::future::Future;
@@ -144,13 +145,13 @@ where
     concurrent_topup_claims_have_one_winner(Arc::new(fresh().await)).await;
     concurrent_topup_updates_have_one_winner(Arc::new(fresh().await)).await;
     every_topup_field_round_trips(&fresh().await).await;
-    operator_overrides_set_replace_remove_list(&fresh().await).await;
     single_use_markers(Arc::new(fresh().await)).await;
 
     refunds::run(&fresh).await;
     limits::run_all(&fresh).await;
     lists::run(&fresh).await;
     outbox::run(&fresh).await;
+    mnp::run(&fresh).await;
 }
 
 async fn claims_keys_once_per_merchant(store: &dyn Store) {
@@ -1180,46 +1181,6 @@ async fn every_topup_field_round_trips(store: &dyn Store) {
         UpdateOutcome::Updated
     );
     assert_eq!(store.get_topup("m1", "full").await.unwrap(), Some(next));
-}
-
-async fn operator_overrides_set_replace_remove_list(store: &dyn Store) {
-    let a = Msisdn::parse("+34600000002").expect("valid sample");
-    let b = Msisdn::parse("+34600000001").expect("valid sample");
-    let c = Msisdn::parse("+447700900123").expect("valid sample");
-    assert!(store.operator_overrides().await.unwrap().is_empty());
-    assert!(!store.remove_operator_override(&a).await.unwrap());
-    store
-        .set_operator_override(&a, "movistar-es")
-        .await
-        .unwrap();
-    store.set_operator_override(&b, "orange-es").await.unwrap();
-    store.set_operator_override(&c, "op{1}:x ü").await.unwrap();
-    // Replacing keeps one entry per number.
-    store
-        .set_operator_override(&a, "vodafone-es")
-        .await
-        .unwrap();
-    assert_eq!(
-        store.operator_overrides().await.unwrap(),
-        [
-            (b.clone(), "orange-es".to_string()),
-            (a.clone(), "vodafone-es".to_string()),
-            (c.clone(), "op{1}:x ü".to_string()),
-        ],
-        "ordered by number"
-    );
-    assert!(store.remove_operator_override(&a).await.unwrap());
-    assert!(!store.remove_operator_override(&a).await.unwrap());
-    assert_eq!(
-        store.operator_overrides().await.unwrap(),
-        [
-            (b.clone(), "orange-es".to_string()),
-            (c.clone(), "op{1}:x ü".to_string()),
-        ]
-    );
-    assert!(store.remove_operator_override(&b).await.unwrap());
-    assert!(store.remove_operator_override(&c).await.unwrap());
-    assert!(store.operator_overrides().await.unwrap().is_empty());
 }
 
 async fn single_use_markers<S: Store>(store: Arc<S>) {

@@ -5,9 +5,11 @@
 pub mod conformance;
 mod limits;
 mod memory;
+mod memory_mnp;
 mod memory_outbox;
 mod memory_refunds;
 mod memory_retention;
+mod mnp;
 mod outbox;
 mod outbox_rules;
 mod query;
@@ -26,6 +28,7 @@ pub use limits::{
 };
 pub use memory::MemoryStore;
 pub use memory_retention::MemorySettings;
+pub use mnp::{valid_cursor, OverrideChange, OverrideChanges, OverridePage, MNP_LOG_LEN};
 pub use outbox::{
     DeadLetter, Delivery, DeliveryResult, Endpoint, EventTarget, OutboxEvent, ReviewList,
     WebhookEndpoint, EXPIRED_REASON, STOPPED_REASON,
@@ -230,19 +233,38 @@ pub trait Store: Send + Sync + 'static {
         limit: usize,
     ) -> Result<Vec<RefundRecord>, StoreError>;
 
-    /// MNP: records the operator a ported number is served by now (replaces any earlier one).
+    /// MNP: records the operator a ported number is served by now (replaces any earlier one). A
+    /// change is logged with the next version (see `mnp.rs`); setting the same operator again logs
+    /// nothing.
     async fn set_operator_override(
         &self,
         msisdn: &Msisdn,
         operator_id: &str,
     ) -> Result<(), StoreError>;
 
-    /// MNP: forgets a number's override; `true` if there was one.
+    /// MNP: forgets a number's override; `true` if there was one (and the removal is logged).
     async fn remove_operator_override(&self, msisdn: &Msisdn) -> Result<bool, StoreError>;
 
-    /// MNP: every override, ordered by number. The gateway caches this table and refreshes it
-    /// periodically, so the payment hot path stays at two round trips.
-    async fn operator_overrides(&self) -> Result<Vec<(Msisdn, String)>, StoreError>;
+    /// MNP: one page of the override table, from `cursor` (`None`: the start; else a page's
+    /// `next`). About `limit` entries (Redis may return a small table whole). Every override that
+    /// stays in place for the whole walk is listed at least once; the order is the backend's.
+    async fn operator_override_page(
+        &self,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<OverridePage, StoreError>;
+
+    /// MNP: the version of the newest change (0 before any).
+    async fn operator_override_version(&self) -> Result<u64, StoreError>;
+
+    /// MNP: at most `limit` changes after version `since`, oldest first, or `Trimmed` when the log
+    /// no longer holds them. The gateway keeps a copy of the table and syncs it with this, so the
+    /// payment hot path stays at two round trips.
+    async fn operator_override_changes(
+        &self,
+        since: u64,
+        limit: usize,
+    ) -> Result<OverrideChanges, StoreError>;
 
     /// Marks `key` used for `ttl_secs`, atomically: `true` the first time, `false` while it stays
     /// marked (single-use tokens such as a redeemed CIBA `auth_req_id`).

@@ -2,7 +2,7 @@
 //! A write that carries outbox events takes the outbox's mutex while it still holds the record's,
 //! so the record and its events change together (locks are always taken in that order).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -33,8 +33,6 @@ struct Inner {
     topups: HashMap<(String, String), TopUpRecord>,
     /// (merchant, external_tx_id) → top-up id.
     topup_claims: HashMap<(String, String), String>,
-    /// MNP: number → operator id.
-    overrides: BTreeMap<Msisdn, String>,
     /// Single-use markers and when they expire.
     once: HashMap<String, std::time::Instant>,
     /// Claim expiry, finished records, the cap (see `memory_retention.rs`).
@@ -59,7 +57,6 @@ impl Inner {
             by_status: HashMap::new(),
             topups: HashMap::new(),
             topup_claims: HashMap::new(),
-            overrides: BTreeMap::new(),
             once: HashMap::new(),
             retention: Retention::new(settings),
         }
@@ -225,6 +222,8 @@ pub struct MemoryStore {
     outbox: Mutex<OutboxTables>,
     /// Spending reservations and rate-limit cells (see `limits.rs`).
     limits: crate::limits::MemoryLimits,
+    /// MNP overrides and their change log (see `memory_mnp.rs`).
+    mnp: Mutex<crate::memory_mnp::MnpTables>,
 }
 
 impl Default for MemoryStore {
@@ -245,7 +244,22 @@ impl MemoryStore {
             refunds: Mutex::default(),
             outbox: Mutex::default(),
             limits: crate::limits::MemoryLimits::default(),
+            mnp: Mutex::default(),
         }
+    }
+
+    /// A store whose MNP change log keeps only the newest `len` changes (default [`crate::MNP_LOG_LEN`]).
+    pub fn with_mnp_log_len(len: usize) -> Self {
+        MemoryStore {
+            mnp: Mutex::new(crate::memory_mnp::MnpTables::with_log_len(len)),
+            ..MemoryStore::default()
+        }
+    }
+
+    fn mnp(&self) -> Result<std::sync::MutexGuard<'_, crate::memory_mnp::MnpTables>, StoreError> {
+        self.mnp
+            .lock()
+            .map_err(|_| StoreError::Unavailable("memory store poisoned".into()))
     }
 
     fn refund_tables(&self) -> Result<std::sync::MutexGuard<'_, RefundTables>, StoreError> {
@@ -641,23 +655,32 @@ impl Store for MemoryStore {
         msisdn: &Msisdn,
         operator_id: &str,
     ) -> Result<(), StoreError> {
-        self.lock()?
-            .overrides
-            .insert(msisdn.clone(), operator_id.to_string());
+        self.mnp()?.set(msisdn, operator_id);
         Ok(())
     }
 
     async fn remove_operator_override(&self, msisdn: &Msisdn) -> Result<bool, StoreError> {
-        Ok(self.lock()?.overrides.remove(msisdn).is_some())
+        Ok(self.mnp()?.remove(msisdn))
     }
 
-    async fn operator_overrides(&self) -> Result<Vec<(Msisdn, String)>, StoreError> {
-        Ok(self
-            .lock()?
-            .overrides
-            .iter()
-            .map(|(m, op)| (m.clone(), op.clone()))
-            .collect())
+    async fn operator_override_page(
+        &self,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<crate::OverridePage, StoreError> {
+        Ok(self.mnp()?.page(cursor, limit))
+    }
+
+    async fn operator_override_version(&self) -> Result<u64, StoreError> {
+        Ok(self.mnp()?.version())
+    }
+
+    async fn operator_override_changes(
+        &self,
+        since: u64,
+        limit: usize,
+    ) -> Result<crate::OverrideChanges, StoreError> {
+        Ok(self.mnp()?.changes(since, limit))
     }
 
     async fn reserve_spend(
@@ -790,5 +813,11 @@ mod tests {
     #[tokio::test]
     async fn memory_store_passes_the_store_conformance_suite() {
         conformance::run_all(|| async { MemoryStore::new() }).await;
+    }
+
+    #[tokio::test]
+    async fn a_memory_replica_catches_up_after_the_log_is_trimmed() {
+        let store = MemoryStore::with_mnp_log_len(conformance::mnp::SHORT_LOG);
+        conformance::mnp::a_replica_catches_up_after_trim(&store).await;
     }
 }

@@ -96,6 +96,20 @@ async fn single_node_passes_the_conformance_suite() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mnp_replicas_catch_up_after_the_log_is_trimmed_on_a_node_and_a_cluster() {
+    let server = RedisServer::start();
+    let store = RedisStore::connect(&server.settings("mnp-trim"))
+        .unwrap()
+        .with_mnp_log_len(conformance::mnp::SHORT_LOG);
+    conformance::mnp::a_replica_catches_up_after_trim(&store).await;
+    let cluster = RedisCluster::start();
+    let store = RedisStore::connect(&cluster.settings("mnp-trim"))
+        .unwrap()
+        .with_mnp_log_len(conformance::mnp::SHORT_LOG);
+    conformance::mnp::a_replica_catches_up_after_trim(&store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cluster_passes_the_conformance_suite_and_keeps_each_merchant_in_one_slot() {
     let cluster = RedisCluster::start();
     conformance::run_all(factory(cluster.settings("conf"))).await;
@@ -168,11 +182,9 @@ async fn cluster_passes_the_conformance_suite_and_keeps_each_merchant_in_one_slo
             slots_by_tag.entry(tag).or_default().push(slot);
         }
     }
-    assert_eq!(
-        slots_by_tag.remove("{slots:mnp").map(|s| s.len()),
-        Some(1),
-        "one MNP hash"
-    );
+    let mnp = slots_by_tag.remove("{slots:mnp").unwrap_or_default();
+    assert_eq!(mnp.len(), 3, "the MNP hash, version and log");
+    assert!(mnp.iter().all(|s| *s == mnp[0]), "in one slot");
     assert_eq!(slots_by_tag.len(), 3, "{slots_by_tag:?}");
     for (tag, slots) in &slots_by_tag {
         // payment, list, its status index, two idempotency keys (the due index emptied: the payment now waits on a
@@ -263,8 +275,8 @@ async fn idempotency_keys_expire_and_money_records_do_not() {
     let mut conn = raw(&server.url());
     let all: Vec<String> = redis::cmd("KEYS").arg("*").query(&mut conn).unwrap();
     // payment, list, its status index, due, cc, rc; top-up, top-up due, external_tx_id; the MNP
-    // hash
-    assert_eq!(all.len(), 10, "{all:?}");
+    // hash, version, log
+    assert_eq!(all.len(), 12, "{all:?}");
     assert!(all.contains(&"{ttl:m:m1}:k:tx:x1".to_string()), "{all:?}");
     assert!(all.contains(&"{ttl:mnp}".to_string()), "{all:?}");
     for key in all {
@@ -410,9 +422,14 @@ async fn a_crashed_redis_fails_calls_fast_and_is_used_again_when_back() {
         "the top-up claim survived the crash"
     );
     assert_eq!(
-        store.operator_overrides().await.unwrap(),
+        store
+            .operator_override_page(None, 10)
+            .await
+            .unwrap()
+            .entries,
         [(ported, "op-b".to_string())]
     );
+    assert_eq!(store.operator_override_version().await.unwrap(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -587,6 +604,12 @@ async fn each_operation_is_one_round_trip() {
     store.webhook_endpoints("m0").await.unwrap();
     store.remove_webhook_endpoint("m0", "w").await.unwrap();
     store.review_list(&["m0".into()], 1).await.unwrap();
+    let warm_number = number("+34600000099");
+    store
+        .set_operator_override(&warm_number, "w")
+        .await
+        .unwrap();
+    store.operator_override_changes(0, 1).await.unwrap();
 
     let mut stream = std::net::TcpStream::connect(("127.0.0.1", server.port())).unwrap();
     stream.set_read_timeout(Some(NO_HANG)).unwrap();
@@ -769,10 +792,13 @@ async fn each_operation_is_one_round_trip() {
     let ported = number("+34600000001");
     store.set_operator_override(&ported, "op-b").await.unwrap();
     store.remove_operator_override(&ported).await.unwrap();
-    store.operator_overrides().await.unwrap();
+    store.operator_override_version().await.unwrap();
+    store.operator_override_page(None, 100).await.unwrap();
+    store.operator_override_changes(0, 100).await.unwrap();
     mark("mnp-done");
     assert_eq!(
         client_commands_until(&mut monitor, "mnp-done"),
-        ["hset", "hdel", "hgetall"]
+        ["evalsha", "evalsha", "get", "hscan", "evalsha"],
+        "set, remove (each logged in its script); a full load; a sync"
     );
 }

@@ -5,7 +5,7 @@ use serde::Deserialize;
 use serde_json::json;
 use switchboard_core::{ApiError, ErrorCode, Msisdn};
 
-use crate::http::{parse_json, HttpError};
+use crate::http::{parse_json, parse_query_pairs, HttpError};
 use crate::payments::store_error;
 use crate::state::AppState;
 
@@ -48,21 +48,62 @@ struct OverrideInput {
     operator_id: String,
 }
 
+/// Overrides per page of `GET /admin/mnp` unless `limit` says otherwise, and the most it may say.
+const PAGE_DEFAULT: usize = 1000;
+const PAGE_MAX: usize = 10_000;
+
+/// `?cursor=<next_cursor of the previous page>&limit=<1..=10000>`.
+fn page_query(req: &HttpRequest) -> Result<(Option<String>, usize), ApiError> {
+    let (mut cursor, mut limit) = (None, PAGE_DEFAULT);
+    for (key, value) in parse_query_pairs(req.query_string())? {
+        match key.as_str() {
+            "cursor" if switchboard_store::valid_cursor(&value) => cursor = Some(value),
+            "cursor" => {
+                return Err(ApiError::invalid_argument(
+                    "cursor must be a next_cursor this endpoint returned",
+                ))
+            }
+            "limit" => {
+                limit = value
+                    .parse()
+                    .ok()
+                    .filter(|l| (1..=PAGE_MAX).contains(l))
+                    .ok_or_else(|| {
+                        ApiError::invalid_argument(format!("limit must be 1 to {PAGE_MAX}"))
+                    })?
+            }
+            other => {
+                return Err(ApiError::invalid_argument(format!(
+                    "unknown query parameter '{other}'"
+                )))
+            }
+        }
+    }
+    Ok((cursor, limit))
+}
+
+/// One page of the overrides; `next_cursor` (absent on the last page) asks for the next one.
 async fn list_overrides(
     req: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, HttpError> {
     authorize(&req, &state)?;
-    let entries = state
+    let (cursor, limit) = page_query(&req)?;
+    let page = state
         .store
-        .operator_overrides()
+        .operator_override_page(cursor.as_deref(), limit)
         .await
         .map_err(store_error)?;
-    let items: Vec<_> = entries
+    let items: Vec<_> = page
+        .entries
         .iter()
         .map(|(m, op)| json!({"msisdn": m, "operator_id": op}))
         .collect();
-    Ok(HttpResponse::Ok().json(json!({ "overrides": items })))
+    let mut body = json!({ "overrides": items });
+    if let Some(next) = page.next {
+        body["next_cursor"] = json!(next);
+    }
+    Ok(HttpResponse::Ok().json(body))
 }
 
 async fn set_override(
@@ -88,7 +129,7 @@ async fn set_override(
         .map_err(store_error)?;
     state
         .overrides
-        .set(msisdn.clone(), Some(input.operator_id.clone()));
+        .set(state.router.plan(), &msisdn, Some(&input.operator_id));
     tracing::info!(msisdn = %msisdn.masked(), operator = %input.operator_id, "MNP override set");
     Ok(HttpResponse::Ok().json(json!({"msisdn": msisdn, "operator_id": input.operator_id})))
 }
@@ -105,7 +146,7 @@ async fn remove_override(
         .remove_operator_override(&msisdn)
         .await
         .map_err(store_error)?;
-    state.overrides.set(msisdn, None);
+    state.overrides.set(state.router.plan(), &msisdn, None);
     if existed {
         Ok(HttpResponse::NoContent().finish())
     } else {

@@ -140,7 +140,8 @@ pub struct ReconcileConfig {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RoutingConfig {
-    /// How often each replica reloads the MNP override table from the store.
+    /// How often each replica syncs its copy of the MNP override table: it fetches the changes
+    /// since its version (a full reload only if the store's change log no longer has them).
     pub overrides_refresh_ms: u64,
 }
 

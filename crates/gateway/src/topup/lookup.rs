@@ -49,7 +49,7 @@ fn lookup_channels(state: &AppState, operator: Option<&str>) -> Vec<Arc<Channel>
 }
 
 pub async fn lookup(state: &AppState, msisdn: &Msisdn) -> Result<LookupAnswer, ApiError> {
-    let (known, source) = match state.overrides.get(msisdn) {
+    let (known, source) = match state.overrides.get(state.router.plan(), msisdn) {
         Some(op) => (Some(op), Source::Override),
         None => match state.router.operator_for(msisdn) {
             Ok(op) => (Some(op.id.clone()), Source::NumberPlan),

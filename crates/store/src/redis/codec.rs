@@ -239,7 +239,7 @@ pub(crate) fn records<T: Stored>(reply: Value) -> Result<Vec<T>, StoreError> {
         .collect()
 }
 
-/// Reply of `HGETALL` on the MNP hash (a flat field/value array, or a map under RESP3), ordered
+/// Items of `HSCAN` (or `HGETALL`) on the MNP hash (a flat field/value array, or a map under RESP3), ordered
 /// by number. A field that is not an E.164 number, or a value that is not text, is corruption.
 pub(crate) fn overrides(reply: Value) -> Result<Vec<(Msisdn, String)>, StoreError> {
     let pairs: Vec<(Value, Value)> = match reply {

@@ -5,8 +5,8 @@
 //! it goes into a key name: the encoding is injective and never produces `{`, `}` or `:`, so it can
 //! neither break the hash tag nor make two different inputs share a key.
 //!
-//! The one key outside the merchants' tags is the MNP override hash `{<prefix>:mnp}`: a single key,
-//! so it lives in one slot.
+//! The one tag outside the merchants' is the MNP override hash `{<prefix>:mnp}`, with its version
+//! counter and change log under the same tag, so they live in one slot.
 
 use crate::IdempotencyKey;
 
@@ -46,6 +46,16 @@ impl Keys {
     /// (`{<prefix>:m:…}`) can equal.
     pub(crate) fn mnp(&self) -> String {
         format!("{{{}:mnp}}", self.prefix)
+    }
+
+    /// String `{<prefix>:mnp}:version`: the version of the newest MNP change (the hash's tag).
+    pub(crate) fn mnp_version(&self) -> String {
+        format!("{{{}:mnp}}:version", self.prefix)
+    }
+
+    /// Stream `{<prefix>:mnp}:log`: the MNP change log, entry id `<version>-0` (the hash's tag).
+    pub(crate) fn mnp_log(&self) -> String {
+        format!("{{{}:mnp}}:log", self.prefix)
     }
 
     /// String `{<prefix>:once:<key>}`: a single-use marker, expiring with its token.
@@ -371,6 +381,8 @@ mod tests {
     fn the_mnp_hash_has_its_own_tag() {
         let keys = Keys::new("sb");
         assert_eq!(keys.mnp(), "{sb:mnp}");
+        assert_eq!(hash_tag(&keys.mnp_version()), hash_tag(&keys.mnp()));
+        assert_eq!(hash_tag(&keys.mnp_log()), hash_tag(&keys.mnp()));
         for merchant in ["", "np}", "mnp", "np"] {
             assert_ne!(
                 hash_tag(&keys.merchant(merchant).list()),

@@ -3,12 +3,13 @@
 //! Every operation is one round trip (`due_for_reconciliation`, `due_topups`, `due_refunds` and
 //! `review_list`: one per merchant, concurrently): the writes are Lua scripts, so they are atomic, and every key a script touches
 //! carries the merchant's hash tag, so they work unchanged on Redis Cluster. The MNP overrides are
-//! one hash under a tag of its own, read and written with plain hash commands.
+//! one hash, a version and a change log under a tag of their own (see `mnp.rs`).
 
 mod codec;
 mod connection;
 mod keys;
 mod limits;
+mod mnp;
 mod outbox;
 mod outbox_codec;
 mod refunds;
@@ -50,6 +51,8 @@ pub struct RedisStore {
     idempotency_ttl_ms: u64,
     deadline: Duration,
     cluster: bool,
+    /// Changes the MNP log keeps.
+    mnp_log_len: usize,
 }
 
 impl RedisStore {
@@ -65,7 +68,14 @@ impl RedisStore {
             idempotency_ttl_ms: settings.idempotency_ttl_ms(),
             deadline: settings.call_deadline(),
             cluster: settings.cluster,
+            mnp_log_len: crate::MNP_LOG_LEN,
         })
+    }
+
+    /// The same store, its MNP change log keeping only the newest `len` changes.
+    pub fn with_mnp_log_len(mut self, len: usize) -> RedisStore {
+        self.mnp_log_len = len.max(1);
+        self
     }
 
     /// Runs one Redis exchange with the call deadline; every failure is `Unavailable`.
@@ -455,35 +465,31 @@ impl Store for RedisStore {
         msisdn: &Msisdn,
         operator_id: &str,
     ) -> Result<(), StoreError> {
-        let mut cmd = redis::cmd("HSET");
-        cmd.arg(self.keys.mnp())
-            .arg(msisdn.as_str())
-            .arg(operator_id);
-        let mut conn = self.conn.clone();
-        let _: Value = self
-            .call("set_operator_override", cmd.query_async(&mut conn))
-            .await?;
-        Ok(())
+        self.set_override_impl(msisdn, operator_id).await
     }
 
     async fn remove_operator_override(&self, msisdn: &Msisdn) -> Result<bool, StoreError> {
-        let mut cmd = redis::cmd("HDEL");
-        cmd.arg(self.keys.mnp()).arg(msisdn.as_str());
-        let mut conn = self.conn.clone();
-        let removed: i64 = self
-            .call("remove_operator_override", cmd.query_async(&mut conn))
-            .await?;
-        Ok(removed > 0)
+        self.remove_override_impl(msisdn).await
     }
 
-    async fn operator_overrides(&self) -> Result<Vec<(Msisdn, String)>, StoreError> {
-        let mut cmd = redis::cmd("HGETALL");
-        cmd.arg(self.keys.mnp());
-        let mut conn = self.conn.clone();
-        let reply: Value = self
-            .call("operator_overrides", cmd.query_async(&mut conn))
-            .await?;
-        codec::overrides(reply)
+    async fn operator_override_page(
+        &self,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<crate::OverridePage, StoreError> {
+        self.override_page_impl(cursor, limit).await
+    }
+
+    async fn operator_override_version(&self) -> Result<u64, StoreError> {
+        self.override_version_impl().await
+    }
+
+    async fn operator_override_changes(
+        &self,
+        since: u64,
+        limit: usize,
+    ) -> Result<crate::OverrideChanges, StoreError> {
+        self.override_changes_impl(since, limit).await
     }
 
     async fn reserve_spend(
