@@ -19,15 +19,18 @@ use crate::{
     Store, StoreError, TopUpInsert, UpdateOutcome, WebhookEndpoint,
 };
 
+/// (creation time, payment id), oldest first.
+type ByCreation = BTreeSet<(DateTime<Utc>, String)>;
+
 struct Inner {
     payments: HashMap<String, PaymentRecord>,
     /// (merchant, key) → payment id.
     keys: HashMap<(String, IdempotencyKey), String>,
     /// merchant → (creation time, id): the list index.
-    by_merchant: HashMap<String, BTreeSet<(DateTime<Utc>, String)>>,
+    by_merchant: HashMap<String, ByCreation>,
     /// (merchant, status) → (creation time, id) of its visible payments: status-filtered lists
     /// read these, not the merchant's whole history.
-    by_status: HashMap<(String, PaymentStatus), BTreeSet<(DateTime<Utc>, String)>>,
+    by_status: HashMap<(String, PaymentStatus), ByCreation>,
     /// (merchant, top-up id) → top-up: kept per merchant, as Redis does, so another merchant's
     /// id is simply not there.
     topups: HashMap<(String, String), TopUpRecord>,
