@@ -114,7 +114,7 @@ impl NumberPlan {
             }
             by_id.entry(op.id.clone()).or_insert(i);
         }
-        by_length.sort_by(|a, b| b.0.cmp(&a.0));
+        by_length.sort_by_key(|entry| std::cmp::Reverse(entry.0));
         Ok(NumberPlan {
             operators,
             by_id,
