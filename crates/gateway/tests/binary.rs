@@ -140,16 +140,17 @@ fn a_bad_config_exits_with_a_clear_message() {
     std::fs::remove_dir_all(dir).ok();
 }
 
-#[test]
-fn a_replica_on_a_shared_store_without_shared_keys_refuses_to_start() {
+#[tokio::test]
+async fn a_replica_on_a_shared_store_without_shared_keys_refuses_to_start() {
     let dir = temp_dir("ephemeral");
+    let port = free_port();
     let start = |allow: &str| {
         Command::new(env!("CARGO_BIN_EXE_switchboard"))
             .current_dir(&dir)
             .env("SWITCHBOARD_STORE__BACKEND", "redis")
-            // Nothing listens there: a start that passes validation keeps running (503 until Redis).
+            // Nothing listens there: a start that passes validation serves (503 until Redis).
             .env("SWITCHBOARD_STORE__URL", "redis://127.0.0.1:1")
-            .env("SWITCHBOARD_SERVER__PORT", free_port().to_string())
+            .env("SWITCHBOARD_SERVER__PORT", port.to_string())
             .env("SWITCHBOARD_AUTH__ALLOW_EPHEMERAL_KEYS", allow)
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -163,9 +164,9 @@ fn a_replica_on_a_shared_store_without_shared_keys_refuses_to_start() {
         stderr.contains("auth.keys is required") && stderr.contains("callbacks.secret is required"),
         "{stderr}"
     );
-    // On purpose: it starts (and stays up, waiting for Redis).
+    // On purpose: it starts and serves (/healthz), waiting for Redis.
     let mut allowed = start("true");
-    std::thread::sleep(std::time::Duration::from_millis(1500));
+    assert!(wait_healthy(&format!("http://127.0.0.1:{port}")).await);
     assert!(allowed.try_wait().unwrap().is_none(), "still running");
     allowed.kill().ok();
     allowed.wait().ok();
