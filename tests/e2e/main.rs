@@ -81,6 +81,7 @@ scenarios! {
     errors::sink_rules_and_storage,
     errors::x_correlator_is_validated_and_always_echoed,
     errors::health_readiness_and_openapi_document,
+    errors::protocol_errors_have_the_camara_shape,
     idempotency::an_identical_retry_replays_the_original,
     idempotency::concurrent_identical_requests_reach_the_operator_once,
     idempotency::the_same_correlator_with_another_body_is_refused,
