@@ -237,6 +237,19 @@ fn build_router(config: &Config, callback: Option<&str>) -> Result<Router, Start
     Ok(Router::new(plan, channels))
 }
 
+/// `store.subscriber_key_secret`, or one derived from `callbacks.secret` (shared by every replica
+/// already; the label keeps it a different key from the callback tokens'); with neither, the store
+/// falls back to its prefix (local runs).
+fn subscriber_key_secret(config: &Config) -> String {
+    let own = config.store.subscriber_key_secret.expose();
+    let callbacks = config.callbacks.secret.expose();
+    match (own.is_empty(), callbacks.is_empty()) {
+        (false, _) => own.to_string(),
+        (true, false) => format!("subscriber key names:{callbacks}"),
+        (true, true) => String::new(),
+    }
+}
+
 fn build_store(config: &Config) -> Result<Arc<dyn Store>, StartError> {
     match config.store.backend {
         StoreBackend::Memory => Ok(Arc::new(MemoryStore::with_settings(MemorySettings {
@@ -250,6 +263,7 @@ fn build_store(config: &Config) -> Result<Arc<dyn Store>, StartError> {
                 cluster: s.cluster,
                 cluster_nodes: s.nodes.clone(),
                 prefix: s.prefix.clone(),
+                subscriber_key_secret: subscriber_key_secret(config),
                 idempotency_ttl_secs: s.idempotency_ttl_secs,
                 response_timeout_ms: s.response_timeout_ms,
                 connect_timeout_ms: s.connect_timeout_ms,
