@@ -106,6 +106,7 @@ scenarios! {
     topup::lookup_finds_operator_line_type_and_what_it_can_buy,
     topup::catalogue_is_merged_filtered_and_served_from_cache,
     topup::the_seed_examples_work_verbatim,
+    topup::allow_lists_apply_to_lookup_and_esim_orders,
     topup::a_top_up_is_credited_once_and_replayed_on_retry,
     topup::amounts_line_types_and_operators_are_checked_before_anything_is_sent,
     topup::pending_unknown_and_failed_top_ups_settle_correctly,
