@@ -6,7 +6,7 @@
 //! `.ci/run` installs schemathesis into `target/ci-venv` and sets `CI_REQUIRE_TOOLS=1`, so
 //! CI fails rather than skips when it is missing; elsewhere a missing tool skips loudly.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use switchboard_store::testing::RedisServer;
@@ -56,10 +56,10 @@ fn tool_or_skip() -> Option<PathBuf> {
     found
 }
 
-async fn fuzz(tool: &PathBuf, gw: &TestGateway, store: &str) {
+async fn fuzz(tool: &Path, gw: &TestGateway, store: &str) {
     let token = gw.demo_token().await;
     for (document, base) in DOCUMENTS {
-        let tool = tool.clone();
+        let tool = tool.to_path_buf();
         let schema = format!("{}/openapi/{document}", gw.base);
         let url = format!("{}{base}", gw.base);
         let auth = format!("Authorization: Bearer {token}");
