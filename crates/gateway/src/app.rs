@@ -273,6 +273,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/.well-known/jwks.json", web::get().to(auth::jwks))
         .route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
+        .route("/metrics", web::get().to(api::metrics::metrics))
         .route(
             "/openapi/carrier-billing.yaml",
             web::get().to(openapi::carrier_billing),
@@ -298,7 +299,8 @@ pub async fn build_state(
 ) -> Result<web::Data<AppState>, StartError> {
     let callback = callback_base(&config, bound);
     let router = build_router(&config, callback.as_deref())?;
-    let store = build_store(&config)?;
+    let observe = Arc::new(crate::observe::Observer::new(&config));
+    let store = crate::observe::Observed::wrap(build_store(&config)?, observe.clone());
     // Open the store's connection before the first request, so a burst of first requests does not
     // race to set it up. Not fatal: a replica may start while Redis is down and recover later.
     if let Err(e) = store.ping().await {
@@ -316,6 +318,7 @@ pub async fn build_state(
         catalogue: Default::default(),
         limits: crate::limits::RateLimits::from_config(&config),
         webhook_allow,
+        observe,
         config: Arc::new(config),
     }))
 }
@@ -358,6 +361,7 @@ pub async fn start(mut config: Config) -> Result<Running, StartError> {
             .app_data(app_state.clone())
             .wrap(middleware::from_fn(crate::limits::rate_limit))
             .wrap(middleware::from_fn(http::x_correlator))
+            .wrap(middleware::from_fn(crate::observe::http::observe_http))
             .configure(configure)
             .default_service(web::to(http::not_found_route))
     })
@@ -378,6 +382,10 @@ pub async fn start(mut config: Config) -> Result<Running, StartError> {
         routing::spawn_refresh(state.clone(), routing_every),
         topup::catalogue::spawn_refresh(state.clone(), catalogue_every),
         register_callbacks(&state),
+        crate::observe::spawn_refresh(
+            state.clone(),
+            Duration::from_millis(state.config.metrics.backlog_refresh_ms.max(100)),
+        ),
     ];
     if state.config.workers.enabled {
         workers.extend(crate::workers::spawn(&state)?);
