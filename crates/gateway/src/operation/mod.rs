@@ -24,6 +24,7 @@ use switchboard_adapter::AdapterError;
 use switchboard_core::ApiError;
 use switchboard_router::Channel;
 use switchboard_store::IdempotencyKey;
+use tracing::Instrument;
 
 pub use resource::{save, Resource};
 
@@ -89,7 +90,8 @@ pub async fn run<O: Operation>(
     op: &O,
     mut record: O::Record,
 ) -> Result<Submitted<O::Record>, ApiError> {
-    match op.claim(state, &mut record).await? {
+    let claim = op.claim(state, &mut record);
+    match claim.instrument(tracing::info_span!("store.claim")).await? {
         Claim::Inserted => {}
         Claim::Existing { key, existing } => {
             return replay::replay(state, &record, key, existing).await

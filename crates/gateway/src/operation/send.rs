@@ -7,6 +7,7 @@ use switchboard_adapter::AdapterError;
 use switchboard_core::{ApiError, ErrorCode};
 use switchboard_router::Channel;
 use switchboard_store::IdempotencyKey;
+use tracing::Instrument;
 
 use super::{save, Operation, Resource, Submitted};
 use crate::state::AppState;
@@ -36,7 +37,9 @@ pub(super) async fn send<O: Operation>(
             continue;
         }
         record.set_channel(&channel.id);
-        let answer = op.call(channel, &record).await;
+        let span = upstream_span::<O::Record>(&channel.id);
+        let answer = op.call(channel, &record).instrument(span.clone()).await;
+        span.record("result", result_name(&answer));
         let now = Utc::now();
         match &answer {
             Ok(_) | Err(AdapterError::Refused(_)) => channel.health.record_answer(),
@@ -123,4 +126,30 @@ async fn refuse_from<R: Resource>(
     record.reject(&error, Utc::now());
     let release = record.released_keys(false);
     answered(state, claimed, record, &release).await
+}
+
+/// The span of one upstream call: channel (a configuration id), the record kind, the result.
+fn upstream_span<R>(channel: &str) -> tracing::Span {
+    let kind = std::any::type_name::<R>()
+        .rsplit("::")
+        .next()
+        .unwrap_or("record");
+    tracing::info_span!(
+        "upstream.call",
+        otel.kind = "client",
+        channel = %channel,
+        operation = %kind.trim_end_matches("Record"),
+        result = tracing::field::Empty,
+    )
+}
+
+fn result_name<T>(answer: &Result<T, AdapterError>) -> &'static str {
+    match answer {
+        Ok(_) => "accepted",
+        Err(AdapterError::Refused(_)) => "refused",
+        Err(AdapterError::Unknown(_)) => "unknown",
+        Err(AdapterError::NotSent(_)) => "not_sent",
+        Err(AdapterError::NotFound) => "not_found",
+        Err(AdapterError::Unsupported(_)) => "unsupported",
+    }
 }
