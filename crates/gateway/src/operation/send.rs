@@ -8,6 +8,7 @@ use switchboard_adapter::AdapterError;
 use switchboard_core::{ApiError, ErrorCode};
 use switchboard_router::Channel;
 use switchboard_store::IdempotencyKey;
+use tracing::Instrument;
 
 use super::{save, Operation, Resource, Submitted};
 use crate::observe::{CallResult, Limit, Outcome, Recorder};
@@ -43,11 +44,14 @@ pub(super) async fn send<O: Operation>(
             continue;
         }
         record.set_channel(&channel.id);
+        let span = upstream_span::<O::Record>(&channel.id);
         let started = Instant::now();
-        let answer = op.call(channel, &record).await;
+        let answer = op.call(channel, &record).instrument(span.clone()).await;
         let took = started.elapsed();
         tried = Some((channel.id.as_str(), took));
-        rec.call(&channel.id, call_result(&answer), took);
+        let result = call_result(&answer);
+        rec.call(&channel.id, result, took);
+        span.record("result", result.as_str());
         let now = Utc::now();
         match &answer {
             Ok(_) | Err(AdapterError::Refused(_)) => channel.health.record_answer(),
@@ -171,4 +175,19 @@ async fn refuse_from<R: Resource>(
     record.reject(&error, Utc::now());
     let release = record.released_keys(false);
     answered(state, claimed, record, &release).await
+}
+
+/// The span of one upstream call: channel (a configuration id), the record kind, the result.
+fn upstream_span<R>(channel: &str) -> tracing::Span {
+    let kind = std::any::type_name::<R>()
+        .rsplit("::")
+        .next()
+        .unwrap_or("record");
+    tracing::info_span!(
+        "upstream.call",
+        otel.kind = "client",
+        channel = %channel,
+        operation = %kind.trim_end_matches("Record"),
+        result = tracing::field::Empty,
+    )
 }
