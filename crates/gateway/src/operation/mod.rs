@@ -91,7 +91,8 @@ pub async fn run<O: Operation>(
     mut record: O::Record,
 ) -> Result<Submitted<O::Record>, ApiError> {
     let claim = op.claim(state, &mut record);
-    match claim.instrument(tracing::info_span!("store.claim")).await? {
+    let span = crate::telemetry::span(|| tracing::info_span!("store.claim"));
+    match claim.instrument(span).await? {
         Claim::Inserted => {}
         Claim::Existing { key, existing } => {
             return replay::replay(state, &record, key, existing).await
