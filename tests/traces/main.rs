@@ -161,7 +161,7 @@ async fn a_payment_is_one_trace_from_the_merchant_to_the_operator() {
     assert!(
         matches!(attribute(upstream, "channel"), Some(Any::StringValue(c)) if c == "movistar_es_sandbox")
     );
-    assert!(matches!(attribute(upstream, "result"), Some(Any::StringValue(r)) if r == "accepted"));
+    assert!(matches!(attribute(upstream, "result"), Some(Any::StringValue(r)) if r == "ok"));
     assert!(
         descends_from(upstream, request, &trace),
         "{:?}",

@@ -9,6 +9,7 @@ pub mod events;
 mod health;
 pub mod http;
 pub mod limits;
+pub mod observe;
 mod openapi;
 pub mod operation;
 pub mod payments;

@@ -24,6 +24,9 @@ pub trait Resource: Clone + Send + Sync + Sized {
 
     fn take_answer(&mut self, up: &Self::Upstream, now: DateTime<Utc>);
 
+    /// Still waiting on the operator (after an answer: accepted, not settled yet).
+    fn unsettled(&self) -> bool;
+
     /// The upstream's answer is unknown (a timeout): it stays unsettled for reconciliation.
     fn outcome_unknown(&mut self, now: DateTime<Utc>);
 
