@@ -68,7 +68,35 @@ fn families_in(expr: &str) -> Vec<String> {
     found
 }
 
+/// The values of `result` on switchboard_upstream_request_duration_seconds (the gateway's CallResult).
+const CALL_RESULTS: &[&str] = &[
+    "ok",
+    "refused",
+    "unknown",
+    "not_sent",
+    "not_found",
+    "unsupported",
+];
+
+/// Every `result` value an expression matches on is one the gateway records.
+fn assert_known_results(what: &str, expr: &str) {
+    for (at, _) in expr.match_indices("result=") {
+        let tail = expr[at + "result=".len()..].trim_start_matches('~');
+        let value = tail
+            .strip_prefix('"')
+            .and_then(|t| t.split('"').next())
+            .unwrap_or("");
+        for v in value.split('|') {
+            assert!(
+                CALL_RESULTS.contains(&v),
+                "{what}: result {v:?} is never recorded in {expr}"
+            );
+        }
+    }
+}
+
 fn assert_known_families(what: &str, expr: &str) {
+    assert_known_results(what, expr);
     let families = families_in(expr);
     assert!(
         !families.is_empty(),

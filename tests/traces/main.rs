@@ -14,6 +14,8 @@ use switchboard_tests::{eventually, Receiver, Respond, TestGateway, Timing};
 const TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 const MERCHANT_SPAN: &str = "00f067aa0ba902b7";
 const PHONE: &str = "+34600000001";
+/// The async operator (its callback settles, then the worker notifies the sink).
+const WEBHOOK_PHONE: &str = "+4915100000001";
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
@@ -71,7 +73,14 @@ async fn a_payment_is_one_trace_from_the_merchant_to_the_operator() {
     let pipeline = telemetry::init(&config, "off".parse().unwrap()).expect("telemetry starts");
     assert!(telemetry::enabled());
 
-    let gw = TestGateway::start_with(Timing::default(), |c| c.telemetry = config.clone()).await;
+    let sink = Receiver::start(Respond::status(204)).await;
+    let gw = TestGateway::start_with(Timing::default(), |c| {
+        c.telemetry = config.clone();
+        c.webhooks.extra_ca_file = sink.ca_pem_path().display().to_string();
+        c.webhooks.poll_ms = 50;
+        c.callbacks.secret = switchboard_core::Secret::new("test-callback-secret".to_string());
+    })
+    .await;
     let token = gw.demo_token().await;
     let res = gw
         .cb(reqwest::Method::POST, "/payments", &token)
@@ -166,17 +175,58 @@ async fn a_payment_is_one_trace_from_the_merchant_to_the_operator() {
         assert!(descends_from(step, request, &trace));
     }
 
-    // No span of any trace carries the phone number, in any spelling.
-    let digits = PHONE.trim_start_matches('+');
+    webhook_attempts_are_spans_and_carry_their_context(&gw, &token, &sink, &collector, &pipeline)
+        .await;
+
+    // No span of any trace (payments, webhook attempts) carries a phone number, in any spelling.
+    pipeline.flush().await;
     for span in spans(&collector) {
-        for text in attribute_text(&span) {
-            assert!(!text.contains(digits), "{} has {text}", span.name);
+        for phone in [PHONE, WEBHOOK_PHONE] {
+            let digits = phone.trim_start_matches('+');
+            for text in attribute_text(&span) {
+                assert!(!text.contains(digits), "{} has {text}", span.name);
+            }
+            assert!(!span.name.contains(digits));
         }
-        assert!(!span.name.contains(digits));
     }
 
     gw.stop().await;
     pipeline.shutdown().await;
+}
+
+/// A notification (the async operator settles through its callback, the worker delivers): the POST
+/// to the merchant carries the `traceparent` of its `webhook.attempt` span.
+async fn webhook_attempts_are_spans_and_carry_their_context(
+    gw: &TestGateway,
+    token: &str,
+    sink: &Receiver,
+    collector: &Receiver,
+    pipeline: &telemetry::Telemetry,
+) {
+    let mut body = TestGateway::body(WEBHOOK_PHONE, 2.5);
+    body["sink"] = serde_json::json!(sink.url("/camara/events"));
+    let res = gw.create(token, &body).await;
+    assert_eq!(res.status(), 201);
+    let delivered = sink.wait_for(1, Duration::from_secs(15)).await;
+    let traceparent = delivered[0]
+        .header("traceparent")
+        .expect("the delivery carries a traceparent")
+        .to_string();
+    let parts: Vec<&str> = traceparent.split('-').collect();
+    assert_eq!(parts.len(), 4, "{traceparent}");
+    pipeline.flush().await;
+    let attempt = eventually(Duration::from_secs(10), || async {
+        spans(collector)
+            .into_iter()
+            .find(|s| s.name == "webhook.attempt" && hex(&s.span_id) == parts[2])
+    })
+    .await
+    .unwrap_or_else(|| panic!("no webhook.attempt span {traceparent}"));
+    assert_eq!(hex(&attempt.trace_id), parts[1]);
+    assert!(matches!(
+        attribute(&attempt, "status"),
+        Some(Any::IntValue(204))
+    ));
 }
 
 fn names(trace: &[Span]) -> Vec<&str> {

@@ -248,7 +248,7 @@ impl Sender {
             }
         };
         let status = response.status().as_u16();
-        tracing::Span::current().record("status", status);
+        tracing::Span::current().record("status", i64::from(status));
         let retry_after = response
             .headers()
             .get(RETRY_AFTER)

@@ -102,7 +102,9 @@ pub async fn run<O: Operation>(
         .recorder(op.kind(&record), op.operator(&record));
     let claim = op
         .claim(state, &mut record)
-        .instrument(tracing::info_span!("store.claim"))
+        .instrument(crate::telemetry::span(|| {
+            tracing::info_span!("store.claim")
+        }))
         .await
         .inspect_err(|e| {
             if e.code == ErrorCode::TooManyRequests {

@@ -70,7 +70,6 @@ pub trait Resource: Clone + Send + Sync + Sized {
 
 /// Writes `after` over `before`. A concurrent writer (reconciliation taking over) wins: what it
 /// stored is the truth and is returned.
-#[tracing::instrument(name = "store.save", skip_all)]
 pub async fn save<R: Resource>(
     state: &AppState,
     before: &R,

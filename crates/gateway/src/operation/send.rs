@@ -145,7 +145,9 @@ async fn answered<R: Resource>(
     record: R,
     release: &[IdempotencyKey],
 ) -> Result<Submitted<R>, ApiError> {
+    let span = crate::telemetry::span(|| tracing::info_span!("store.save"));
     save(state, claimed, record, release)
+        .instrument(span)
         .await?
         .into_answer()
         .map(|record| Submitted {
@@ -179,6 +181,9 @@ async fn refuse_from<R: Resource>(
 
 /// The span of one upstream call: channel (a configuration id), the record kind, the result.
 fn upstream_span<R>(channel: &str) -> tracing::Span {
+    if !crate::telemetry::enabled() {
+        return tracing::Span::none();
+    }
     let kind = std::any::type_name::<R>()
         .rsplit("::")
         .next()
