@@ -6,6 +6,7 @@
 //! lookup (no lock) and a few relaxed atomic adds — no lock and no allocation per request.
 
 mod backlog;
+pub mod fleet;
 pub mod histogram;
 pub mod http;
 mod metrics;

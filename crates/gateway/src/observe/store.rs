@@ -51,6 +51,8 @@ pub enum StoreOp {
     RemoveWebhookEndpoint,
     ReviewList,
     Ping,
+    AddStats,
+    Stats,
 }
 
 /// The `operation` label of each [`StoreOp`] (the trait method's name).
@@ -90,6 +92,8 @@ pub const STORE_OPS: &[&str] = &[
     "remove_webhook_endpoint",
     "review_list",
     "ping",
+    "add_stats",
+    "stats",
 ];
 
 /// A [`Store`] that measures every call to the one it wraps.
@@ -547,6 +551,26 @@ impl Store for Observed {
         let started = Instant::now();
         let out = self.inner.ping().await;
         self.observe.store_call(StoreOp::Ping, started.elapsed());
+        out
+    }
+
+    async fn add_stats(&self, buckets: &[StatsBucket]) -> Result<(), StoreError> {
+        let started = Instant::now();
+        let out = self.inner.add_stats(buckets).await;
+        self.observe
+            .store_call(StoreOp::AddStats, started.elapsed());
+        out
+    }
+
+    async fn stats(
+        &self,
+        series: &[String],
+        from: u64,
+        to: u64,
+    ) -> Result<Vec<StatsBucket>, StoreError> {
+        let started = Instant::now();
+        let out = self.inner.stats(series, from, to).await;
+        self.observe.store_call(StoreOp::Stats, started.elapsed());
         out
     }
 }
