@@ -190,3 +190,45 @@ async fn admin_stats_show_attempts_success_rate_and_errors() {
     assert!(!doc.to_string().contains("600000001"));
     gw.stop().await;
 }
+
+/// Two replicas on one Redis: `/admin/stats` on B shows the payments made through A.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_stats_on_redis_are_the_fleets() {
+    let redis = switchboard_store::testing::RedisServer::start();
+    let prefix = format!("fleet-{}", uuid::Uuid::new_v4().simple());
+    let env = Env::redis(redis.url());
+    let shared = |c: &mut switchboard_gateway::config::Config| c.store.prefix.clone_from(&prefix);
+    let a = env.start_with(Default::default(), shared).await;
+    let b = env.start_with(Default::default(), shared).await;
+    pay_two_and_one_denied(&a).await;
+    // B published nothing of its own; it sees A's counts once A has flushed (every ~2 s).
+    let doc = switchboard_tests::eventually(std::time::Duration::from_secs(30), || async {
+        let doc = stats(&b).await;
+        (entry(&doc, "1m", "channels", "channel", CHANNEL)["attempts"] == 3).then_some(doc)
+    })
+    .await
+    .expect("replica B shows replica A's three payments");
+    assert_eq!(doc["scope"], "fleet");
+    let ch = entry(&doc, "15m", "channels", "channel", CHANNEL);
+    assert_eq!(ch["succeeded"], 2);
+    assert_eq!(ch["refused"], 1);
+    assert_eq!(ch["success_rate"], 1.0);
+    assert_eq!(ch["errors"]["CARRIER_BILLING.PAYMENT_DENIED"], 1);
+    assert!(ch["latency_ms"]["p50"].as_f64().is_some());
+    assert_eq!(
+        entry(&doc, "1h", "operators", "operator", "movistar-es")["attempts"],
+        3
+    );
+    // Counted once, not once per flush.
+    tokio::time::sleep(std::time::Duration::from_millis(2_500)).await;
+    let again = stats(&b).await;
+    assert_eq!(
+        entry(&again, "1h", "channels", "channel", CHANNEL)["attempts"],
+        3
+    );
+    // B's own Prometheus counters are B's: it made no payment.
+    let body = metrics_text(&b).await;
+    assert!(!body.contains("switchboard_operations_total{"), "{body}");
+    a.stop().await;
+    b.stop().await;
+}
