@@ -5,13 +5,13 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use crate::http::HttpError;
+use crate::http::{Endpoint, HttpError};
 use crate::observe::fleet::Fleet;
 use crate::observe::stats;
 use crate::state::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/admin/stats", web::get().to(stats));
+    cfg.service(Endpoint::at("/admin/stats").get(stats));
 }
 
 async fn stats(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, HttpError> {
