@@ -105,6 +105,40 @@ async fn metrics_count_payments_by_operator_channel_and_outcome() {
         assert!(!body.contains(digits), "phone digits {digits} leaked");
     }
 
+    // A 2-step payment: the reservation and its confirmation are counted by kind.
+    let token = gw.demo_token().await;
+    let res = gw
+        .prepare(&token, &TestGateway::body("+34600000010", 1.0))
+        .await;
+    assert_eq!(res.status(), 201);
+    let id = body_of(res).await["paymentId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let res = gw
+        .action(
+            &token,
+            &id,
+            "confirm",
+            &serde_json::json!({"phoneNumber": "+34600000010"}),
+        )
+        .await;
+    assert_eq!(res.status(), 202);
+    let body = metrics_text(&gw).await;
+    for kind in ["prepare", "confirm"] {
+        assert_eq!(
+            sample(
+                &body,
+                &format!("switchboard_operations_total{{kind=\"{kind}\",operator=\"movistar-es\",channel=\"{CHANNEL}\",outcome=\"succeeded\"}}")
+            ),
+            Some(1.0),
+            "{kind}: {body}"
+        );
+    }
+    assert!(body.contains(
+        "route=\"/carrier-billing/v0.5/payments/{paymentId}/confirm\",method=\"POST\",status=\"202\""
+    ));
+
     // An unknown path counts as `unmatched`.
     let res = gw
         .http
