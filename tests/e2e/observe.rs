@@ -100,6 +100,7 @@ async fn metrics_count_payments_by_operator_channel_and_outcome() {
     assert!(body.contains("switchboard_channel_health{channel=\"movistar_es_sandbox\"} 0"));
     assert!(body.contains("switchboard_build_info{version="));
     assert!(body.contains("switchboard_reconciliation_pending{kind=\"payment\"}"));
+    assert!(body.contains("\nswitchboard_webhook_pending "), "{body}");
     // No phone number, in any form, anywhere.
     for digits in ["600000001", "600000002", "600000080"] {
         assert!(!body.contains(digits), "phone digits {digits} leaked");
@@ -221,6 +222,8 @@ async fn admin_stats_show_attempts_success_rate_and_errors() {
         .sum();
     assert_eq!(attempts, 3);
     assert_eq!(doc["backlog"]["reconciliation_pending"]["payment"], 0);
+    assert!(doc["backlog"]["webhook_pending"].is_u64(), "{doc}");
+    assert_eq!(doc["backlog"]["webhook_dead_letters"], 0);
     assert!(!doc.to_string().contains("600000001"));
     gw.stop().await;
 }

@@ -330,6 +330,10 @@ pub trait Store: Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError>;
 
+    /// How many deliveries of a merchant wait in the outbox (queued or leased to a worker; not the
+    /// dead letters).
+    async fn outbox_pending(&self, merchant_id: &str) -> Result<u64, StoreError>;
+
     /// A merchant's dead letters, oldest first.
     async fn dead_letters(&self, merchant_id: &str) -> Result<Vec<DeadLetter>, StoreError>;
 

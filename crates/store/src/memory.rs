@@ -746,6 +746,10 @@ impl Store for MemoryStore {
         Ok(self.outbox()?.dead_letters(merchant_id))
     }
 
+    async fn outbox_pending(&self, merchant_id: &str) -> Result<u64, StoreError> {
+        Ok(self.outbox()?.pending(merchant_id))
+    }
+
     async fn replay_dead_letter(
         &self,
         merchant_id: &str,

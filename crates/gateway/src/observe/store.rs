@@ -53,6 +53,7 @@ pub enum StoreOp {
     Ping,
     AddStats,
     Stats,
+    OutboxPending,
 }
 
 /// The `operation` label of each [`StoreOp`] (the trait method's name).
@@ -94,6 +95,7 @@ pub const STORE_OPS: &[&str] = &[
     "ping",
     "add_stats",
     "stats",
+    "outbox_pending",
 ];
 
 /// A [`Store`] that measures every call to the one it wraps.
@@ -571,6 +573,14 @@ impl Store for Observed {
         let started = Instant::now();
         let out = self.inner.stats(series, from, to).await;
         self.observe.store_call(StoreOp::Stats, started.elapsed());
+        out
+    }
+
+    async fn outbox_pending(&self, merchant_id: &str) -> Result<u64, StoreError> {
+        let started = Instant::now();
+        let out = self.inner.outbox_pending(merchant_id).await;
+        self.observe
+            .store_call(StoreOp::OutboxPending, started.elapsed());
         out
     }
 }

@@ -551,6 +551,10 @@ impl Store for RedisStore {
         self.outbox_dead_letters(merchant_id).await
     }
 
+    async fn outbox_pending(&self, merchant_id: &str) -> Result<u64, StoreError> {
+        self.outbox_pending_impl(merchant_id).await
+    }
+
     async fn replay_dead_letter(
         &self,
         merchant_id: &str,
