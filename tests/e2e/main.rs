@@ -9,6 +9,7 @@ mod idempotency;
 mod limits;
 mod observe;
 mod one_step;
+mod prometheus;
 mod reads;
 mod redis_store;
 mod refunds;

@@ -100,10 +100,45 @@ async fn metrics_count_payments_by_operator_channel_and_outcome() {
     assert!(body.contains("switchboard_channel_health{channel=\"movistar_es_sandbox\"} 0"));
     assert!(body.contains("switchboard_build_info{version="));
     assert!(body.contains("switchboard_reconciliation_pending{kind=\"payment\"}"));
+    assert!(body.contains("\nswitchboard_webhook_pending "), "{body}");
     // No phone number, in any form, anywhere.
     for digits in ["600000001", "600000002", "600000080"] {
         assert!(!body.contains(digits), "phone digits {digits} leaked");
     }
+
+    // A 2-step payment: the reservation and its confirmation are counted by kind.
+    let token = gw.demo_token().await;
+    let res = gw
+        .prepare(&token, &TestGateway::body("+34600000010", 1.0))
+        .await;
+    assert_eq!(res.status(), 201);
+    let id = body_of(res).await["paymentId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let res = gw
+        .action(
+            &token,
+            &id,
+            "confirm",
+            &serde_json::json!({"phoneNumber": "+34600000010"}),
+        )
+        .await;
+    assert_eq!(res.status(), 202);
+    let body = metrics_text(&gw).await;
+    for kind in ["prepare", "confirm"] {
+        assert_eq!(
+            sample(
+                &body,
+                &format!("switchboard_operations_total{{kind=\"{kind}\",operator=\"movistar-es\",channel=\"{CHANNEL}\",outcome=\"succeeded\"}}")
+            ),
+            Some(1.0),
+            "{kind}: {body}"
+        );
+    }
+    assert!(body.contains(
+        "route=\"/carrier-billing/v0.5/payments/{paymentId}/confirm\",method=\"POST\",status=\"202\""
+    ));
 
     // An unknown path counts as `unmatched`.
     let res = gw
@@ -187,6 +222,50 @@ async fn admin_stats_show_attempts_success_rate_and_errors() {
         .sum();
     assert_eq!(attempts, 3);
     assert_eq!(doc["backlog"]["reconciliation_pending"]["payment"], 0);
+    assert!(doc["backlog"]["webhook_pending"].is_u64(), "{doc}");
+    assert_eq!(doc["backlog"]["webhook_dead_letters"], 0);
     assert!(!doc.to_string().contains("600000001"));
     gw.stop().await;
+}
+
+/// Two replicas on one Redis: `/admin/stats` on B shows the payments made through A.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_stats_on_redis_are_the_fleets() {
+    let redis = switchboard_store::testing::RedisServer::start();
+    let prefix = format!("fleet-{}", uuid::Uuid::new_v4().simple());
+    let env = Env::redis(redis.url());
+    let shared = |c: &mut switchboard_gateway::config::Config| c.store.prefix.clone_from(&prefix);
+    let a = env.start_with(Default::default(), shared).await;
+    let b = env.start_with(Default::default(), shared).await;
+    pay_two_and_one_denied(&a).await;
+    // B published nothing of its own; it sees A's counts once A has flushed (every ~2 s).
+    let doc = switchboard_tests::eventually(std::time::Duration::from_secs(30), || async {
+        let doc = stats(&b).await;
+        (entry(&doc, "1m", "channels", "channel", CHANNEL)["attempts"] == 3).then_some(doc)
+    })
+    .await
+    .expect("replica B shows replica A's three payments");
+    assert_eq!(doc["scope"], "fleet");
+    let ch = entry(&doc, "15m", "channels", "channel", CHANNEL);
+    assert_eq!(ch["succeeded"], 2);
+    assert_eq!(ch["refused"], 1);
+    assert_eq!(ch["success_rate"], 1.0);
+    assert_eq!(ch["errors"]["CARRIER_BILLING.PAYMENT_DENIED"], 1);
+    assert!(ch["latency_ms"]["p50"].as_f64().is_some());
+    assert_eq!(
+        entry(&doc, "1h", "operators", "operator", "movistar-es")["attempts"],
+        3
+    );
+    // Counted once, not once per flush.
+    tokio::time::sleep(std::time::Duration::from_millis(2_500)).await;
+    let again = stats(&b).await;
+    assert_eq!(
+        entry(&again, "1h", "channels", "channel", CHANNEL)["attempts"],
+        3
+    );
+    // B's own Prometheus counters are B's: it made no payment.
+    let body = metrics_text(&b).await;
+    assert!(!body.contains("switchboard_operations_total{"), "{body}");
+    a.stop().await;
+    b.stop().await;
 }

@@ -398,6 +398,9 @@ pub async fn start(mut config: Config) -> Result<Running, StartError> {
             Duration::from_millis(state.config.metrics.backlog_refresh_ms.max(100)),
         ),
     ];
+    if state.config.store.backend == StoreBackend::Redis {
+        workers.push(crate::observe::fleet::spawn_publisher(state.clone()));
+    }
     if state.config.workers.enabled {
         workers.extend(crate::workers::spawn(&state)?);
     }

@@ -5,6 +5,7 @@ mod limits;
 mod lists;
 pub mod mnp;
 mod outbox;
+mod stats;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -152,6 +153,7 @@ where
     lists::run(&fresh).await;
     outbox::run(&fresh).await;
     mnp::run(&fresh).await;
+    stats::run(&fresh).await;
 }
 
 async fn claims_keys_once_per_merchant(store: &dyn Store) {

@@ -15,6 +15,7 @@ mod outbox_rules;
 mod query;
 mod redis;
 mod refunds;
+mod stats;
 #[cfg(feature = "test-support")]
 pub mod testing;
 
@@ -35,6 +36,7 @@ pub use outbox::{
 };
 pub use query::{PaymentPage, PaymentQuery, SortOrder};
 pub use refunds::{RefundInsert, RefundPage, RefundQuery};
+pub use stats::{StatsBucket, STATS_PERIOD_SECS, STATS_RETENTION_SECS};
 
 /// A store that cannot answer. Callers answer 503 and change nothing.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -328,6 +330,10 @@ pub trait Store: Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError>;
 
+    /// How many deliveries of a merchant wait in the outbox (queued or leased to a worker; not the
+    /// dead letters).
+    async fn outbox_pending(&self, merchant_id: &str) -> Result<u64, StoreError>;
+
     /// A merchant's dead letters, oldest first.
     async fn dead_letters(&self, merchant_id: &str) -> Result<Vec<DeadLetter>, StoreError>;
 
@@ -368,6 +374,19 @@ pub trait Store: Send + Sync + 'static {
         merchant_ids: &[String],
         limit: usize,
     ) -> Result<ReviewList, StoreError>;
+
+    /// Rolling stats of the fleet: adds each bucket's counts into the shared bucket of its
+    /// `(series, period)`, kept for [`STATS_RETENTION_SECS`]. Replicas call it off the request path.
+    async fn add_stats(&self, buckets: &[StatsBucket]) -> Result<(), StoreError>;
+
+    /// The shared, non-empty buckets of these series for the periods `from..=to`, by series then
+    /// period.
+    async fn stats(
+        &self,
+        series: &[String],
+        from: u64,
+        to: u64,
+    ) -> Result<Vec<StatsBucket>, StoreError>;
 
     /// Cheap liveness check for `/readyz`.
     async fn ping(&self) -> Result<(), StoreError>;

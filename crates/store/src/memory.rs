@@ -227,6 +227,8 @@ pub struct MemoryStore {
     limits: crate::limits::MemoryLimits,
     /// MNP overrides and their change log (see `memory_mnp.rs`).
     mnp: Mutex<crate::memory_mnp::MnpTables>,
+    /// The rolling stats buckets (see `stats.rs`).
+    stats: crate::stats::MemoryStats,
 }
 
 impl Default for MemoryStore {
@@ -248,6 +250,7 @@ impl MemoryStore {
             outbox: Mutex::default(),
             limits: crate::limits::MemoryLimits::default(),
             mnp: Mutex::default(),
+            stats: Default::default(),
         }
     }
 
@@ -743,6 +746,10 @@ impl Store for MemoryStore {
         Ok(self.outbox()?.dead_letters(merchant_id))
     }
 
+    async fn outbox_pending(&self, merchant_id: &str) -> Result<u64, StoreError> {
+        Ok(self.outbox()?.pending(merchant_id))
+    }
+
     async fn replay_dead_letter(
         &self,
         merchant_id: &str,
@@ -801,6 +808,19 @@ impl Store for MemoryStore {
         list.refunds = self.refund_tables()?.needing_review(merchant_ids);
         crate::outbox_rules::order_review(&mut list, limit);
         Ok(list)
+    }
+
+    async fn add_stats(&self, buckets: &[crate::StatsBucket]) -> Result<(), StoreError> {
+        self.stats.add(buckets)
+    }
+
+    async fn stats(
+        &self,
+        series: &[String],
+        from: u64,
+        to: u64,
+    ) -> Result<Vec<crate::StatsBucket>, StoreError> {
+        self.stats.read(series, from, to)
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

@@ -164,6 +164,13 @@ impl OutboxTables {
         true
     }
 
+    /// Deliveries queued or leased (not yet finished or buried).
+    pub(crate) fn pending(&self, merchant_id: &str) -> u64 {
+        self.merchants
+            .get(merchant_id)
+            .map_or(0, |m| m.queued.len() as u64)
+    }
+
     pub(crate) fn dead_letters(&self, merchant_id: &str) -> Vec<DeadLetter> {
         let mut letters: Vec<DeadLetter> = self
             .merchants

@@ -1,9 +1,13 @@
 //! `GET /admin/stats`: rolling 1 min / 15 min / 1 h figures per channel and operator, the last
 //! 15 min as a series, and the backlog (admin bearer token). Shape: see [`crate::observe::stats`].
+//! On the Redis store the figures are the fleet's (every replica publishes; see
+//! [`crate::observe::fleet`]); on the memory store they are this replica's.
 
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use crate::http::{Endpoint, HttpError};
+use crate::observe::fleet::Fleet;
+use crate::observe::stats;
 use crate::state::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -13,6 +17,18 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 async fn stats(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, HttpError> {
     super::admin::authorize(&req, &state)?;
     let now = chrono::Utc::now().timestamp().max(0) as u64;
-    let doc = crate::observe::stats::replica_document(&state.observe, now);
+    let observe = &state.observe;
+    let doc = if observe.backend == "redis" {
+        match Fleet::read(state.store.as_ref(), observe, now).await {
+            Ok(fleet) => stats::document(observe, &fleet, "fleet", now),
+            Err(e) => {
+                // Still useful on call: this replica's own figures, labelled as such.
+                tracing::warn!(error = %e, "fleet stats unreadable; answering this replica's");
+                stats::replica_document(observe, now)
+            }
+        }
+    } else {
+        stats::replica_document(observe, now)
+    };
     Ok(HttpResponse::Ok().json(doc))
 }

@@ -96,13 +96,22 @@ pub async fn refresh(state: &AppState) {
         .map(|t| (now - t).num_milliseconds().max(0) as f64 / 1_000.0)
         .unwrap_or(f64::NAN);
     b.oldest_age.store(age.to_bits(), Ordering::Relaxed);
-    let mut dead = 0i64;
+    let (mut dead, mut pending) = (Some(0i64), Some(0i64));
     for m in &merchants {
-        if let Ok(letters) = store.dead_letters(m).await {
-            dead += letters.len() as i64;
-        }
+        dead = dead
+            .zip(store.dead_letters(m).await.ok())
+            .map(|(n, l)| n + l.len() as i64);
+        pending = pending
+            .zip(store.outbox_pending(m).await.ok())
+            .map(|(n, p)| n + p as i64);
     }
-    b.webhook_dead_letters.store(dead, Ordering::Relaxed);
+    // A figure the store could not give in full keeps the last one.
+    if let Some(dead) = dead {
+        b.webhook_dead_letters.store(dead, Ordering::Relaxed);
+    }
+    if let Some(pending) = pending {
+        b.webhook_pending.store(pending, Ordering::Relaxed);
+    }
 }
 
 /// Refreshes the backlog every `every`.

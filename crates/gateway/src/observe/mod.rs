@@ -6,6 +6,7 @@
 //! lookup (no lock) and a few relaxed atomic adds — no lock and no allocation per request.
 
 mod backlog;
+pub mod fleet;
 pub mod histogram;
 pub mod http;
 mod metrics;
@@ -17,6 +18,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use switchboard_adapter::AdapterError;
 use switchboard_core::ErrorCode;
 use switchboard_store::DeliveryResult;
 
@@ -125,6 +127,18 @@ pub enum CallResult {
 }
 
 impl CallResult {
+    /// How an adapter call ended.
+    pub fn of<T>(answer: &Result<T, AdapterError>) -> CallResult {
+        match answer {
+            Ok(_) => CallResult::Ok,
+            Err(AdapterError::Refused(_)) => CallResult::Refused,
+            Err(AdapterError::Unknown(_)) => CallResult::Unknown,
+            Err(AdapterError::NotSent(_)) => CallResult::NotSent,
+            Err(AdapterError::NotFound) => CallResult::NotFound,
+            Err(AdapterError::Unsupported(_)) => CallResult::Unsupported,
+        }
+    }
+
     pub const ALL: [CallResult; 6] = [
         CallResult::Ok,
         CallResult::Refused,
@@ -432,6 +446,30 @@ impl Recorder<'_> {
 
     pub fn limit_refused(&self, limit: Limit) {
         self.observe.limit_refused(limit);
+    }
+
+    /// A one-call operation on an existing resource (validate, confirm, cancel): the call and its
+    /// outcome. `pending`: whether an answer leaves it processing.
+    pub fn answered<T>(
+        &self,
+        channel: &str,
+        answer: &Result<T, AdapterError>,
+        took: Duration,
+        pending: impl FnOnce(&T) -> bool,
+    ) {
+        self.call(channel, CallResult::of(answer), took);
+        let (outcome, error) = match answer {
+            Ok(up) if pending(up) => (Outcome::Processing, None),
+            Ok(_) => (Outcome::Succeeded, None),
+            Err(AdapterError::Refused(e)) => (Outcome::Denied, Some(e.code)),
+            Err(AdapterError::Unknown(_)) => (Outcome::Unknown, None),
+            Err(AdapterError::NotSent(_)) => (Outcome::NotSent, Some(ErrorCode::Unavailable)),
+            Err(AdapterError::NotFound) => (Outcome::Rejected, Some(ErrorCode::IdentifierNotFound)),
+            Err(AdapterError::Unsupported(_)) => {
+                (Outcome::Rejected, Some(ErrorCode::ServiceNotApplicable))
+            }
+        };
+        self.done(Some(channel), outcome, error, Some(took));
     }
 
     pub fn replayed(&self) {

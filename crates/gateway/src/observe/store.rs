@@ -51,6 +51,9 @@ pub enum StoreOp {
     RemoveWebhookEndpoint,
     ReviewList,
     Ping,
+    AddStats,
+    Stats,
+    OutboxPending,
 }
 
 /// The `operation` label of each [`StoreOp`] (the trait method's name).
@@ -90,6 +93,9 @@ pub const STORE_OPS: &[&str] = &[
     "remove_webhook_endpoint",
     "review_list",
     "ping",
+    "add_stats",
+    "stats",
+    "outbox_pending",
 ];
 
 /// A [`Store`] that measures every call to the one it wraps.
@@ -547,6 +553,34 @@ impl Store for Observed {
         let started = Instant::now();
         let out = self.inner.ping().await;
         self.observe.store_call(StoreOp::Ping, started.elapsed());
+        out
+    }
+
+    async fn add_stats(&self, buckets: &[StatsBucket]) -> Result<(), StoreError> {
+        let started = Instant::now();
+        let out = self.inner.add_stats(buckets).await;
+        self.observe
+            .store_call(StoreOp::AddStats, started.elapsed());
+        out
+    }
+
+    async fn stats(
+        &self,
+        series: &[String],
+        from: u64,
+        to: u64,
+    ) -> Result<Vec<StatsBucket>, StoreError> {
+        let started = Instant::now();
+        let out = self.inner.stats(series, from, to).await;
+        self.observe.store_call(StoreOp::Stats, started.elapsed());
+        out
+    }
+
+    async fn outbox_pending(&self, merchant_id: &str) -> Result<u64, StoreError> {
+        let started = Instant::now();
+        let out = self.inner.outbox_pending(merchant_id).await;
+        self.observe
+            .store_call(StoreOp::OutboxPending, started.elapsed());
         out
     }
 }

@@ -24,8 +24,9 @@ pub trait Resource: Clone + Send + Sync + Sized {
 
     fn take_answer(&mut self, up: &Self::Upstream, now: DateTime<Utc>);
 
-    /// Still waiting on the operator (after an answer: accepted, not settled yet).
-    fn unsettled(&self) -> bool;
+    /// What the operator's answer made of it, for the metrics: done, still processing upstream,
+    /// or refused (denied / failed).
+    fn outcome(&self) -> crate::observe::Outcome;
 
     /// The upstream's answer is unknown (a timeout): it stays unsettled for reconciliation.
     fn outcome_unknown(&mut self, now: DateTime<Utc>);

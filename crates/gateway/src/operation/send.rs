@@ -49,7 +49,7 @@ pub(super) async fn send<O: Operation>(
         let answer = op.call(channel, &record).instrument(span.clone()).await;
         let took = started.elapsed();
         tried = Some((channel.id.as_str(), took));
-        let result = call_result(&answer);
+        let result = CallResult::of(&answer);
         rec.call(&channel.id, result, took);
         span.record("result", result.as_str());
         let now = Utc::now();
@@ -65,12 +65,7 @@ pub(super) async fn send<O: Operation>(
                 record.take_answer(&up, now);
                 record.schedule(reconcile, now);
                 tracing::info!(channel = %channel.id, "accepted upstream");
-                let outcome = if record.unsettled() {
-                    Outcome::Processing
-                } else {
-                    Outcome::Succeeded
-                };
-                rec.done(Some(&channel.id), outcome, None, Some(took));
+                rec.done(Some(&channel.id), record.outcome(), None, Some(took));
                 return answered(state, &claimed, record, &[]).await;
             }
             Err(AdapterError::Refused(error)) => {
@@ -126,17 +121,6 @@ pub(super) async fn send<O: Operation>(
         tried.map(|(_, t)| t),
     );
     refuse_from(state, &claimed, record, last_error).await
-}
-
-fn call_result<T>(answer: &Result<T, AdapterError>) -> CallResult {
-    match answer {
-        Ok(_) => CallResult::Ok,
-        Err(AdapterError::Refused(_)) => CallResult::Refused,
-        Err(AdapterError::Unknown(_)) => CallResult::Unknown,
-        Err(AdapterError::NotSent(_)) => CallResult::NotSent,
-        Err(AdapterError::NotFound) => CallResult::NotFound,
-        Err(AdapterError::Unsupported(_)) => CallResult::Unsupported,
-    }
 }
 
 async fn answered<R: Resource>(

@@ -1,5 +1,7 @@
 //! The 2-step operations on an existing payment: validate, confirm, cancel.
 
+use std::time::Instant;
+
 use chrono::Utc;
 use switchboard_adapter::{AdapterError, UpstreamPayment};
 use switchboard_core::{
@@ -8,6 +10,7 @@ use switchboard_core::{
 use switchboard_router::Channel;
 
 use super::settle::{next_check, update_with};
+use crate::observe::Kind;
 use crate::state::AppState;
 
 fn channel_of(state: &AppState, p: &PaymentRecord) -> Result<std::sync::Arc<Channel>, ApiError> {
@@ -34,6 +37,11 @@ fn unavailable(e: &AdapterError) -> ApiError {
             "The operator cannot be reached. Try again later.",
         ),
     }
+}
+
+/// Whether the operator's answer leaves the payment processing (the metrics' outcome).
+fn pending(up: &UpstreamPayment) -> bool {
+    up.status == PaymentStatus::Processing
 }
 
 /// Records the operator's answer and schedules follow-up checks while something is pending.
@@ -90,11 +98,16 @@ pub async fn validate(
         _ => return Err(ApiError::of(ErrorCode::InvalidAuthorizationId)),
     }
     let channel = channel_of(state, &p)?;
-    match channel
+    let started = Instant::now();
+    let answer = channel
         .adapter
         .validate_payment(&p, authorization_id, code)
-        .await
-    {
+        .await;
+    state
+        .observe
+        .recorder(Kind::Validate, &p.operator_id)
+        .answered(&channel.id, &answer, started.elapsed(), pending);
+    match answer {
         Ok(up) => record_answer(state, &p, &up).await.map(|_| ()),
         Err(AdapterError::Refused(e)) if e.code == ErrorCode::ValidationFailed => {
             let mut denied = UpstreamPayment::with_status(PaymentStatus::Denied);
@@ -174,10 +187,20 @@ async fn act(state: &AppState, p: PaymentRecord, action: Action) -> Result<(), A
         return Ok(());
     }
     let channel = channel_of(state, &claimed)?;
-    let answer = match action {
-        Action::Confirm => channel.adapter.confirm_payment(&claimed).await,
-        Action::Cancel => channel.adapter.cancel_payment(&claimed).await,
+    let started = Instant::now();
+    let (answer, kind) = match action {
+        Action::Confirm => (
+            channel.adapter.confirm_payment(&claimed).await,
+            Kind::Confirm,
+        ),
+        Action::Cancel => (channel.adapter.cancel_payment(&claimed).await, Kind::Cancel),
     };
+    state.observe.recorder(kind, &claimed.operator_id).answered(
+        &channel.id,
+        &answer,
+        started.elapsed(),
+        pending,
+    );
     match answer {
         Ok(up) => record_answer(state, &claimed, &up).await.map(|_| ()),
         // Sent but unanswered: the pending action stays and reconciliation settles it.

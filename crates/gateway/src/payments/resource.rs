@@ -1,5 +1,6 @@
 //! A payment as the operation engine drives it.
 
+use crate::observe::Outcome;
 use chrono::{DateTime, Utc};
 use switchboard_core::{ApiError, ErrorCode, PaymentRecord, PaymentStatus, Phase, UpstreamPayment};
 use switchboard_store::{IdempotencyKey, StoreError, UpdateOutcome};
@@ -33,8 +34,12 @@ impl Resource for PaymentRecord {
         self.phase == Phase::Submitting
     }
 
-    fn unsettled(&self) -> bool {
-        self.is_unsettled()
+    fn outcome(&self) -> Outcome {
+        match self.status {
+            PaymentStatus::Processing => Outcome::Processing,
+            PaymentStatus::Denied => Outcome::Denied,
+            _ => Outcome::Succeeded,
+        }
     }
 
     fn take_answer(&mut self, up: &UpstreamPayment, now: DateTime<Utc>) {

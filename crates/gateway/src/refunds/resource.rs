@@ -1,7 +1,8 @@
 //! A refund as the operation engine drives it.
 
+use crate::observe::Outcome;
 use chrono::{DateTime, Utc};
-use switchboard_core::{ApiError, ErrorCode, Phase, RefundRecord, UpstreamRefund};
+use switchboard_core::{ApiError, ErrorCode, Phase, RefundRecord, RefundStatus, UpstreamRefund};
 use switchboard_store::{IdempotencyKey, StoreError, UpdateOutcome};
 
 use crate::config::ReconcileConfig;
@@ -32,8 +33,12 @@ impl Resource for RefundRecord {
         self.phase == Phase::Submitting
     }
 
-    fn unsettled(&self) -> bool {
-        self.is_unsettled()
+    fn outcome(&self) -> Outcome {
+        match self.status {
+            RefundStatus::Processing => Outcome::Processing,
+            RefundStatus::Denied => Outcome::Denied,
+            RefundStatus::Succeeded => Outcome::Succeeded,
+        }
     }
 
     fn take_answer(&mut self, up: &UpstreamRefund, now: DateTime<Utc>) {

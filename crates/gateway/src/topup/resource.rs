@@ -1,6 +1,7 @@
 //! A top-up as the operation engine drives it. Unlike a payment, a top-up refused or never sent is
 //! kept as `failed` under its `external_tx_id` (a retry with the same id replays the failure).
 
+use crate::observe::Outcome;
 use chrono::{DateTime, Utc};
 use switchboard_core::topup::{TopUpRecord, TopUpStatus};
 use switchboard_core::{ApiError, ErrorCode, UpstreamTopUp};
@@ -53,8 +54,12 @@ impl Resource for TopUpRecord {
         false
     }
 
-    fn unsettled(&self) -> bool {
-        self.is_unsettled()
+    fn outcome(&self) -> Outcome {
+        match self.status {
+            TopUpStatus::Pending => Outcome::Processing,
+            TopUpStatus::Failed => Outcome::Denied,
+            TopUpStatus::Completed => Outcome::Succeeded,
+        }
     }
 
     fn take_answer(&mut self, up: &UpstreamTopUp, now: DateTime<Utc>) {

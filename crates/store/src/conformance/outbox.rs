@@ -564,12 +564,18 @@ async fn merchants_never_see_each_others_outbox(store: &dyn Store) {
         )],
     )
     .await;
+    assert_eq!(store.outbox_pending("m1").await.unwrap(), 1);
     assert!(
         claim(store, "m2", "w", 10).await.is_empty(),
         "m1's endpoints are not m2's"
     );
     let got = claim(store, "m1", "w", 10).await;
     assert_eq!(got.len(), 1);
+    assert_eq!(
+        store.outbox_pending("m1").await.unwrap(),
+        1,
+        "a leased delivery still waits"
+    );
     let id = &got[0].id;
     assert!(!store
         .finish_delivery("m2", id, &DeliveryResult::Delivered, at(11))
@@ -579,6 +585,8 @@ async fn merchants_never_see_each_others_outbox(store: &dyn Store) {
         reason: "no".into(),
     };
     finish(store, "m1", id, dead, 11).await;
+    assert_eq!(store.outbox_pending("m1").await.unwrap(), 0);
+    assert_eq!(store.outbox_pending("m2").await.unwrap(), 0);
     assert!(store.dead_letters("m2").await.unwrap().is_empty());
     assert!(!store.replay_dead_letter("m2", id, at(12)).await.unwrap());
     assert_eq!(store.dead_letters("m1").await.unwrap().len(), 1);

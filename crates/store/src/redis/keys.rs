@@ -67,6 +67,12 @@ impl Keys {
         )
     }
 
+    /// Hash `{<prefix>:stats:<series>}:<period>`: one series' fleet counts of one 10 s period
+    /// (field → count). The series' own tag (`stats:` cannot follow a merchant's `m:`).
+    pub(crate) fn stats(&self, series: &str, period: u64) -> String {
+        format!("{{{}:stats:{}}}:{period}", self.prefix, encode(series))
+    }
+
     /// Hash `{<prefix>:mnp}`: MSISDN (E.164) → operator id. Its own tag, which no merchant tag
     /// (`{<prefix>:m:…}`) can equal.
     pub(crate) fn mnp(&self) -> String {

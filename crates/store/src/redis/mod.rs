@@ -16,6 +16,7 @@ mod refunds;
 mod review;
 mod scripts;
 mod settings;
+mod stats;
 
 use std::fmt;
 use std::future::Future;
@@ -550,6 +551,10 @@ impl Store for RedisStore {
         self.outbox_dead_letters(merchant_id).await
     }
 
+    async fn outbox_pending(&self, merchant_id: &str) -> Result<u64, StoreError> {
+        self.outbox_pending_impl(merchant_id).await
+    }
+
     async fn replay_dead_letter(
         &self,
         merchant_id: &str,
@@ -588,6 +593,19 @@ impl Store for RedisStore {
         limit: usize,
     ) -> Result<ReviewList, StoreError> {
         self.review_list_impl(merchant_ids, limit).await
+    }
+
+    async fn add_stats(&self, buckets: &[crate::StatsBucket]) -> Result<(), StoreError> {
+        self.add_stats_impl(buckets).await
+    }
+
+    async fn stats(
+        &self,
+        series: &[String],
+        from: u64,
+        to: u64,
+    ) -> Result<Vec<crate::StatsBucket>, StoreError> {
+        self.stats_impl(series, from, to).await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

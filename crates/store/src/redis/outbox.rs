@@ -106,6 +106,15 @@ impl RedisStore {
         Ok(done == 1)
     }
 
+    /// `XLEN` of the merchant's outbox stream: finished and buried deliveries are deleted from it.
+    pub(super) async fn outbox_pending_impl(&self, merchant_id: &str) -> Result<u64, StoreError> {
+        let mut cmd = redis::cmd("XLEN");
+        cmd.arg(self.keys.merchant(merchant_id).outbox());
+        let mut conn = self.conn.clone();
+        self.call("outbox_pending", cmd.query_async(&mut conn))
+            .await
+    }
+
     pub(super) async fn outbox_dead_letters(
         &self,
         merchant_id: &str,
