@@ -63,12 +63,29 @@ pub async fn run_once(state: &AppState) -> usize {
     count
 }
 
+/// The channel a payment claimed by a process that died before it recorded one must have gone to,
+/// when its operator has only one channel for the operation; with several, nobody can tell which
+/// one was called (and replaying on the wrong one could charge twice), so it waits for a human.
+fn sole_channel(state: &AppState, p: &PaymentRecord) -> Option<String> {
+    if p.phase != Phase::Submitting {
+        return None;
+    }
+    let capability = crate::payments::create::capability(p.flow);
+    let mut candidates = state
+        .router
+        .channels()
+        .filter(|c| c.operators.contains(&p.operator_id))
+        .filter(|c| c.capabilities.contains(capability));
+    let only = candidates.next()?;
+    candidates.next().is_none().then(|| only.id.clone())
+}
+
 async fn settle_one(state: &AppState, p: PaymentRecord) {
     let cfg = &state.config.reconcile;
     let now = Utc::now();
     let too_old = (now - p.created_at).num_seconds() > cfg.max_age_secs as i64;
-    let channel = p
-        .channel_id
+    let channel_id = p.channel_id.clone().or_else(|| sole_channel(state, &p));
+    let channel = channel_id
         .as_deref()
         .and_then(|id| state.router.channel(id));
     let answer = match (&channel, too_old) {
@@ -78,6 +95,9 @@ async fn settle_one(state: &AppState, p: PaymentRecord) {
     let result = update_with(state, &p.merchant_id, &p.id, |r| {
         let now = Utc::now();
         r.reconcile_attempts += 1;
+        if r.channel_id.is_none() {
+            r.channel_id.clone_from(&channel_id);
+        }
         match &answer {
             None => {
                 // Too old, or its channel is gone: stop asking; anything money-relevant needs a human.

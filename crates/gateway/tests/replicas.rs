@@ -146,6 +146,11 @@ async fn a_replica_killed_under_load_loses_nothing_and_retries_charge_once() {
         wait_ready(&client, &r.base).await;
     }
     let token = demo_token(&client, &replicas[1].base).await;
+    // A merchant gives up on a request after a while instead of waiting forever.
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(5))
+        .build()
+        .unwrap();
     let bases: Vec<String> = replicas.iter().map(|r| r.base.clone()).collect();
     let load = futures::future::join_all((0..REQUESTS).map(|i| {
         let (client, token, base) = (client.clone(), token.clone(), bases[i % 3].clone());
@@ -203,7 +208,10 @@ async fn a_replica_killed_under_load_loses_nothing_and_retries_charge_once() {
     }
     // Settled at the operator exactly once each, and readable from every survivor.
     for (i, id) in &acknowledged {
+        let mut polls = 0;
         let status = loop {
+            polls += 1;
+            assert!(polls < 150, "request {i}: {id} still processing after 30 s");
             let res = client
                 .get(format!("{}/carrier-billing/v0.5/payments/{id}", bases[2]))
                 .bearer_auth(&token)

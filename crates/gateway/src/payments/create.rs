@@ -19,7 +19,7 @@ use crate::state::AppState;
 
 pub type Submitted = operation::Submitted<PaymentRecord>;
 
-fn capability(flow: PaymentFlow) -> Capability {
+pub(crate) fn capability(flow: PaymentFlow) -> Capability {
     match flow {
         PaymentFlow::OneStep => Capability::Payment,
         PaymentFlow::TwoStep => Capability::TwoStepPayment,

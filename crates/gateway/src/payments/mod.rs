@@ -2,7 +2,7 @@
 //! the state change. Nothing here knows about HTTP.
 
 mod actions;
-mod create;
+pub(crate) mod create;
 mod resource;
 mod settle;
 
