@@ -8,6 +8,7 @@ use actix_web::dev::ServerHandle;
 use actix_web::{middleware, web, App, HttpServer};
 use switchboard_adapter::{AdapterRegistry, UpstreamHttp};
 use switchboard_adapter_camara as camara;
+use switchboard_adapter_declarative as declarative;
 use switchboard_adapter_ideabiz as ideabiz;
 use switchboard_adapter_topup as topup_provider;
 
@@ -26,6 +27,7 @@ pub const SANDBOX_OPERATORS: &[&str] = &[
     "movistar-es",
     "telekom-de",
     "dialog-lk",
+    "dcb-it",
     "globaltopup",
     "topup-primary",
     "topup-secondary",
@@ -36,6 +38,7 @@ pub fn adapter_registry() -> AdapterRegistry {
     let mut registry = AdapterRegistry::new();
     registry.register(camara::KIND, camara::factory);
     registry.register(ideabiz::KIND, ideabiz::factory);
+    registry.register(declarative::KIND, declarative::factory);
     registry.register(topup_provider::KIND, topup_provider::factory);
     registry
 }

@@ -23,6 +23,10 @@ const EMBEDDED_CHANNELS: &[(&str, &str)] = &[
         include_str!("../../../../config/channels/dialog_lk_ideabiz.toml"),
     ),
     (
+        "dcb_aggregator_it",
+        include_str!("../../../../config/channels/dcb_aggregator_it.toml"),
+    ),
+    (
         "topup_primary",
         include_str!("../../../../config/channels/topup_primary.toml"),
     ),
