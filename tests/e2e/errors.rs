@@ -318,3 +318,67 @@ pub async fn health_readiness_and_openapi_document(env: Env) {
     );
     gw.stop().await;
 }
+
+/// Errors the HTTP layer answers itself keep the CAMARA shape and the `x-correlator`.
+async fn assert_protocol_error(res: reqwest::Response, status: u16, code: &str) -> Option<String> {
+    assert_eq!(res.status().as_u16(), status, "status for {code}");
+    assert!(res.headers().contains_key("x-correlator"));
+    let allow = res
+        .headers()
+        .get("allow")
+        .map(|v| v.to_str().unwrap().to_string());
+    let body = body_of(res).await;
+    CARRIER_BILLING.check("ErrorInfo", &body);
+    assert_eq!(body["code"], code, "{body}");
+    assert_eq!(body["status"], status);
+    allow
+}
+
+pub async fn protocol_errors_have_the_camara_shape(env: Env) {
+    let gw = env.start().await;
+    let token = gw.demo_token().await;
+
+    // Over the 256 KiB body limit: refused before parsing, nothing created.
+    let mut body = TestGateway::body("+34600000061", 1.0);
+    body["amountTransaction"]["description"] = json!("x".repeat(300 * 1024));
+    let res = gw.create(&token, &body).await;
+    assert_protocol_error(res, 413, "PAYLOAD_TOO_LARGE").await;
+    let list = gw
+        .cb(Method::GET, "/payments", &token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(body_of(list).await.as_array().map(Vec::len), Some(0));
+
+    // A known path with a method it does not answer: 405 naming the ones it does.
+    let res = gw
+        .cb(Method::DELETE, "/payments", &token)
+        .send()
+        .await
+        .unwrap();
+    let allow = assert_protocol_error(res, 405, "METHOD_NOT_ALLOWED").await;
+    assert_eq!(allow.as_deref(), Some("POST, GET"));
+    let res = gw
+        .cb(Method::GET, "/payments/prepare", &token)
+        .send()
+        .await
+        .unwrap();
+    let allow = assert_protocol_error(res, 405, "METHOD_NOT_ALLOWED").await;
+    assert_eq!(allow.as_deref(), Some("POST"));
+    let res = gw
+        .call(Method::PUT, "/telecom/topup", &token)
+        .send()
+        .await
+        .unwrap();
+    let allow = assert_protocol_error(res, 405, "METHOD_NOT_ALLOWED").await;
+    assert_eq!(allow.as_deref(), Some("POST"));
+
+    // An unknown path is still a 404.
+    let res = gw
+        .call(Method::GET, "/no/such/thing", &token)
+        .send()
+        .await
+        .unwrap();
+    assert_protocol_error(res, 404, "NOT_FOUND").await;
+    gw.stop().await;
+}

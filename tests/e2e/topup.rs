@@ -562,3 +562,36 @@ pub async fn concurrent_identical_top_ups_credit_once(env: Env) {
     );
     gw.stop().await;
 }
+
+/// A merchant limited to some operators or countries can neither look up nor order for the others.
+pub async fn allow_lists_apply_to_lookup_and_esim_orders(env: Env) {
+    let gw = env
+        .start_with(Default::default(), |c| {
+            c.merchants
+                .get_mut("demo-merchant")
+                .unwrap()
+                .allowed_countries = vec!["RU".into()];
+        })
+        .await;
+    let token = gw.demo_token().await;
+    gw.wait_for_catalogue(&token).await;
+    let lookup = |phone: &'static str| {
+        gw.call(Method::POST, "/telecom/lookup", &token)
+            .json(&json!({ "phone": phone }))
+            .send()
+    };
+    assert_eq!(lookup("79161234567").await.unwrap().status(), 200);
+    let refused = body_of(lookup("+33612345678").await.unwrap()).await;
+    assert_eq!(refused["code"], "PERMISSION_DENIED", "{refused}");
+
+    let order = gw
+        .call(Method::POST, "/esim/orders", &token)
+        .json(&json!({"product_id": "orange-fr-bundle-travel-2gb-30d", "external_order_id": "esim-allow"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(order.status(), 403);
+    let body = body_of(order).await;
+    assert_eq!(body["code"], "PERMISSION_DENIED", "{body}");
+    gw.stop().await;
+}

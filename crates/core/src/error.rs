@@ -62,6 +62,7 @@ error_codes! {
     Conflict => (409, "CONFLICT", "A resource with this key already exists with other content."),
 
     IncompatibleState => (409, "INCOMPATIBLE_STATE", "The resource is not in a state that allows this operation."),
+    PayloadTooLarge => (413, "PAYLOAD_TOO_LARGE", "The request body is larger than the server accepts."),
     UnsupportedMediaType => (415, "UNSUPPORTED_MEDIA_TYPE", "The server refuses to accept the request because the payload format is in an unsupported format."),
     ServiceNotApplicable => (422, "SERVICE_NOT_APPLICABLE", "The service is not available for the provided identifier."),
     MissingIdentifier => (422, "MISSING_IDENTIFIER", "The device cannot be identified."),

@@ -19,6 +19,7 @@ use tokio::task::JoinHandle;
 
 use crate::auth::{Merchants, TokenIssuer};
 use crate::config::{Config, StoreBackend, SANDBOX_SCHEME};
+use crate::http::Endpoint;
 use crate::state::AppState;
 use crate::{api, auth, health, http, openapi, routing, topup};
 
@@ -239,6 +240,19 @@ fn build_router(config: &Config, callback: Option<&str>) -> Result<Router, Start
     Ok(Router::new(plan, channels))
 }
 
+/// `store.subscriber_key_secret`, or one derived from `callbacks.secret` (shared by every replica
+/// already; the label keeps it a different key from the callback tokens'); with neither, the store
+/// falls back to its prefix (local runs).
+fn subscriber_key_secret(config: &Config) -> String {
+    let own = config.store.subscriber_key_secret.expose();
+    let callbacks = config.callbacks.secret.expose();
+    match (own.is_empty(), callbacks.is_empty()) {
+        (false, _) => own.to_string(),
+        (true, false) => format!("subscriber key names:{callbacks}"),
+        (true, true) => String::new(),
+    }
+}
+
 fn build_store(config: &Config) -> Result<Arc<dyn Store>, StartError> {
     match config.store.backend {
         StoreBackend::Memory => Ok(Arc::new(MemoryStore::with_settings(MemorySettings {
@@ -252,6 +266,7 @@ fn build_store(config: &Config) -> Result<Arc<dyn Store>, StartError> {
                 cluster: s.cluster,
                 cluster_nodes: s.nodes.clone(),
                 prefix: s.prefix.clone(),
+                subscriber_key_secret: subscriber_key_secret(config),
                 idempotency_ttl_secs: s.idempotency_ttl_secs,
                 response_timeout_ms: s.response_timeout_ms,
                 connect_timeout_ms: s.connect_timeout_ms,
@@ -267,24 +282,15 @@ fn build_store(config: &Config) -> Result<Arc<dyn Store>, StartError> {
 
 /// Registers every route of the application.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/oauth2/token", web::post().to(auth::token))
-        .route("/bc-authorize", web::post().to(auth::bc_authorize))
-        .route(
-            "/.well-known/openid-configuration",
-            web::get().to(auth::openid_configuration),
-        )
-        .route("/.well-known/jwks.json", web::get().to(auth::jwks))
-        .route("/healthz", web::get().to(health::healthz))
-        .route("/readyz", web::get().to(health::readyz))
-        .route(
-            "/openapi/carrier-billing.yaml",
-            web::get().to(openapi::carrier_billing),
-        )
-        .route("/openapi/topup.yaml", web::get().to(openapi::topup))
-        .route(
-            "/openapi/carrier-billing-refund.yaml",
-            web::get().to(openapi::refund),
-        )
+    cfg.service(Endpoint::at("/oauth2/token").post(auth::token))
+        .service(Endpoint::at("/bc-authorize").post(auth::bc_authorize))
+        .service(Endpoint::at("/.well-known/openid-configuration").get(auth::openid_configuration))
+        .service(Endpoint::at("/.well-known/jwks.json").get(auth::jwks))
+        .service(Endpoint::at("/healthz").get(health::healthz))
+        .service(Endpoint::at("/readyz").get(health::readyz))
+        .service(Endpoint::at("/openapi/carrier-billing.yaml").get(openapi::carrier_billing))
+        .service(Endpoint::at("/openapi/topup.yaml").get(openapi::topup))
+        .service(Endpoint::at("/openapi/carrier-billing-refund.yaml").get(openapi::refund))
         .configure(api::carrier_billing::routes)
         .configure(api::refund::routes)
         .configure(api::topup::routes)
@@ -359,6 +365,7 @@ pub async fn start(mut config: Config) -> Result<Running, StartError> {
     let mut server = HttpServer::new(move || {
         App::new()
             .app_data(app_state.clone())
+            .wrap(http::camara_shaped())
             .wrap(middleware::from_fn(crate::limits::rate_limit))
             .wrap(middleware::from_fn(http::x_correlator))
             .configure(configure)

@@ -802,3 +802,43 @@ async fn each_operation_is_one_round_trip() {
         "set, remove (each logged in its script); a full load; a sync"
     );
 }
+
+/// Key names hold no phone number: the subscriber's spending hash is named by a keyed hash, and
+/// replicas configured alike find the same one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_phone_number_in_any_key_name() {
+    let server = RedisServer::start();
+    let settings = RedisSettings {
+        subscriber_key_secret: "shared secret".into(),
+        ..server.settings("pii")
+    };
+    let store = RedisStore::connect(&settings).unwrap();
+    let period = switchboard_store::SpendPeriod {
+        msisdn: number("+34600000042"),
+        month: "2026-12".into(),
+        currency: "EUR".into(),
+    };
+    store
+        .reserve_spend(&period, "p1", 5_000, 300_000)
+        .await
+        .unwrap();
+    let mut p = sample_payment("p1", "m1", 1);
+    p.status = switchboard_core::PaymentStatus::Processing;
+    store.insert_payment(&p, &[cc("c1")]).await.unwrap();
+
+    let mut conn = raw(&server.url());
+    let all: Vec<String> = redis::cmd("KEYS").arg("*").query(&mut conn).unwrap();
+    assert!(all.iter().any(|k| k.contains(":spend:")), "{all:?}");
+    for key in &all {
+        assert!(!key.contains("600000042"), "a phone number in {key}");
+    }
+
+    let replica = RedisStore::connect(&settings).unwrap();
+    assert_eq!(replica.spent(&period).await.unwrap(), 5_000);
+    let other_secret = RedisStore::connect(&RedisSettings {
+        subscriber_key_secret: "another".into(),
+        ..settings.clone()
+    })
+    .unwrap();
+    assert_eq!(other_secret.spent(&period).await.unwrap(), 0);
+}

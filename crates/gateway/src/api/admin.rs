@@ -5,14 +5,17 @@ use serde::Deserialize;
 use serde_json::json;
 use switchboard_core::{ApiError, ErrorCode, Msisdn};
 
-use crate::http::{parse_json, parse_query_pairs, HttpError};
+use crate::http::{parse_json, parse_query_pairs, Endpoint, HttpError};
 use crate::payments::store_error;
 use crate::state::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/admin/mnp", web::get().to(list_overrides))
-        .route("/admin/mnp/{msisdn}", web::put().to(set_override))
-        .route("/admin/mnp/{msisdn}", web::delete().to(remove_override))
+    cfg.service(Endpoint::at("/admin/mnp").get(list_overrides))
+        .service(
+            Endpoint::at("/admin/mnp/{msisdn}")
+                .put(set_override)
+                .delete(remove_override),
+        )
         .configure(super::admin_outbox::routes);
 }
 

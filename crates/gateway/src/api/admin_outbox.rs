@@ -8,7 +8,7 @@ use switchboard_core::{ApiError, PaymentRecord, RefundRecord, TopUpRecord};
 use switchboard_store::DeadLetter;
 
 use super::admin::authorize;
-use crate::http::{parse_query_pairs, HttpError};
+use crate::http::{parse_query_pairs, Endpoint, HttpError};
 use crate::payments::store_error;
 use crate::state::AppState;
 
@@ -16,19 +16,12 @@ use crate::state::AppState;
 const REVIEW_LIMIT: usize = 500;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route(
-        "/admin/webhooks/dead-letters",
-        web::get().to(list_dead_letters),
-    )
-    .route(
-        "/admin/webhooks/dead-letters/replay",
-        web::post().to(replay_all),
-    )
-    .route(
-        "/admin/webhooks/dead-letters/{merchant}/{id}/replay",
-        web::post().to(replay_one),
-    )
-    .route("/admin/reconciliation", web::get().to(review_list));
+    cfg.service(Endpoint::at("/admin/webhooks/dead-letters").get(list_dead_letters))
+        .service(Endpoint::at("/admin/webhooks/dead-letters/replay").post(replay_all))
+        .service(
+            Endpoint::at("/admin/webhooks/dead-letters/{merchant}/{id}/replay").post(replay_one),
+        )
+        .service(Endpoint::at("/admin/reconciliation").get(review_list));
 }
 
 /// `?merchant=<id>` narrows to one merchant; unknown merchants are 400.

@@ -10,12 +10,12 @@ use switchboard_adapter::{
 use switchboard_core::{ApiError, ErrorCode};
 use tracing::Instrument;
 
-use crate::http::HttpError;
+use crate::http::{Endpoint, HttpError};
 use crate::payments::update_with;
 use crate::state::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/callbacks/{channel}", web::post().to(receive));
+    cfg.service(Endpoint::at("/callbacks/{channel}").post(receive));
 }
 
 async fn receive(

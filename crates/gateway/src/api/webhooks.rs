@@ -8,7 +8,7 @@ use switchboard_core::{ApiError, ErrorCode};
 use switchboard_store::WebhookEndpoint;
 
 use crate::auth::{scopes, Caller};
-use crate::http::{parse_json, HttpError};
+use crate::http::{parse_json, Endpoint, HttpError};
 use crate::payments::store_error;
 use crate::state::AppState;
 
@@ -18,9 +18,8 @@ pub const TOPUP_EVENTS: &[&str] = &["topup.completed", "topup.failed", "topup.pe
 const MAX_ENDPOINTS: usize = 10;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/webhooks", web::post().to(register))
-        .route("/webhooks", web::get().to(list))
-        .route("/webhooks/{id}", web::delete().to(remove));
+    cfg.service(Endpoint::at("/webhooks").post(register).get(list))
+        .service(Endpoint::at("/webhooks/{id}").delete(remove));
 }
 
 #[derive(Deserialize)]

@@ -68,6 +68,10 @@ pub struct StoreConfig {
     pub nodes: Vec<String>,
     /// Key namespace, so several deployments (or test runs) can share one Redis.
     pub prefix: String,
+    /// Redis: keys the hash that stands for a phone number in key names. Empty: derived from
+    /// `callbacks.secret` (set this one on its own before rotating that).
+    #[serde(default)]
+    pub subscriber_key_secret: Secret,
     /// How long a clientCorrelator / referenceCode claim is kept (memory store: also how long a
     /// finished record stays after it finished).
     pub idempotency_ttl_secs: u64,

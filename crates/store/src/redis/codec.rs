@@ -485,4 +485,54 @@ mod tests {
         t.next_check_at = None;
         assert_eq!(TopUpArgs::of(&t).unwrap().due, None);
     }
+
+    mod properties {
+        use proptest::prelude::*;
+        use rust_decimal::Decimal;
+        use switchboard_core::{Amount, Msisdn, PaymentStatus};
+
+        use super::*;
+
+        fn status() -> impl Strategy<Value = PaymentStatus> {
+            prop_oneof![
+                Just(PaymentStatus::Processing),
+                Just(PaymentStatus::Succeeded),
+                Just(PaymentStatus::Denied),
+                Just(PaymentStatus::Reserved),
+            ]
+        }
+
+        proptest! {
+            /// Whatever a merchant wrote into a payment (ids, text in any script, amounts down
+            /// to the thousandth) comes back from the store byte for byte and exact.
+            #[test]
+            fn any_payment_round_trips_exactly(
+                id in "[A-Za-z0-9-]{1,36}",
+                merchant in "\\PC{1,16}",
+                correlator in proptest::option::of("\\PC{1,32}"),
+                description in "\\PC{0,64}",
+                thousandths in 1i64..=999_999_999_999,
+                digits in "[1-9][0-9]{4,14}",
+                status in status(),
+                version in any::<u32>(),
+            ) {
+                let mut p = sample_payment(&id, &merchant, 1);
+                p.client_correlator = correlator;
+                p.payment_amount.charging_information.description = description;
+                p.payment_amount.charging_information.amount =
+                    Amount::positive(Decimal::new(thousandths, 3)).unwrap();
+                p.msisdn = Msisdn::parse(&format!("+{digits}")).unwrap();
+                p.status = status;
+                p.version = u64::from(version);
+                let args = RecordArgs::of(&p).unwrap();
+                prop_assert_eq!(decode_record::<PaymentRecord>(args.json.as_bytes()).unwrap(), p);
+            }
+
+            /// Bytes that are not a record are a `Corrupt` error, never a panic.
+            #[test]
+            fn garbage_is_corrupt_not_a_panic(bytes in proptest::collection::vec(any::<u8>(), 0..128)) {
+                prop_assert!(decode_record::<PaymentRecord>(&bytes).is_err());
+            }
+        }
+    }
 }

@@ -8,19 +8,44 @@
 //! The one tag outside the merchants' is the MNP override hash `{<prefix>:mnp}`, with its version
 //! counter and change log under the same tag, so they live in one slot.
 
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
 use crate::IdempotencyKey;
 
 /// Builds key names under one prefix (from the settings; checked to hold no braces).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub(crate) struct Keys {
     prefix: String,
+    /// Keys the hash that names a subscriber in key names (see [`Keys::subscriber`]).
+    subscriber_mac: Hmac<Sha256>,
+}
+
+impl std::fmt::Debug for Keys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Keys")
+            .field("prefix", &self.prefix)
+            .finish()
+    }
 }
 
 impl Keys {
-    pub(crate) fn new(prefix: &str) -> Self {
+    pub(crate) fn new(prefix: &str, subscriber_secret: &[u8]) -> Self {
         Keys {
             prefix: prefix.to_string(),
+            subscriber_mac: Hmac::new_from_slice(subscriber_secret)
+                .expect("HMAC-SHA256 takes a key of any length"),
         }
+    }
+
+    /// A subscriber in key names: 128 bits of HMAC-SHA256(secret, E.164) in hex, never the number
+    /// itself, so `KEYS`, `MONITOR` or a dump of key names shows no phone number, and without the
+    /// secret the ~10^10 numbers of a country cannot be tried against it.
+    fn subscriber(&self, msisdn: &str) -> String {
+        let mut mac = self.subscriber_mac.clone();
+        mac.update(msisdn.as_bytes());
+        let digest = mac.finalize().into_bytes();
+        digest[..16].iter().map(|b| format!("{b:02x}")).collect()
     }
 
     pub(crate) fn merchant(&self, merchant_id: &str) -> MerchantKeys {
@@ -29,14 +54,14 @@ impl Keys {
         }
     }
 
-    /// Hash `{<prefix>:s:<msisdn>}:spend:<YYYY-MM>:<currency>`: one subscriber's month of spending
+    /// Hash `{<prefix>:s:<subscriber hash>}:spend:<YYYY-MM>:<currency>`: one subscriber's month of spending
     /// reservations (payment member → thousandths, plus `#total`). The subscriber's own tag, which
     /// no merchant tag (`{<prefix>:m:…}`) or the MNP tag can equal.
     pub(crate) fn subscriber_spend(&self, msisdn: &str, month: &str, currency: &str) -> String {
         format!(
             "{{{}:s:{}}}:spend:{}:{}",
             self.prefix,
-            encode(msisdn),
+            self.subscriber(msisdn),
             encode(month),
             encode(currency)
         )
@@ -281,7 +306,7 @@ mod tests {
 
     #[test]
     fn every_key_of_a_merchant_carries_its_hash_tag() {
-        let keys = Keys::new("sb");
+        let keys = Keys::new("sb", b"test secret");
         for merchant in ["m1", "we{ird}", "}{", "a:b", "ünï", ""] {
             let mk = keys.merchant(merchant);
             let all = [
@@ -327,14 +352,14 @@ mod tests {
     }
 
     fn keys_of(merchant: &str, value: &str) -> String {
-        Keys::new("sb")
+        Keys::new("sb", b"test secret")
             .merchant(merchant)
             .idempotency(&IdempotencyKey::ClientCorrelator(value.into()))
     }
 
     #[test]
     fn the_key_kinds_never_collide() {
-        let mk = Keys::new("sb").merchant("m1");
+        let mk = Keys::new("sb", b"test secret").merchant("m1");
         let claims = [
             mk.idempotency(&IdempotencyKey::ClientCorrelator("x".into())),
             mk.idempotency(&IdempotencyKey::ReferenceCode("x".into())),
@@ -379,7 +404,7 @@ mod tests {
 
     #[test]
     fn the_mnp_hash_has_its_own_tag() {
-        let keys = Keys::new("sb");
+        let keys = Keys::new("sb", b"test secret");
         assert_eq!(keys.mnp(), "{sb:mnp}");
         assert_eq!(hash_tag(&keys.mnp_version()), hash_tag(&keys.mnp()));
         assert_eq!(hash_tag(&keys.mnp_log()), hash_tag(&keys.mnp()));
@@ -389,5 +414,21 @@ mod tests {
                 hash_tag(&keys.mnp())
             );
         }
+    }
+
+    #[test]
+    fn a_subscriber_key_holds_no_digits_of_the_number_and_depends_on_the_secret() {
+        let number = "+34600000001";
+        let a = Keys::new("sb", b"one").subscriber_spend(number, "2026-12", "EUR");
+        let b = Keys::new("sb", b"two").subscriber_spend(number, "2026-12", "EUR");
+        assert!(!a.contains("600000001") && !a.contains("34600"), "{a}");
+        assert_ne!(a, b, "another secret names another key");
+        assert_eq!(
+            a,
+            Keys::new("sb", b"one").subscriber_spend(number, "2026-12", "EUR"),
+            "every replica with the same secret finds the same key"
+        );
+        let other = Keys::new("sb", b"one").subscriber_spend("+34600000002", "2026-12", "EUR");
+        assert_ne!(a, other);
     }
 }

@@ -63,7 +63,7 @@ impl RedisStore {
         settings.validate()?;
         Ok(RedisStore {
             conn: Connection::open(settings)?,
-            keys: Keys::new(&settings.prefix),
+            keys: Keys::new(&settings.prefix, settings.subscriber_secret()),
             scripts: Scripts::new(),
             idempotency_ttl_ms: settings.idempotency_ttl_ms(),
             deadline: settings.call_deadline(),

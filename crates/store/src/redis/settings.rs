@@ -20,6 +20,9 @@ pub struct RedisSettings {
     pub cluster_nodes: Vec<String>,
     /// Namespace of every key (no `{` or `}`).
     pub prefix: String,
+    /// Keys the hash that stands for a phone number in key names (the same on every replica).
+    /// Empty: the prefix keys it, which hides numbers from a glance but not from a search.
+    pub subscriber_key_secret: String,
     /// How long an idempotency key (`clientCorrelator`, `referenceCode`) stays claimed.
     pub idempotency_ttl_secs: u64,
     /// How long one command may wait for its answer.
@@ -47,6 +50,14 @@ impl RedisSettings {
     /// plus one answer.
     pub(crate) fn call_deadline(&self) -> Duration {
         self.connect_timeout() + self.response_timeout()
+    }
+
+    pub(crate) fn subscriber_secret(&self) -> &[u8] {
+        if self.subscriber_key_secret.is_empty() {
+            self.prefix.as_bytes()
+        } else {
+            self.subscriber_key_secret.as_bytes()
+        }
     }
 
     pub(crate) fn idempotency_ttl_ms(&self) -> u64 {
@@ -84,6 +95,7 @@ impl Default for RedisSettings {
             cluster: false,
             cluster_nodes: Vec::new(),
             prefix: Self::DEFAULT_PREFIX.into(),
+            subscriber_key_secret: String::new(),
             idempotency_ttl_secs: Self::DEFAULT_IDEMPOTENCY_TTL_SECS,
             response_timeout_ms: Self::DEFAULT_RESPONSE_TIMEOUT_MS,
             connect_timeout_ms: Self::DEFAULT_CONNECT_TIMEOUT_MS,

@@ -9,6 +9,7 @@ mod subject;
 
 use actix_web::{web, HttpRequest};
 
+use crate::http::Endpoint;
 use crate::state::AppState;
 
 pub const BASE_PATH: &str = "/carrier-billing/v0.5";
@@ -17,22 +18,16 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope(BASE_PATH)
             // The static `prepare` segment is registered before `{paymentId}`.
-            .route("/payments/prepare", web::post().to(create::prepare_payment))
-            .route("/payments", web::post().to(create::create_payment))
-            .route("/payments", web::get().to(read::list_payments))
-            .route("/payments/{paymentId}", web::get().to(read::get_payment))
-            .route(
-                "/payments/{paymentId}/validate",
-                web::post().to(actions::validate_payment),
+            .service(Endpoint::at("/payments/prepare").post(create::prepare_payment))
+            .service(
+                Endpoint::at("/payments")
+                    .post(create::create_payment)
+                    .get(read::list_payments),
             )
-            .route(
-                "/payments/{paymentId}/confirm",
-                web::post().to(actions::confirm_payment),
-            )
-            .route(
-                "/payments/{paymentId}/cancel",
-                web::post().to(actions::cancel_payment),
-            ),
+            .service(Endpoint::at("/payments/{paymentId}").get(read::get_payment))
+            .service(Endpoint::at("/payments/{paymentId}/validate").post(actions::validate_payment))
+            .service(Endpoint::at("/payments/{paymentId}/confirm").post(actions::confirm_payment))
+            .service(Endpoint::at("/payments/{paymentId}/cancel").post(actions::cancel_payment)),
     );
 }
 

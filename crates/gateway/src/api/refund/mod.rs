@@ -6,27 +6,25 @@ mod query;
 
 use actix_web::web;
 
+use crate::http::Endpoint;
+
 pub const BASE_PATH: &str = "/carrier-billing-refund/v0.3";
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope(BASE_PATH)
-            .route(
-                "/payments/{paymentId}/refunds",
-                web::post().to(handlers::create_refund),
-            )
-            .route(
-                "/payments/{paymentId}/refunds",
-                web::get().to(handlers::list_refunds),
+            .service(
+                Endpoint::at("/payments/{paymentId}/refunds")
+                    .post(handlers::create_refund)
+                    .get(handlers::list_refunds),
             )
             // The static `remaining-amount` segment is registered before `{refundId}`.
-            .route(
-                "/payments/{paymentId}/refunds/remaining-amount",
-                web::get().to(handlers::remaining_amount),
+            .service(
+                Endpoint::at("/payments/{paymentId}/refunds/remaining-amount")
+                    .get(handlers::remaining_amount),
             )
-            .route(
-                "/payments/{paymentId}/refunds/{refundId}",
-                web::get().to(handlers::get_refund),
+            .service(
+                Endpoint::at("/payments/{paymentId}/refunds/{refundId}").get(handlers::get_refund),
             ),
     );
 }

@@ -21,6 +21,8 @@ pub async fn lookup(
     let input: LookupInput = parse_json(&body)?;
     let msisdn = phone(&input.phone)?;
     let answer = lookup_service::lookup(&state, &msisdn).await?;
+    // A merchant limited to some operators or countries learns nothing about the others' numbers.
+    crate::auth::check_operator_allowed(&state, &caller.merchant_id, &answer.operator_id)?;
     let mut body = serde_json::to_value(&answer).map_err(|_| ApiError::of(ErrorCode::Internal))?;
     body["phone"] = json!(msisdn);
     Ok(HttpResponse::Ok().json(body))
@@ -110,6 +112,7 @@ pub async fn create_esim_order(
             format!("No product '{}'.", input.product_id),
         )
     })?;
+    crate::auth::check_operator_allowed(&state, &caller.merchant_id, &listed.product.operator_id)?;
     let reference = match input.external_order_id {
         Some(r) => {
             switchboard_core::payment::check_reference("external_order_id", &r)?;

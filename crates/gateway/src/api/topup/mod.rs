@@ -5,11 +5,13 @@ pub mod model;
 
 use actix_web::web;
 
+use crate::http::Endpoint;
+
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/telecom/lookup", web::post().to(handlers::lookup))
-        .route("/telecom/products", web::get().to(handlers::products))
-        .route("/telecom/products/{id}", web::get().to(handlers::product))
-        .route("/telecom/topup", web::post().to(handlers::create_topup))
-        .route("/telecom/topup/{tx_id}", web::get().to(handlers::get_topup))
-        .route("/esim/orders", web::post().to(handlers::create_esim_order));
+    cfg.service(Endpoint::at("/telecom/lookup").post(handlers::lookup))
+        .service(Endpoint::at("/telecom/products").get(handlers::products))
+        .service(Endpoint::at("/telecom/products/{id}").get(handlers::product))
+        .service(Endpoint::at("/telecom/topup").post(handlers::create_topup))
+        .service(Endpoint::at("/telecom/topup/{tx_id}").get(handlers::get_topup))
+        .service(Endpoint::at("/esim/orders").post(handlers::create_esim_order));
 }
