@@ -23,16 +23,11 @@ use crate::http::Endpoint;
 use crate::state::AppState;
 use crate::{api, auth, health, http, openapi, routing, topup};
 
-/// Operators the built-in sandbox simulates (`base_url = "sandbox://<operator>"`).
-pub const SANDBOX_OPERATORS: &[&str] = &[
-    "movistar-es",
-    "telekom-de",
-    "dialog-lk",
-    "dcb-it",
-    "globaltopup",
-    "topup-primary",
-    "topup-secondary",
-];
+/// Upstreams the built-in sandbox simulates (`base_url = "sandbox://<id>"`): read from the
+/// sandbox's own default configuration, so a new simulator needs no list kept here.
+pub fn sandbox_ids() -> Vec<String> {
+    SandboxConfig::default().ids().map(str::to_owned).collect()
+}
 
 /// Every adapter kind Switchboard speaks. Adding an upstream style is one line here.
 pub fn adapter_registry() -> AdapterRegistry {

@@ -74,6 +74,19 @@ impl SandboxConfig {
     }
 }
 
+impl SandboxConfig {
+    /// Every simulated upstream's id (its `/{id}` path prefix), in configuration order: what a
+    /// gateway channel may name as `sandbox://<id>`.
+    pub fn ids(&self) -> impl Iterator<Item = &str> {
+        self.operators
+            .iter()
+            .map(|o| o.id.as_str())
+            .chain(self.ideabiz.iter().map(|p| p.id.as_str()))
+            .chain(self.topup.iter().map(|p| p.id.as_str()))
+            .chain(self.dcb.iter().map(|a| a.id.as_str()))
+    }
+}
+
 impl Default for SandboxConfig {
     fn default() -> Self {
         Self::with_default_operators(SocketAddr::from(([127, 0, 0, 1], 0)))

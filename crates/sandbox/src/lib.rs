@@ -106,14 +106,7 @@ pub async fn start(config: SandboxConfig) -> std::io::Result<SandboxHandle> {
 
 fn check_ids(config: &SandboxConfig) -> std::io::Result<()> {
     let mut seen = std::collections::HashSet::new();
-    let ids = config
-        .operators
-        .iter()
-        .map(|o| &o.id)
-        .chain(config.ideabiz.iter().map(|p| &p.id))
-        .chain(config.topup.iter().map(|p| &p.id))
-        .chain(config.dcb.iter().map(|a| &a.id));
-    for id in ids {
+    for id in config.ids() {
         if !seen.insert(id) {
             return Err(std::io::Error::new(
                 std::io::ErrorKind::InvalidInput,
