@@ -134,10 +134,15 @@ impl Client {
             .errors
             .classify(&answer, msisdn)
             .unwrap_or_else(|| self.errors.classify_or_default(&answer, msisdn));
+        // Only code-shaped upstream codes are logged, never free text.
+        let logged_code = code
+            .as_deref()
+            .filter(|c| switchboard_adapter::sanitize::looks_like_a_code(c))
+            .unwrap_or("-");
         tracing::info!(
             op = op.name,
             status,
-            code = code.as_deref().filter(|c| switchboard_adapter::sanitize::looks_like_a_code(c) || c.starts_with("E_")).unwrap_or("-"),
+            code = logged_code,
             outcome = %result,
             "upstream failed"
         );
