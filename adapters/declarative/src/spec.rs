@@ -257,7 +257,7 @@ pub struct Spec {
 
 /// A load error: the field (below `options`) and what is wrong with it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("options.{field}: {reason}")]
+#[error("options{}{field}: {reason}", if field.is_empty() { "" } else { "." })]
 pub struct SpecError {
     pub field: String,
     pub reason: String,
@@ -560,5 +560,103 @@ impl Spec {
             caps.push(Capability::Refund);
         }
         Capabilities::of(&caps)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn options(v: Value) -> BTreeMap<String, Value> {
+        serde_json::from_value(v).unwrap()
+    }
+
+    fn op(path: &str, body: Value) -> Value {
+        json!({"method": "POST", "path": path, "body": body, "response": {"status": "/s"}})
+    }
+
+    fn base() -> Value {
+        json!({
+            "auth": {"type": "basic"},
+            "statuses": {"OK": "succeeded"},
+            "operations": {"create": op("/pay", json!({"key": "{idempotency_key}"}))}
+        })
+    }
+
+    fn error_of(v: Value) -> SpecError {
+        Spec::from_options(&options(v)).expect_err("refused")
+    }
+
+    #[test]
+    fn a_minimal_file_compiles_and_capabilities_follow_operations() {
+        let spec = Spec::from_options(&options(base())).unwrap();
+        assert!(spec.capabilities().contains(Capability::Payment));
+        assert!(!spec.capabilities().contains(Capability::PaymentStatus));
+        let mut two = base();
+        two["operations"]["prepare"] = op("/prep", json!({"k": "{idempotency_key}"}));
+        two["operations"]["confirm"] = op("/pay/{upstream_id}/confirm", json!({}));
+        let caps = Spec::from_options(&options(two)).unwrap().capabilities();
+        assert!(caps.contains(Capability::TwoStepPayment));
+    }
+
+    #[test]
+    fn structural_problems_name_their_field() {
+        let mut no_key = base();
+        no_key["operations"]["create"] = op("/pay", json!({"amount": "{amount.minor:number}"}));
+        let e = error_of(no_key);
+        assert_eq!(e.field, "operations.create");
+        assert!(e.reason.contains("{idempotency_key}"), "{e}");
+
+        let mut lonely = base();
+        lonely["operations"]["confirm"] = op("/c", json!({}));
+        assert_eq!(
+            error_of(lonely).to_string(),
+            "options.operations.confirm: needs operations.prepare"
+        );
+
+        let mut topup = base();
+        topup["operations"]["topup"] = op("/t", json!({"k": "{idempotency_key}"}));
+        assert_eq!(error_of(topup).field, "operations.topup");
+
+        let mut rule = base();
+        rule["errors"] =
+            json!([{"status": 402, "outcome": "unknown"}, {"status": 403, "outcome": "refused"}]);
+        assert_eq!(error_of(rule).field, "errors[1]");
+
+        let mut national = base();
+        national["operations"]["create"] = op(
+            "/pay",
+            json!({"k": "{idempotency_key}", "n": "{phone.national}"}),
+        );
+        assert_eq!(error_of(national).field, "phone_country_code");
+
+        let mut get_body = base();
+        get_body["operations"]["status"] =
+            json!({"method": "GET", "path": "/s", "body": {}, "response": {"status": "/s"}});
+        assert_eq!(error_of(get_body).field, "operations.status.body");
+
+        let mut pointer = base();
+        pointer["operations"]["create"]["response"]["status"] = json!("status");
+        assert_eq!(error_of(pointer).field, "operations.create.response.status");
+    }
+
+    #[test]
+    fn serde_problems_name_their_field_too() {
+        let mut unknown = base();
+        unknown["operations"]["create"]["mehtod"] = json!("POST");
+        assert!(error_of(unknown).field.starts_with("operations.create"));
+        let mut auth = base();
+        auth["auth"] = json!({"type": "kerberos"});
+        assert_eq!(error_of(auth).field, "auth.type");
+        let e = error_of(json!({"operations": {}}));
+        assert!(
+            e.to_string().starts_with("options: missing field `auth`"),
+            "{e}"
+        );
+        let mut canonical = base();
+        canonical["auth"] = json!({"type": "hmac", "timestamp_header": "X-T", "signature_header": "X-S",
+                                   "canonical": "{method}\n{url}"});
+        assert_eq!(error_of(canonical).field, "auth.canonical");
     }
 }
