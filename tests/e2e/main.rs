@@ -8,6 +8,7 @@ mod errors;
 mod ideabiz;
 mod idempotency;
 mod limits;
+mod observe;
 mod one_step;
 mod reads;
 mod redis_store;

@@ -283,6 +283,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(Endpoint::at("/.well-known/jwks.json").get(auth::jwks))
         .service(Endpoint::at("/healthz").get(health::healthz))
         .service(Endpoint::at("/readyz").get(health::readyz))
+        .service(Endpoint::at("/metrics").get(api::metrics::metrics))
         .service(Endpoint::at("/openapi/carrier-billing.yaml").get(openapi::carrier_billing))
         .service(Endpoint::at("/openapi/topup.yaml").get(openapi::topup))
         .service(Endpoint::at("/openapi/carrier-billing-refund.yaml").get(openapi::refund))
@@ -302,7 +303,8 @@ pub async fn build_state(
 ) -> Result<web::Data<AppState>, StartError> {
     let callback = callback_base(&config, bound);
     let router = build_router(&config, callback.as_deref())?;
-    let store = build_store(&config)?;
+    let observe = Arc::new(crate::observe::Observer::new(&config));
+    let store = crate::observe::Observed::wrap(build_store(&config)?, observe.clone());
     // Open the store's connection before the first request, so a burst of first requests does not
     // race to set it up. Not fatal: a replica may start while Redis is down and recover later.
     if let Err(e) = store.ping().await {
@@ -320,6 +322,7 @@ pub async fn build_state(
         catalogue: Default::default(),
         limits: crate::limits::RateLimits::from_config(&config),
         webhook_allow,
+        observe,
         config: Arc::new(config),
     }))
 }
@@ -363,6 +366,11 @@ pub async fn start(mut config: Config) -> Result<Running, StartError> {
             .wrap(http::camara_shaped())
             .wrap(middleware::from_fn(crate::limits::rate_limit))
             .wrap(middleware::from_fn(http::x_correlator))
+            .wrap(middleware::from_fn(crate::observe::http::observe_http))
+            .wrap(middleware::Condition::new(
+                crate::telemetry::enabled(),
+                middleware::from_fn(crate::telemetry::trace_request),
+            ))
             .configure(configure)
             .default_service(web::to(http::not_found_route))
     })
@@ -383,6 +391,10 @@ pub async fn start(mut config: Config) -> Result<Running, StartError> {
         routing::spawn_refresh(state.clone(), routing_every),
         topup::catalogue::spawn_refresh(state.clone(), catalogue_every),
         register_callbacks(&state),
+        crate::observe::spawn_refresh(
+            state.clone(),
+            Duration::from_millis(state.config.metrics.backlog_refresh_ms.max(100)),
+        ),
     ];
     if state.config.workers.enabled {
         workers.extend(crate::workers::spawn(&state)?);

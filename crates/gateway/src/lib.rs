@@ -9,6 +9,7 @@ pub mod events;
 mod health;
 pub mod http;
 pub mod limits;
+pub mod observe;
 mod openapi;
 pub mod operation;
 pub mod payments;
@@ -16,6 +17,7 @@ pub mod reconcile;
 pub mod refunds;
 pub mod routing;
 pub mod state;
+pub mod telemetry;
 pub mod topup;
 pub mod workers;
 

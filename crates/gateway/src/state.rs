@@ -24,4 +24,6 @@ pub struct AppState {
     pub limits: crate::limits::RateLimits,
     /// Destinations exempt from the webhook SSRF guard (`webhooks.allow`).
     pub webhook_allow: switchboard_webhooks::AllowList,
+    /// Metrics and rolling stats (`/metrics`, `/admin/stats`).
+    pub observe: Arc<crate::observe::Observer>,
 }

@@ -16,28 +16,34 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .put(set_override)
                 .delete(remove_override),
         )
-        .configure(super::admin_outbox::routes);
+        .configure(super::admin_outbox::routes)
+        .configure(super::admin_stats::routes);
 }
 
 pub(crate) fn authorize(req: &HttpRequest, state: &AppState) -> Result<(), ApiError> {
     let expected = state.config.admin.token.expose();
+    // An empty configured token disables the admin API.
+    if expected.is_empty() || !bearer_matches(req, expected) {
+        return Err(ApiError::of(ErrorCode::Unauthenticated));
+    }
+    Ok(())
+}
+
+/// Whether the request's `Authorization: Bearer …` is `expected` (constant-time enough for equal
+/// lengths).
+pub(crate) fn bearer_matches(req: &HttpRequest, expected: &str) -> bool {
     let given = req
         .headers()
         .get(actix_web::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .unwrap_or_default();
-    // Constant-time enough for equal lengths; an empty configured token disables the admin API.
-    let same = given.len() == expected.len()
+    given.len() == expected.len()
         && given
             .bytes()
             .zip(expected.bytes())
             .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-            == 0;
-    if expected.is_empty() || !same {
-        return Err(ApiError::of(ErrorCode::Unauthenticated));
-    }
-    Ok(())
+            == 0
 }
 
 fn number(text: &str) -> Result<Msisdn, ApiError> {

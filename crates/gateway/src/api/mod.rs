@@ -2,9 +2,11 @@
 
 pub mod admin;
 mod admin_outbox;
+mod admin_stats;
 pub mod callbacks;
 pub mod carrier_billing;
 pub mod deliverable;
+pub mod metrics;
 pub mod refund;
 pub mod topup;
 pub mod webhooks;

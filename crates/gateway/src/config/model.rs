@@ -19,6 +19,9 @@ pub struct Config {
     pub routing: RoutingConfig,
     pub topup: TopUpConfig,
     pub admin: AdminConfig,
+    /// `GET /metrics` (see `crate::observe`).
+    #[serde(default)]
+    pub metrics: MetricsConfig,
     #[serde(default)]
     pub webhooks: WebhooksConfig,
     #[serde(default)]
@@ -28,6 +31,9 @@ pub struct Config {
     /// Rate and spending limits (see `crate::limits`).
     #[serde(default)]
     pub limits: crate::limits::LimitsConfig,
+    /// OpenTelemetry traces (see `crate::telemetry`).
+    #[serde(default)]
+    pub telemetry: crate::telemetry::TelemetryConfig,
     #[serde(default)]
     pub operators: BTreeMap<String, OperatorConfig>,
     #[serde(default)]
@@ -162,6 +168,21 @@ pub struct AdminConfig {
     /// Bearer token of the `/admin` API; empty disables it.
     #[serde(default)]
     pub token: Secret,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// Bearer token `GET /metrics` asks for; empty (the default) leaves it open for Prometheus.
+    #[serde(default)]
+    pub token: Secret,
+    /// How often the backlog gauges are read from the store, in milliseconds.
+    #[serde(default = "default_backlog_refresh_ms")]
+    pub backlog_refresh_ms: u64,
+}
+
+fn default_backlog_refresh_ms() -> u64 {
+    5_000
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

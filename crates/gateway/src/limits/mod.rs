@@ -82,6 +82,9 @@ pub async fn rate_limit<B: MessageBody + 'static>(
             };
             if let Some(wait) = limited {
                 let error = merchant_limited(wait);
+                state
+                    .observe
+                    .limit_refused(crate::observe::Limit::MerchantRate);
                 tracing::info!(merchant = %merchant, retry_after = error.retry_after_secs, "merchant rate limit");
                 let response = HttpError(error).error_response();
                 return Ok(req.into_response(response).map_into_right_body());

@@ -21,12 +21,14 @@ mod send;
 use std::sync::Arc;
 
 use switchboard_adapter::AdapterError;
-use switchboard_core::ApiError;
+use switchboard_core::{ApiError, ErrorCode};
 use switchboard_router::Channel;
 use switchboard_store::IdempotencyKey;
+use tracing::Instrument;
 
 pub use resource::{save, Resource};
 
+use crate::observe::{Limit, Outcome};
 use crate::state::AppState;
 
 /// The stored record to answer with, and whether it is a replay of an earlier request.
@@ -76,6 +78,12 @@ pub trait Operation: Sync {
         record: &Self::Record,
     ) -> Result<<Self::Record as Resource>::Upstream, AdapterError>;
 
+    /// What this request asks of the operator (the `kind` label of the metrics).
+    fn kind(&self, record: &Self::Record) -> crate::observe::Kind;
+
+    /// The operator it is for (a configured operator id).
+    fn operator<'a>(&'a self, record: &'a Self::Record) -> &'a str;
+
     /// An upstream refusal as this API tells it to the merchant.
     fn refusal(&self, error: ApiError) -> ApiError {
         error
@@ -89,16 +97,39 @@ pub async fn run<O: Operation>(
     op: &O,
     mut record: O::Record,
 ) -> Result<Submitted<O::Record>, ApiError> {
-    match op.claim(state, &mut record).await? {
+    let rec = state
+        .observe
+        .recorder(op.kind(&record), op.operator(&record));
+    let claim = op
+        .claim(state, &mut record)
+        .instrument(tracing::info_span!("store.claim"))
+        .await
+        .inspect_err(|e| {
+            if e.code == ErrorCode::TooManyRequests {
+                rec.limit_refused(Limit::MerchantRate);
+            }
+        })?;
+    match claim {
         Claim::Inserted => {}
         Claim::Existing { key, existing } => {
-            return replay::replay(state, &record, key, existing).await
+            let replayed = replay::replay(state, &record, key, existing).await;
+            if matches!(replayed, Ok(Submitted { replayed: true, .. })) {
+                rec.replayed();
+            }
+            return replayed;
         }
-        Claim::Refused(error) => return send::refuse_unsent(state, record, error).await,
+        Claim::Refused(error) => {
+            rec.limit_refused(Limit::Spending);
+            rec.done(None, Outcome::Rejected, Some(error.code), None);
+            return send::refuse_unsent(state, record, error).await;
+        }
     }
     let channels = match op.channels(state, &record) {
         Ok(channels) => channels,
-        Err(error) => return send::refuse_unsent(state, record, error).await,
+        Err(error) => {
+            rec.done(None, Outcome::Rejected, Some(error.code), None);
+            return send::refuse_unsent(state, record, error).await;
+        }
     };
-    send::send(state, op, record, &channels).await
+    send::send(state, op, record, &channels, &rec).await
 }

@@ -24,6 +24,9 @@ pub trait Resource: Clone + Send + Sync + Sized {
 
     fn take_answer(&mut self, up: &Self::Upstream, now: DateTime<Utc>);
 
+    /// Still waiting on the operator (after an answer: accepted, not settled yet).
+    fn unsettled(&self) -> bool;
+
     /// The upstream's answer is unknown (a timeout): it stays unsettled for reconciliation.
     fn outcome_unknown(&mut self, now: DateTime<Utc>);
 
@@ -67,6 +70,7 @@ pub trait Resource: Clone + Send + Sync + Sized {
 
 /// Writes `after` over `before`. A concurrent writer (reconciliation taking over) wins: what it
 /// stored is the truth and is returned.
+#[tracing::instrument(name = "store.save", skip_all)]
 pub async fn save<R: Resource>(
     state: &AppState,
     before: &R,

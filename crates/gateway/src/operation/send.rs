@@ -1,14 +1,17 @@
 //! Sending a claimed record over its channels and settling what the upstream said.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use switchboard_adapter::AdapterError;
 use switchboard_core::{ApiError, ErrorCode};
 use switchboard_router::Channel;
 use switchboard_store::IdempotencyKey;
+use tracing::Instrument;
 
 use super::{save, Operation, Resource, Submitted};
+use crate::observe::{CallResult, Limit, Outcome, Recorder};
 use crate::state::AppState;
 
 /// Tries the channels in order; moves on only when the previous one provably did nothing.
@@ -17,8 +20,12 @@ pub(super) async fn send<O: Operation>(
     op: &O,
     mut record: O::Record,
     channels: &[Arc<Channel>],
+    rec: &Recorder<'_>,
 ) -> Result<Submitted<O::Record>, ApiError> {
     let claimed = record.clone();
+    // The last channel that was called, and how long it took.
+    let mut tried: Option<(&str, Duration)> = None;
+    let mut not_reached = false;
     let reconcile = &state.config.reconcile;
     let mut last_error = ApiError::new(
         ErrorCode::Unavailable,
@@ -28,6 +35,7 @@ pub(super) async fn send<O: Operation>(
         if let Err(wait) = state.limits.channels.check(&channel.id) {
             let secs = crate::limits::retry_after_secs(wait);
             tracing::warn!(channel = %channel.id, retry_after = secs, "channel rate limit reached; nothing sent");
+            rec.limit_refused(Limit::ChannelRate);
             last_error = ApiError::new(
                 ErrorCode::Unavailable,
                 format!("The operator's request quota is used up. Retry after {secs} s."),
@@ -36,7 +44,14 @@ pub(super) async fn send<O: Operation>(
             continue;
         }
         record.set_channel(&channel.id);
-        let answer = op.call(channel, &record).await;
+        let span = upstream_span::<O::Record>(&channel.id);
+        let started = Instant::now();
+        let answer = op.call(channel, &record).instrument(span.clone()).await;
+        let took = started.elapsed();
+        tried = Some((channel.id.as_str(), took));
+        let result = call_result(&answer);
+        rec.call(&channel.id, result, took);
+        span.record("result", result.as_str());
         let now = Utc::now();
         match &answer {
             Ok(_) | Err(AdapterError::Refused(_)) => channel.health.record_answer(),
@@ -50,22 +65,36 @@ pub(super) async fn send<O: Operation>(
                 record.take_answer(&up, now);
                 record.schedule(reconcile, now);
                 tracing::info!(channel = %channel.id, "accepted upstream");
+                let outcome = if record.unsettled() {
+                    Outcome::Processing
+                } else {
+                    Outcome::Succeeded
+                };
+                rec.done(Some(&channel.id), outcome, None, Some(took));
                 return answered(state, &claimed, record, &[]).await;
             }
             Err(AdapterError::Refused(error)) => {
                 let error = op.refusal(error);
                 tracing::info!(channel = %channel.id, code = error.code.as_str(), "refused upstream");
+                rec.done(
+                    Some(&channel.id),
+                    Outcome::Denied,
+                    Some(error.code),
+                    Some(took),
+                );
                 record.reject(&error, now);
                 let release = record.released_keys(true);
                 return answered(state, &claimed, record, &release).await;
             }
             Err(AdapterError::Unknown(reason)) => {
                 tracing::warn!(channel = %channel.id, %reason, "upstream outcome unknown; left for reconciliation");
+                rec.done(Some(&channel.id), Outcome::Unknown, None, Some(took));
                 record.outcome_unknown(now);
                 record.schedule(reconcile, now);
                 return answered(state, &claimed, record, &[]).await;
             }
             Err(AdapterError::NotSent(reason)) => {
+                not_reached = true;
                 tracing::warn!(channel = %channel.id, %reason, "upstream not reached; trying the next channel");
                 last_error = ApiError::new(
                     ErrorCode::Unavailable,
@@ -84,7 +113,30 @@ pub(super) async fn send<O: Operation>(
             }
         }
     }
+    // Nothing was taken upstream: not reached anywhere, or refused before sending.
+    let outcome = if not_reached {
+        Outcome::NotSent
+    } else {
+        Outcome::Rejected
+    };
+    rec.done(
+        tried.map(|(c, _)| c),
+        outcome,
+        Some(last_error.code),
+        tried.map(|(_, t)| t),
+    );
     refuse_from(state, &claimed, record, last_error).await
+}
+
+fn call_result<T>(answer: &Result<T, AdapterError>) -> CallResult {
+    match answer {
+        Ok(_) => CallResult::Ok,
+        Err(AdapterError::Refused(_)) => CallResult::Refused,
+        Err(AdapterError::Unknown(_)) => CallResult::Unknown,
+        Err(AdapterError::NotSent(_)) => CallResult::NotSent,
+        Err(AdapterError::NotFound) => CallResult::NotFound,
+        Err(AdapterError::Unsupported(_)) => CallResult::Unsupported,
+    }
 }
 
 async fn answered<R: Resource>(
@@ -123,4 +175,19 @@ async fn refuse_from<R: Resource>(
     record.reject(&error, Utc::now());
     let release = record.released_keys(false);
     answered(state, claimed, record, &release).await
+}
+
+/// The span of one upstream call: channel (a configuration id), the record kind, the result.
+fn upstream_span<R>(channel: &str) -> tracing::Span {
+    let kind = std::any::type_name::<R>()
+        .rsplit("::")
+        .next()
+        .unwrap_or("record");
+    tracing::info_span!(
+        "upstream.call",
+        otel.kind = "client",
+        channel = %channel,
+        operation = %kind.trim_end_matches("Record"),
+        result = tracing::field::Empty,
+    )
 }

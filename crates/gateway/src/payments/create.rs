@@ -2,6 +2,7 @@
 //! engine — its claim (with the merchant's shared rate limit and the subscriber's spending
 //! reservation in the same round trip), its channels and its upstream call.
 
+use crate::observe::Kind;
 use std::sync::Arc;
 
 use chrono::{SubsecRound, Utc};
@@ -73,6 +74,17 @@ fn keys_of(record: &PaymentRecord) -> Vec<IdempotencyKey> {
 
 impl Operation for PaymentRequest {
     type Record = PaymentRecord;
+
+    fn kind(&self, record: &PaymentRecord) -> Kind {
+        match record.flow {
+            PaymentFlow::OneStep => Kind::Payment,
+            PaymentFlow::TwoStep => Kind::Prepare,
+        }
+    }
+
+    fn operator<'a>(&'a self, record: &'a PaymentRecord) -> &'a str {
+        &record.operator_id
+    }
 
     /// The claim and the month's spending reservation side by side: one round trip.
     async fn claim(

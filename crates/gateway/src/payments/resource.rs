@@ -33,6 +33,10 @@ impl Resource for PaymentRecord {
         self.phase == Phase::Submitting
     }
 
+    fn unsettled(&self) -> bool {
+        self.is_unsettled()
+    }
+
     fn take_answer(&mut self, up: &UpstreamPayment, now: DateTime<Utc>) {
         let flagged = self.needs_review;
         self.apply_upstream(up, now);

@@ -2,6 +2,7 @@
 //! the claim with the remaining-amount guard (atomic in the store), and the upstream call through the
 //! payment's channel.
 
+use crate::observe::Kind;
 use std::sync::Arc;
 
 use chrono::{SubsecRound, Utc};
@@ -65,6 +66,14 @@ struct RefundRequest<'a> {
 
 impl Operation for RefundRequest<'_> {
     type Record = RefundRecord;
+
+    fn kind(&self, _: &RefundRecord) -> Kind {
+        Kind::Refund
+    }
+
+    fn operator<'a>(&'a self, _: &'a RefundRecord) -> &'a str {
+        &self.payment.operator_id
+    }
 
     /// A total refund takes what is left; the store refuses it if that changed meanwhile.
     async fn claim(

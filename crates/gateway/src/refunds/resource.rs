@@ -32,6 +32,10 @@ impl Resource for RefundRecord {
         self.phase == Phase::Submitting
     }
 
+    fn unsettled(&self) -> bool {
+        self.is_unsettled()
+    }
+
     fn take_answer(&mut self, up: &UpstreamRefund, now: DateTime<Utc>) {
         let flagged = self.needs_review;
         self.apply_upstream(up, now);

@@ -53,6 +53,10 @@ impl Resource for TopUpRecord {
         false
     }
 
+    fn unsettled(&self) -> bool {
+        self.is_unsettled()
+    }
+
     fn take_answer(&mut self, up: &UpstreamTopUp, now: DateTime<Utc>) {
         take_answer(self, up, now);
     }

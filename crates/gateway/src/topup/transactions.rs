@@ -1,6 +1,7 @@
 //! `POST /telecom/topup` and the settling of pending top-ups. The merchant's `external_tx_id` is the
 //! idempotency key: an identical retry returns the same transaction, another body is `409 CONFLICT`.
 
+use crate::observe::Kind;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, SubsecRound, Utc};
@@ -80,6 +81,14 @@ struct TopUpRequest<'a> {
 
 impl Operation for TopUpRequest<'_> {
     type Record = TopUpRecord;
+
+    fn kind(&self, _: &TopUpRecord) -> Kind {
+        Kind::Topup
+    }
+
+    fn operator<'a>(&'a self, record: &'a TopUpRecord) -> &'a str {
+        &record.operator_id
+    }
 
     async fn claim(
         &self,
