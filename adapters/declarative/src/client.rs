@@ -91,7 +91,7 @@ impl Client {
             if let Some(b) = &body {
                 request = request.body(b.clone());
             }
-            let response = request.send().await.map_err(|e| classify_send_error(&e))?;
+            let response = switchboard_adapter::send_upstream(request).await?;
             let status = response.status().as_u16();
             if status == 401 && attempt == 0 {
                 if let Some(token) = token {
