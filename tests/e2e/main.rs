@@ -3,6 +3,7 @@
 //! scenario), a single Redis and a 3-master Redis Cluster (one suite test each, scenarios in parallel).
 
 mod auth;
+mod dcb;
 mod errors;
 mod ideabiz;
 mod idempotency;
@@ -90,6 +91,9 @@ scenarios! {
     idempotency::a_repeated_reference_code_without_correlator_is_a_conflict,
     idempotency::a_refusal_is_replayed_and_the_reference_stays_usable,
     idempotency::prepare_is_idempotent_too,
+    dcb::vodafone_it_payments_and_refunds_go_through_the_declarative_channel,
+    dcb::aggregator_refusals_map_to_camara_codes,
+    dcb::aggregator_5xx_slow_and_pending_answers_settle_with_one_charge,
     ideabiz::dialog_payments_go_through_the_ideabiz_platform,
     ideabiz::platform_refusals_map_to_camara_codes,
     ideabiz::two_step_is_not_offered_by_ideabiz_operators,

@@ -9,7 +9,9 @@ mod channel;
 mod error;
 mod http;
 mod registry;
+mod rules;
 pub mod sanitize;
+pub mod signing;
 
 mod token;
 
@@ -26,6 +28,7 @@ pub use channel::{ChannelRateLimit, ChannelSettings, Credentials, Timeouts};
 pub use error::{AdapterBuildError, AdapterError};
 pub use http::{classify_send_error, join_path, send_upstream, UpstreamHttp};
 pub use registry::{AdapterFactory, AdapterRegistry};
+pub use rules::{ErrorRule, ErrorRules, FailedAnswer, RuleOutcome, StatusMatch};
 pub use token::{CachedToken, TokenCache};
 
 /// What an upstream says about a payment, a refund or a top-up (defined in core, beside the records

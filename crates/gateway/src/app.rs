@@ -8,6 +8,7 @@ use actix_web::dev::ServerHandle;
 use actix_web::{middleware, web, App, HttpServer};
 use switchboard_adapter::{AdapterRegistry, UpstreamHttp};
 use switchboard_adapter_camara as camara;
+use switchboard_adapter_declarative as declarative;
 use switchboard_adapter_ideabiz as ideabiz;
 use switchboard_adapter_topup as topup_provider;
 
@@ -22,21 +23,18 @@ use crate::http::Endpoint;
 use crate::state::AppState;
 use crate::{api, auth, health, http, openapi, routing, topup};
 
-/// Operators the built-in sandbox simulates (`base_url = "sandbox://<operator>"`).
-pub const SANDBOX_OPERATORS: &[&str] = &[
-    "movistar-es",
-    "telekom-de",
-    "dialog-lk",
-    "globaltopup",
-    "topup-primary",
-    "topup-secondary",
-];
+/// Upstreams the built-in sandbox simulates (`base_url = "sandbox://<id>"`): read from the
+/// sandbox's own default configuration, so a new simulator needs no list kept here.
+pub fn sandbox_ids() -> Vec<String> {
+    SandboxConfig::default().ids().map(str::to_owned).collect()
+}
 
 /// Every adapter kind Switchboard speaks. Adding an upstream style is one line here.
 pub fn adapter_registry() -> AdapterRegistry {
     let mut registry = AdapterRegistry::new();
     registry.register(camara::KIND, camara::factory);
     registry.register(ideabiz::KIND, ideabiz::factory);
+    registry.register(declarative::KIND, declarative::factory);
     registry.register(topup_provider::KIND, topup_provider::factory);
     registry
 }

@@ -30,6 +30,8 @@ pub struct SandboxConfig {
     /// Simulated top-up providers, each served under `/{id}`. Ids must differ
     /// from the operators' and platforms' ids.
     pub topup: Vec<crate::topup::TopUpProvider>,
+    /// Simulated DCB aggregators, each served under `/{id}` (ids distinct from all others).
+    pub dcb: Vec<crate::dcb::DcbAggregator>,
     /// Delays used by the scripted outcomes.
     pub timings: Timings,
 }
@@ -38,7 +40,8 @@ impl SandboxConfig {
     /// `movistar-es` (sync) and `telekom-de` (async), both with the default
     /// credentials, the Ideabiz platform `dialog-lk` (see
     /// [`IdeabizPlatform::with_defaults`]), the top-up providers `globaltopup`, `topup-primary` and
-    /// `topup-secondary` (API key `sandbox-topup-key`), and default timings.
+    /// `topup-secondary` (API key `sandbox-topup-key`), the DCB aggregator `dcb-it` (merchant
+    /// `sandbox-merchant`, secret `sandbox-dcb-secret`, sync), and default timings.
     pub fn with_default_operators(listen: SocketAddr) -> Self {
         let operator = |id: &str, mode| SandboxOperator {
             id: id.to_owned(),
@@ -63,8 +66,24 @@ impl SandboxConfig {
             .into_iter()
             .map(crate::topup::TopUpProvider::with_defaults)
             .collect(),
+            dcb: vec![crate::dcb::DcbAggregator::with_defaults(
+                crate::dcb::DEFAULT_DCB_AGGREGATOR,
+            )],
             timings: Timings::default(),
         }
+    }
+}
+
+impl SandboxConfig {
+    /// Every simulated upstream's id (its `/{id}` path prefix), in configuration order: what a
+    /// gateway channel may name as `sandbox://<id>`.
+    pub fn ids(&self) -> impl Iterator<Item = &str> {
+        self.operators
+            .iter()
+            .map(|o| o.id.as_str())
+            .chain(self.ideabiz.iter().map(|p| p.id.as_str()))
+            .chain(self.topup.iter().map(|p| p.id.as_str()))
+            .chain(self.dcb.iter().map(|a| a.id.as_str()))
     }
 }
 

@@ -19,6 +19,7 @@ mod admin;
 mod auth;
 mod config;
 mod consent;
+mod dcb;
 mod error;
 mod ideabiz;
 mod inbox;
@@ -45,6 +46,10 @@ use actix_web::{web, App, HttpServer};
 
 pub use config::{IdeabizPlatform, OperatorMode, SandboxConfig, SandboxOperator, Timings};
 pub use consent::CONSENT_PATH;
+pub use dcb::{
+    canonical_request as dcb_canonical_request, sign as dcb_sign, DcbAggregator, DCB_API_PATH,
+    DEFAULT_DCB_AGGREGATOR, DEFAULT_DCB_MERCHANT, DEFAULT_DCB_SECRET,
+};
 pub use ideabiz::{IDEABIZ_CARRIER_BILLING_PATH, IDEABIZ_TOKEN_PATH};
 pub use inbox::{Captured, Inbox};
 pub use routes::CARRIER_BILLING_PATH;
@@ -111,13 +116,7 @@ pub async fn start(config: SandboxConfig) -> std::io::Result<SandboxHandle> {
 
 fn check_ids(config: &SandboxConfig) -> std::io::Result<()> {
     let mut seen = std::collections::HashSet::new();
-    let ids = config
-        .operators
-        .iter()
-        .map(|o| &o.id)
-        .chain(config.ideabiz.iter().map(|p| &p.id))
-        .chain(config.topup.iter().map(|p| &p.id));
-    for id in ids {
+    for id in config.ids() {
         if !seen.insert(id) {
             return Err(std::io::Error::new(
                 std::io::ErrorKind::InvalidInput,

@@ -4,7 +4,8 @@ use std::net::SocketAddr;
 
 use clap::Parser;
 use switchboard_sandbox::{
-    SandboxConfig, CARRIER_BILLING_PATH, IDEABIZ_CARRIER_BILLING_PATH, IDEABIZ_TOKEN_PATH,
+    SandboxConfig, CARRIER_BILLING_PATH, DCB_API_PATH, IDEABIZ_CARRIER_BILLING_PATH,
+    IDEABIZ_TOKEN_PATH,
 };
 use tracing_subscriber::EnvFilter;
 
@@ -54,6 +55,7 @@ async fn main() -> std::io::Result<()> {
     let operators = config.operators.clone();
     let platforms = config.ideabiz.clone();
     let providers = config.topup.clone();
+    let aggregators = config.dcb.clone();
     let handle = switchboard_sandbox::start(config).await?;
     for operator in &operators {
         let base = handle.base_url(&operator.id);
@@ -74,6 +76,13 @@ async fn main() -> std::io::Result<()> {
         println!(
             "{} (top-up): {base}/telecom/..., {base}/esim/orders",
             provider.id
+        );
+    }
+    for aggregator in &aggregators {
+        let base = handle.base_url(&aggregator.id);
+        println!(
+            "{} (DCB aggregator, HMAC-signed, merchant {}): {base}{DCB_API_PATH}/charges",
+            aggregator.id, aggregator.merchant
         );
     }
     println!("admin: http://{}/_admin/charges", handle.addr());

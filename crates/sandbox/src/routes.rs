@@ -36,6 +36,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(crate::consent::configure)
             // Ideabiz platforms: `/token` and `/carrier-billing/v1/...`.
             .configure(ideabiz::configure)
+            // DCB aggregators: `/dcb/v1/...`.
+            .configure(crate::dcb::configure)
             // Top-up providers: `/telecom/...` and `/esim/orders`.
             .configure(topup::configure)
             // CAMARA operators' refunds: `/carrier-billing-refund/v0.3/...`.

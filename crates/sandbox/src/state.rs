@@ -14,9 +14,12 @@ use crate::topup::TopUpState;
 pub struct AppState {
     operators: HashMap<String, SandboxOperator>,
     ideabiz_platforms: HashMap<String, IdeabizPlatform>,
+    dcb_aggregators: HashMap<String, crate::dcb::DcbAggregator>,
     pub timings: Timings,
     pub store: Store,
     pub ideabiz: ideabiz::Store,
+    /// DCB aggregators' charges and refunds.
+    pub dcb: crate::dcb::Store,
     /// Top-up providers and their transactions.
     pub topup: TopUpState,
     /// Refunds of the CAMARA operators' payments.
@@ -42,9 +45,15 @@ impl AppState {
                 .iter()
                 .map(|p| (p.id.clone(), p.clone()))
                 .collect(),
+            dcb_aggregators: config
+                .dcb
+                .iter()
+                .map(|a| (a.id.clone(), a.clone()))
+                .collect(),
             timings: config.timings,
             store: Store::default(),
             ideabiz: ideabiz::Store::default(),
+            dcb: crate::dcb::Store::default(),
             topup: TopUpState::new(&config.topup),
             refunds: crate::refund::RefundBook::default(),
             consent: Default::default(),
@@ -67,10 +76,16 @@ impl AppState {
             .ok_or_else(|| ApiError::not_found(format!("Unknown platform '{id}'")))
     }
 
+    /// The DCB aggregator served under `/{id}`.
+    pub fn dcb_aggregator(&self, id: &str) -> Option<&crate::dcb::DcbAggregator> {
+        self.dcb_aggregators.get(id)
+    }
+
     /// Charges applied so far by every simulated upstream.
     pub fn charges(&self, now: Instant) -> ChargeReport {
         let mut report = self.store.charges(now);
         self.ideabiz.add_charges(&mut report, now);
+        self.dcb.add_charges(&mut report, now);
         report
     }
 
@@ -78,6 +93,7 @@ impl AppState {
     pub fn reset(&self) {
         self.store.reset();
         self.ideabiz.reset();
+        self.dcb.reset();
         self.topup.reset();
         self.consent.reset();
         self.refunds.reset();

@@ -161,10 +161,11 @@ pub fn validate(config: &Config) -> Result<(), String> {
         }
         let url = &ch.base_url;
         if let Some(op) = url.strip_prefix(SANDBOX_SCHEME) {
-            if !crate::app::SANDBOX_OPERATORS.contains(&op) {
+            let simulated = crate::app::sandbox_ids();
+            if !simulated.iter().any(|s| s == op) {
                 problems.push(format!(
                     "channels.{id}.base_url: the sandbox has no operator '{op}' (it has {})",
-                    crate::app::SANDBOX_OPERATORS.join(", ")
+                    simulated.join(", ")
                 ));
             }
         } else if !(url.starts_with("http://") || url.starts_with("https://")) {
