@@ -3,6 +3,7 @@
 //! ([`Receiver`]: HTTPS with a test CA, recording, scriptable answers).
 
 mod env;
+pub mod fault_proxy;
 mod gateway;
 pub mod receiver;
 mod schema;

@@ -127,7 +127,7 @@ impl IdeabizClient {
             if let Some(body) = body {
                 request = request.json(body);
             }
-            let response = request.send().await.map_err(|e| classify_send_error(&e))?;
+            let response = switchboard_adapter::send_upstream(request).await?;
             let status = response.status();
             tracing::Span::current().record("status", status.as_u16());
             // The status is known, but a charge answer is only useful with its body: a failure

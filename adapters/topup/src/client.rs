@@ -60,7 +60,7 @@ impl TopUpClient {
         if let Some(body) = body {
             request = request.json(body);
         }
-        let response = request.send().await.map_err(|e| classify_send_error(&e))?;
+        let response = switchboard_adapter::send_upstream(request).await?;
         let status = response.status();
         let body = response
             .bytes()

@@ -34,6 +34,17 @@ impl UpstreamHttp {
     }
 }
 
+/// Sends one upstream request with the current trace context (`traceparent`, when traces are on)
+/// and classifies a failed send. Every adapter sends through here.
+pub async fn send_upstream(
+    mut request: reqwest::RequestBuilder,
+) -> Result<reqwest::Response, AdapterError> {
+    for (name, value) in switchboard_core::trace_context::headers() {
+        request = request.header(name, value);
+    }
+    request.send().await.map_err(|e| classify_send_error(&e))
+}
+
 /// `{root}/{segments…}`, each segment percent-encoded (upstream ids are free text and must not be
 /// able to change the path).
 pub fn join_path(root: &reqwest::Url, segments: &[&str]) -> reqwest::Url {

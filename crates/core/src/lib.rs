@@ -13,6 +13,7 @@ pub mod secret;
 pub mod sink;
 pub mod state;
 pub mod topup;
+pub mod trace_context;
 pub mod upstream;
 
 pub use error::{ApiError, ErrorCode};

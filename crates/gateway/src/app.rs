@@ -369,6 +369,10 @@ pub async fn start(mut config: Config) -> Result<Running, StartError> {
             .wrap(middleware::from_fn(crate::limits::rate_limit))
             .wrap(middleware::from_fn(http::x_correlator))
             .wrap(middleware::from_fn(crate::observe::http::observe_http))
+            .wrap(middleware::Condition::new(
+                crate::telemetry::enabled(),
+                middleware::from_fn(crate::telemetry::trace_request),
+            ))
             .configure(configure)
             .default_service(web::to(http::not_found_route))
     })

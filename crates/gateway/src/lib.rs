@@ -17,6 +17,7 @@ pub mod reconcile;
 pub mod refunds;
 pub mod routing;
 pub mod state;
+pub mod telemetry;
 pub mod topup;
 pub mod workers;
 

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use switchboard_gateway::config::{self, ConfigSource};
+use switchboard_gateway::telemetry;
 
 #[derive(Parser)]
 #[command(
@@ -40,12 +41,6 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("SWITCHBOARD_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .init();
     let cli = Cli::parse();
     if cli.hash_secret {
         let mut secret = String::new();
@@ -72,9 +67,26 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    if matches!(cli.command, Some(Command::Worker)) {
-        return run_worker(config).await;
-    }
+    // Logs (and traces, with `telemetry.otlp_endpoint`) once the configuration is known.
+    let log_filter = tracing_subscriber::EnvFilter::try_from_env("SWITCHBOARD_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let telemetry = match telemetry::init(&config.telemetry, log_filter) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("switchboard: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let code = if matches!(cli.command, Some(Command::Worker)) {
+        run_worker(config).await
+    } else {
+        run_server(config).await
+    };
+    telemetry.shutdown().await;
+    code
+}
+
+async fn run_server(config: switchboard_gateway::config::Config) -> ExitCode {
     let running = match switchboard_gateway::start(config).await {
         Ok(r) => r,
         Err(e) => {

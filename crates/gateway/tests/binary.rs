@@ -172,3 +172,60 @@ async fn a_replica_on_a_shared_store_without_shared_keys_refuses_to_start() {
     allowed.wait().ok();
     std::fs::remove_dir_all(dir).ok();
 }
+
+/// The documented conformance profile makes the expired-token and rate-limit cases reachable.
+#[tokio::test]
+async fn the_conformance_profile_expires_tokens_and_limits_the_rate() {
+    let port = free_port();
+    let profile = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../config/profiles/conformance.toml");
+    let child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .arg("--config")
+        .arg(&profile)
+        .env("SWITCHBOARD_SERVER__PORT", port.to_string())
+        .env("SWITCHBOARD_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let _guard = Killed(child);
+    let base = format!("http://127.0.0.1:{port}");
+    assert!(wait_healthy(&base).await, "switchboard did not come up");
+    let client = reqwest::Client::new();
+    let token: serde_json::Value = client
+        .post(format!("{base}/oauth2/token"))
+        .basic_auth("demo-merchant", Some("demo-secret"))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(token["expires_in"], 5, "{token}");
+    let token = token["access_token"].as_str().unwrap().to_string();
+    let list = || {
+        client
+            .get(format!("{base}/carrier-billing/v0.5/payments"))
+            .bearer_auth(&token)
+            .send()
+    };
+    let mut limited = None;
+    for _ in 0..10 {
+        let res = list().await.unwrap();
+        if res.status() == 429 {
+            limited = Some(res);
+            break;
+        }
+    }
+    let limited = limited.expect("the 5 requests per second limit answers 429");
+    assert!(limited.headers().contains_key("retry-after"));
+    let body: serde_json::Value = limited.json().await.unwrap();
+    assert_eq!(body["code"], "TOO_MANY_REQUESTS", "{body}");
+
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let expired = list().await.unwrap();
+    assert_eq!(expired.status(), 401);
+    let body: serde_json::Value = expired.json().await.unwrap();
+    assert_eq!(body["code"], "UNAUTHENTICATED", "{body}");
+}

@@ -32,6 +32,7 @@ mod routes;
 mod state;
 mod store;
 mod topup;
+mod traceparents;
 mod watchers;
 
 use std::net::SocketAddr;
@@ -67,6 +68,15 @@ pub async fn start(config: SandboxConfig) -> std::io::Result<SandboxHandle> {
             .app_data(data.clone())
             .wrap_fn(|req, srv| {
                 let correlator = req.headers().get(X_CORRELATOR).cloned();
+                if let Some(tp) = req
+                    .headers()
+                    .get("traceparent")
+                    .and_then(|v| v.to_str().ok())
+                {
+                    if let Some(state) = req.app_data::<web::Data<AppState>>() {
+                        state.traceparents.record(tp);
+                    }
+                }
                 let response = srv.call(req);
                 async move {
                     let mut response = response.await?;

@@ -26,7 +26,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/charges", web::get().to(admin::charges))
             .route("/reset", web::post().to(admin::reset))
             .route("/credits", web::get().to(topup::admin_credits))
-            .route("/refunds", web::get().to(crate::refund::admin_refunds)),
+            .route("/refunds", web::get().to(crate::refund::admin_refunds))
+            .route("/traceparents", web::get().to(crate::traceparents::list)),
     )
     .service(
         web::scope("/{op}")

@@ -25,6 +25,8 @@ pub struct AppState {
     pub consent: crate::consent::ConsentStore,
     /// Sends the simulators' own notifications (sinks, webhooks).
     pub notifier: Notifier,
+    /// The `traceparent` headers received (test support).
+    pub traceparents: crate::traceparents::TraceparentLog,
 }
 
 impl AppState {
@@ -47,6 +49,7 @@ impl AppState {
             refunds: crate::refund::RefundBook::default(),
             consent: Default::default(),
             notifier,
+            traceparents: Default::default(),
         }
     }
 
@@ -78,5 +81,6 @@ impl AppState {
         self.topup.reset();
         self.consent.reset();
         self.refunds.reset();
+        self.traceparents.reset();
     }
 }

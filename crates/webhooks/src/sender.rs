@@ -151,6 +151,9 @@ impl Sender {
 
     /// One attempt at `delivery`, signed with the merchant's `secret` (`whsec_…`; `None`: unsigned,
     /// with a warning) at `now`. Never panics; every failure is in the report.
+    #[tracing::instrument(name = "webhook.attempt", skip_all, fields(
+        event_id = %delivery.event_id, merchant = %delivery.merchant_id, status = tracing::field::Empty,
+    ))]
     pub async fn send(
         &self,
         delivery: &Delivery,
@@ -229,6 +232,9 @@ impl Sender {
             }
         }
 
+        for (name, value) in switchboard_core::trace_context::headers() {
+            request = request.header(name, value);
+        }
         let response = match request.body(delivery.body.clone()).send().await {
             Ok(response) => response,
             Err(err) => {
@@ -242,6 +248,7 @@ impl Sender {
             }
         };
         let status = response.status().as_u16();
+        tracing::Span::current().record("status", i64::from(status));
         let retry_after = response
             .headers()
             .get(RETRY_AFTER)

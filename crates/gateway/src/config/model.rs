@@ -31,6 +31,9 @@ pub struct Config {
     /// Rate and spending limits (see `crate::limits`).
     #[serde(default)]
     pub limits: crate::limits::LimitsConfig,
+    /// OpenTelemetry traces (see `crate::telemetry`).
+    #[serde(default)]
+    pub telemetry: crate::telemetry::TelemetryConfig,
     #[serde(default)]
     pub operators: BTreeMap<String, OperatorConfig>,
     #[serde(default)]

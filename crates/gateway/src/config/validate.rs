@@ -71,6 +71,7 @@ pub fn validate(config: &Config) -> Result<(), String> {
         }
     }
     webhooks(&config.webhooks, &mut problems);
+    problems.extend(config.telemetry.problems());
     if config.payments.max_per_page == 0 {
         problems.push("payments.max_per_page must be above 0".into());
     }

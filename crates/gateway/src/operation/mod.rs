@@ -24,6 +24,7 @@ use switchboard_adapter::AdapterError;
 use switchboard_core::{ApiError, ErrorCode};
 use switchboard_router::Channel;
 use switchboard_store::IdempotencyKey;
+use tracing::Instrument;
 
 pub use resource::{save, Resource};
 
@@ -99,11 +100,17 @@ pub async fn run<O: Operation>(
     let rec = state
         .observe
         .recorder(op.kind(&record), op.operator(&record));
-    let claim = op.claim(state, &mut record).await.inspect_err(|e| {
-        if e.code == ErrorCode::TooManyRequests {
-            rec.limit_refused(Limit::MerchantRate);
-        }
-    })?;
+    let claim = op
+        .claim(state, &mut record)
+        .instrument(crate::telemetry::span(|| {
+            tracing::info_span!("store.claim")
+        }))
+        .await
+        .inspect_err(|e| {
+            if e.code == ErrorCode::TooManyRequests {
+                rec.limit_refused(Limit::MerchantRate);
+            }
+        })?;
     match claim {
         Claim::Inserted => {}
         Claim::Existing { key, existing } => {

@@ -8,6 +8,7 @@ use switchboard_adapter::AdapterError;
 use switchboard_core::{ApiError, ErrorCode};
 use switchboard_router::Channel;
 use switchboard_store::IdempotencyKey;
+use tracing::Instrument;
 
 use super::{save, Operation, Resource, Submitted};
 use crate::observe::{CallResult, Limit, Outcome, Recorder};
@@ -43,11 +44,14 @@ pub(super) async fn send<O: Operation>(
             continue;
         }
         record.set_channel(&channel.id);
+        let span = upstream_span::<O::Record>(&channel.id);
         let started = Instant::now();
-        let answer = op.call(channel, &record).await;
+        let answer = op.call(channel, &record).instrument(span.clone()).await;
         let took = started.elapsed();
         tried = Some((channel.id.as_str(), took));
-        rec.call(&channel.id, CallResult::of(&answer), took);
+        let result = CallResult::of(&answer);
+        rec.call(&channel.id, result, took);
+        span.record("result", result.as_str());
         let now = Utc::now();
         match &answer {
             Ok(_) | Err(AdapterError::Refused(_)) => channel.health.record_answer(),
@@ -125,7 +129,9 @@ async fn answered<R: Resource>(
     record: R,
     release: &[IdempotencyKey],
 ) -> Result<Submitted<R>, ApiError> {
+    let span = crate::telemetry::span(|| tracing::info_span!("store.save"));
     save(state, claimed, record, release)
+        .instrument(span)
         .await?
         .into_answer()
         .map(|record| Submitted {
@@ -155,4 +161,22 @@ async fn refuse_from<R: Resource>(
     record.reject(&error, Utc::now());
     let release = record.released_keys(false);
     answered(state, claimed, record, &release).await
+}
+
+/// The span of one upstream call: channel (a configuration id), the record kind, the result.
+fn upstream_span<R>(channel: &str) -> tracing::Span {
+    if !crate::telemetry::enabled() {
+        return tracing::Span::none();
+    }
+    let kind = std::any::type_name::<R>()
+        .rsplit("::")
+        .next()
+        .unwrap_or("record");
+    tracing::info_span!(
+        "upstream.call",
+        otel.kind = "client",
+        channel = %channel,
+        operation = %kind.trim_end_matches("Record"),
+        result = tracing::field::Empty,
+    )
 }

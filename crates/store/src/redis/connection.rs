@@ -1,6 +1,7 @@
 //! One connection type for both deployments, so every store method is written once:
 //! a single node behind a [`ConnectionManager`] (reconnects by itself) or a Redis Cluster.
 
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
@@ -14,8 +15,57 @@ use crate::StoreError;
 /// Cheap to clone: both variants are handles onto shared, multiplexed connections.
 #[derive(Clone)]
 pub(crate) enum Connection {
-    Single(ConnectionManager),
+    Single(Arc<SingleNode>),
     Cluster(ClusterConnection),
+}
+
+/// A single node's [`ConnectionManager`], replaced by a fresh one when a command times out.
+///
+/// The manager reconnects when the connection breaks, but not when it goes silent: a flow that a
+/// NAT or firewall drops without a reset (or a Redis host that vanished) leaves a socket on which
+/// every command times out until TCP keepalive gives up, hours later. A timeout therefore opens a
+/// new connection; commands already in flight on the old one finish or time out on their own.
+pub(crate) struct SingleNode {
+    /// The manager in use and its generation (how many times it was replaced).
+    current: RwLock<(u64, ConnectionManager)>,
+    client: redis::Client,
+    config: ConnectionManagerConfig,
+}
+
+impl SingleNode {
+    fn new(client: redis::Client, config: ConnectionManagerConfig) -> redis::RedisResult<Self> {
+        let manager = ConnectionManager::new_lazy_with_config(client.clone(), config.clone())?;
+        Ok(SingleNode {
+            current: RwLock::new((0, manager)),
+            client,
+            config,
+        })
+    }
+
+    fn manager(&self) -> (u64, ConnectionManager) {
+        self.current.read().expect("connection lock").clone()
+    }
+
+    /// After a timeout on generation `failed`: swaps in a new lazy manager, unless another
+    /// caller already did.
+    fn after_timeout(&self, failed: u64) {
+        let mut current = self.current.write().expect("connection lock");
+        if current.0 != failed {
+            return;
+        }
+        if let Ok(fresh) =
+            ConnectionManager::new_lazy_with_config(self.client.clone(), self.config.clone())
+        {
+            *current = (failed + 1, fresh);
+        }
+    }
+
+    fn checked<T>(&self, generation: u64, result: redis::RedisResult<T>) -> redis::RedisResult<T> {
+        if matches!(&result, Err(e) if e.is_timeout()) {
+            self.after_timeout(generation);
+        }
+        result
+    }
 }
 
 impl Connection {
@@ -45,9 +95,8 @@ fn open_single(settings: &RedisSettings) -> Result<Connection, StoreError> {
         .set_number_of_retries(1)
         .set_min_delay(Duration::from_millis(50))
         .set_max_delay(Duration::from_millis(200));
-    let manager = ConnectionManager::new_lazy_with_config(client, config)
-        .map_err(|e| unavailable("connect", &e))?;
-    Ok(Connection::Single(manager))
+    let node = SingleNode::new(client, config).map_err(|e| unavailable("connect", &e))?;
+    Ok(Connection::Single(Arc::new(node)))
 }
 
 fn open_cluster(settings: &RedisSettings) -> Result<Connection, StoreError> {
@@ -69,7 +118,11 @@ fn open_cluster(settings: &RedisSettings) -> Result<Connection, StoreError> {
 impl ConnectionLike for Connection {
     fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
         match self {
-            Connection::Single(c) => c.req_packed_command(cmd),
+            Connection::Single(node) => Box::pin(async move {
+                let (generation, mut manager) = node.manager();
+                let result = manager.req_packed_command(cmd).await;
+                node.checked(generation, result)
+            }),
             Connection::Cluster(c) => c.req_packed_command(cmd),
         }
     }
@@ -81,14 +134,18 @@ impl ConnectionLike for Connection {
         count: usize,
     ) -> RedisFuture<'a, Vec<Value>> {
         match self {
-            Connection::Single(c) => c.req_packed_commands(pipeline, offset, count),
+            Connection::Single(node) => Box::pin(async move {
+                let (generation, mut manager) = node.manager();
+                let result = manager.req_packed_commands(pipeline, offset, count).await;
+                node.checked(generation, result)
+            }),
             Connection::Cluster(c) => c.req_packed_commands(pipeline, offset, count),
         }
     }
 
     fn get_db(&self) -> i64 {
         match self {
-            Connection::Single(c) => c.get_db(),
+            Connection::Single(node) => node.manager().1.get_db(),
             Connection::Cluster(c) => c.get_db(),
         }
     }
