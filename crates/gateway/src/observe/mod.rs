@@ -1,9 +1,11 @@
 //! Observability on the request path: one recording call per event feeds both the Prometheus
 //! metrics (`GET /metrics`) and the rolling stats windows (`GET /admin/stats`).
 //!
-//! Every label value comes from configuration (operator and channel ids) or a fixed set, and every
-//! counter exists from start-up in a dense table indexed by position: recording is a read-only map
-//! lookup (no lock) and a few relaxed atomic adds — no lock and no allocation per request.
+//! Every label value comes from configuration (operator and channel ids) or a fixed set. The
+//! operation, upstream, store, limit and webhook counters exist from start-up in dense tables
+//! indexed by position: recording is a read-only map lookup and a few relaxed atomic adds — no
+//! lock and no allocation. (The HTTP series, keyed by matched route, are created on first use: see
+//! [`http`].)
 
 mod backlog;
 pub mod fleet;

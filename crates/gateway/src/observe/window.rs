@@ -19,7 +19,7 @@ pub const SLOTS: usize = 360;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tally {
     Succeeded,
-    /// Answered, but not (yet) a success: processing, or refused by the operator or a rule.
+    /// Refused: by the operator, or by a rule before anything was sent.
     Refused,
     /// Not reached, or no answer in time.
     TechnicalFailure,
