@@ -66,6 +66,8 @@ async fn fuzz(tool: &Path, gw: &TestGateway, store: &str) {
         // One worker: schemathesis's own example generation is not thread-safe in this release.
         let output = tokio::task::spawn_blocking(move || {
             Command::new(tool)
+                // Its example cache goes to the working directory: keep it out of the source tree.
+                .current_dir(env!("CARGO_TARGET_TMPDIR"))
                 .args(["run", &schema, "--url", &url, "-H", &auth])
                 .args(["--max-examples", "25", "--seed", "1", "-w", "1"])
                 .args(["--phases", "examples,coverage,fuzzing,stateful"])
