@@ -265,6 +265,7 @@ fn build_store(config: &Config) -> Result<Arc<dyn Store>, StartError> {
                 idempotency_ttl_secs: s.idempotency_ttl_secs,
                 response_timeout_ms: s.response_timeout_ms,
                 connect_timeout_ms: s.connect_timeout_ms,
+                claim_replicas: s.claim_replicas,
             };
             // Connects lazily: a replica started while Redis is down serves 503 and is not ready
             // until Redis answers, then recovers by itself.

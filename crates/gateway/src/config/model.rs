@@ -86,6 +86,10 @@ pub struct StoreConfig {
     pub memory_max_records: usize,
     pub response_timeout_ms: u64,
     pub connect_timeout_ms: u64,
+    /// Redis: replicas that must hold a new payment, refund or top-up claim before the operator is
+    /// called (`WAIT`); 0 trusts the master alone. See README "Redis Cluster failover".
+    #[serde(default)]
+    pub claim_replicas: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
