@@ -268,3 +268,32 @@ async fn a_simulated_operator_added_by_configuration_alone_passes() {
     assert!(table.contains("4 passed, 0 failed"), "{table}");
     std::fs::remove_dir_all(dir).ok();
 }
+
+/// An upstream that takes the connection and never answers: the step fails at the channel's
+/// deadline instead of hanging the check.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_silent_upstream_fails_at_the_deadline() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let holder = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((sock, _)) = listener.accept().await {
+            held.push(sock);
+        }
+    });
+    let dir = temp_dir("silent");
+    let text = std::fs::read_to_string(format!("{CHANNELS}/dcb_aggregator_it.toml"))
+        .unwrap()
+        .replace("sandbox://dcb-it", &format!("http://{addr}/dcb-it"))
+        .replace("request_ms = 3000", "request_ms = 300");
+    let file = dir.join("dcb_silent.toml");
+    std::fs::write(&file, text).unwrap();
+    let (out, table) = check(None, &[file.to_str().unwrap()]).await;
+    assert_eq!(out.status.code(), Some(1), "{table}");
+    assert!(
+        row(&table, "payment").contains("did not answer before the deadline"),
+        "{table}"
+    );
+    holder.abort();
+    std::fs::remove_dir_all(dir).ok();
+}
