@@ -196,6 +196,10 @@ pub struct SandboxSettings {
     pub async_delay_ms: u64,
     pub reservation_ttl_ms: u64,
     pub slow_ms: u64,
+    /// The simulated upstreams (`config/sandbox.toml`, layered like every file): what a channel may
+    /// name as `sandbox://<id>`.
+    #[serde(default)]
+    pub upstreams: switchboard_sandbox::SandboxUpstreams,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -319,3 +323,14 @@ impl Default for WorkersConfig {
 
 /// Marks channels served by the in-process sandbox: `base_url = "sandbox://<operator>"`.
 pub const SANDBOX_SCHEME: &str = "sandbox://";
+
+impl Config {
+    /// Enabled channels served by the built-in sandbox, each with the simulated upstream it names
+    /// (`base_url = "sandbox://<upstream>"`).
+    pub fn sandbox_channels(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.channels
+            .iter()
+            .filter(|(_, c)| c.enabled)
+            .filter_map(|(id, c)| Some((id.as_str(), c.base_url.strip_prefix(SANDBOX_SCHEME)?)))
+    }
+}
