@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use switchboard_adapter::testing::{learned, payment_record, refund_record, settle};
+use switchboard_adapter::testing::{channel_file, learned, payment_record, refund_record, settle};
 use switchboard_adapter::{
     Adapter, AdapterError, CallbackError, CallbackNotice, CallbackRequest, CallbackSettings,
     Capability, ChannelSettings, UpstreamHttp,
@@ -25,12 +25,7 @@ const NOTIFICATION_WAIT: Duration = Duration::from_secs(10);
 
 /// The shipped channel file, pointed at this sandbox.
 fn settings(sb: &SandboxHandle) -> ChannelSettings {
-    let text = std::fs::read_to_string(CHANNEL_FILE).expect("channel file");
-    let table: toml::Table = toml::from_str(&text).expect("valid TOML");
-    let mut settings: ChannelSettings =
-        serde_json::from_value(serde_json::to_value(table).unwrap()).expect("valid channel");
-    settings.id = "dcb_aggregator_it".into();
-    settings.base_url = sb.base_url(AGGREGATOR);
+    let mut settings = channel_file(CHANNEL_FILE, "dcb_aggregator_it", sb.base_url(AGGREGATOR));
     settings.timeouts.request_ms = 600;
     settings
 }

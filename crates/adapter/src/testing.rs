@@ -7,7 +7,20 @@ use std::time::Duration;
 use serde_json::json;
 use switchboard_core::{ErrorCode, PaymentRecord, PaymentStatus, RefundRecord};
 
-use crate::{Adapter, AdapterError, UpstreamPayment};
+use crate::{Adapter, AdapterError, ChannelSettings, UpstreamPayment};
+
+/// The channel file at `path` (a shipped `config/channels/*.toml` or an example) as the channel
+/// `id`, pointed at `base_url` (a sandbox's address for the file's upstream).
+pub fn channel_file(path: &str, id: &str, base_url: String) -> ChannelSettings {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let table: toml::Table = toml::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let mut settings: ChannelSettings =
+        serde_json::from_value(serde_json::to_value(table).expect("TOML is JSON"))
+            .unwrap_or_else(|e| panic!("{path}: {e}"));
+    settings.id = id.into();
+    settings.base_url = base_url;
+    settings
+}
 
 /// A stored 1-step payment `id` of `amount` (`"2.5"`) `currency` for `msisdn`, about to be sent:
 /// merchant `m`, reference `ref-{id}`, upstream key `sb-{id}`.
