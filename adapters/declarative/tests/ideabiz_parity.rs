@@ -10,12 +10,12 @@ use std::time::Duration;
 
 use switchboard_adapter::testing::{channel_file, learned, payment_record};
 use switchboard_adapter::{
-    Adapter, AdapterError, CallbackNotice, CallbackRequest, CallbackSettings, UpstreamHttp,
-    UpstreamPayment,
+    Adapter, AdapterError, CallbackNotice, CallbackRequest, CallbackSettings, ChannelSettings,
+    UpstreamHttp, UpstreamPayment,
 };
 use switchboard_core::{ErrorCode, PaymentRecord, PaymentStatus};
-use switchboard_sandbox::testing::start_for_tests;
-use switchboard_sandbox::{Inbox, SandboxHandle};
+use switchboard_sandbox::testing::test_config;
+use switchboard_sandbox::{start, IdeabizPlatform, Inbox, SandboxConfig, SandboxHandle};
 
 const PLATFORM: &str = "dialog-lk";
 const HAND_WRITTEN: &str = concat!(
@@ -39,7 +39,16 @@ struct Channel {
 }
 
 async fn channel(file: &'static str) -> Channel {
-    let sandbox = start_for_tests().await;
+    channel_on(file, test_config(), |_| {}).await
+}
+
+/// `file`'s channel on a sandbox started with `config`, its settings changed by `change`.
+async fn channel_on(
+    file: &'static str,
+    config: SandboxConfig,
+    change: impl FnOnce(&mut ChannelSettings),
+) -> Channel {
+    let sandbox = start(config).await.expect("sandbox starts");
     let inbox = Inbox::start().await.expect("inbox starts");
     let mut settings = channel_file(file, "dialog_lk_ideabiz", sandbox.base_url(PLATFORM));
     // Below the sandbox's slow answer (1.5 s), so 85 times out.
@@ -48,6 +57,7 @@ async fn channel(file: &'static str) -> Channel {
         url: inbox.url("/callbacks/dialog_lk_ideabiz"),
         key: b"parity-callback-key".to_vec(),
     });
+    change(&mut settings);
     let adapter = match settings.adapter.as_str() {
         switchboard_adapter_ideabiz::KIND => {
             switchboard_adapter_ideabiz::factory(&settings, &UpstreamHttp::new())
@@ -411,4 +421,62 @@ async fn tokens_are_refreshed_and_rotated_the_same_way() {
         );
         ch.sandbox.stop().await;
     }
+}
+
+#[tokio::test]
+async fn channel_problems_are_not_sent_the_same_way() {
+    for file in [HAND_WRITTEN, DECLARATIVE] {
+        // A wrong consumer secret: the token endpoint refuses, nothing is charged.
+        let wrong = channel_on(file, test_config(), |s| {
+            s.credentials.client_secret = switchboard_core::Secret::new("wrong-secret");
+        })
+        .await;
+        let rec = payment_record("bad-secret", "+94777123400", AMOUNT, "LKR");
+        let view = View::of(&wrong.adapter.create_payment(&rec).await);
+        assert_eq!(view, View::NotSent, "{file}");
+        assert_eq!(wrong.sandbox.total_charges(), 0, "{file}");
+        wrong.sandbox.stop().await;
+
+        // Tokens that die at once: the call, one renewal, the call again, then give up.
+        let mut config = test_config();
+        config.ideabiz = vec![IdeabizPlatform {
+            token_ttl_secs: 0,
+            ..IdeabizPlatform::with_defaults(PLATFORM)
+        }];
+        let dead = channel_on(file, config, |_| {}).await;
+        let rec = payment_record("dead-token", "+94777123400", AMOUNT, "LKR");
+        let view = View::of(&dead.adapter.create_payment(&rec).await);
+        assert_eq!(view, View::NotSent, "{file}");
+        assert_eq!(
+            grants(&dead.sandbox),
+            (1, 1),
+            "{file}: one login, one renewal"
+        );
+        assert_eq!(dead.sandbox.total_charges(), 0, "{file}");
+        dead.sandbox.stop().await;
+    }
+}
+
+#[test]
+fn the_declarative_file_loads_on_its_own_and_the_default_keeps_one_dialog_channel() {
+    let spec = switchboard_adapter_declarative::check_file(std::path::Path::new(DECLARATIVE))
+        .expect("the example is valid");
+    let hand_written = channel_file(HAND_WRITTEN, "h", "x".into());
+    assert_eq!(spec.capabilities(), hand_written.capabilities);
+    // Every config/channels/*.toml is a default channel: Dialog LK has exactly one there.
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../config/channels");
+    let dialog: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .filter(|p| {
+            let text = std::fs::read_to_string(p).unwrap();
+            let table: toml::Table = toml::from_str(&text).unwrap();
+            table["operators"]
+                .as_array()
+                .is_some_and(|ops| ops.iter().any(|o| o.as_str() == Some(PLATFORM)))
+        })
+        .collect();
+    assert_eq!(dialog.len(), 1, "{dialog:?}");
+    assert!(dialog[0].ends_with("dialog_lk_ideabiz.toml"));
 }
