@@ -10,6 +10,29 @@ pub const FAILURE_THRESHOLD: u32 = 3;
 /// How long an unhealthy channel waits behind the others.
 pub const COOL_DOWN_MS: u64 = 10_000;
 
+/// A channel's circuit as ops see it (`/admin/channels`, `switchboard_channel_health`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CircuitState {
+    /// Traffic flows.
+    Closed,
+    /// Probing after a cool-down.
+    HalfOpen,
+    /// Put aside after failures.
+    Open,
+}
+
+impl CircuitState {
+    /// The number exported as `switchboard_channel_health` (3 is a channel disabled in configuration).
+    pub fn gauge(self) -> i64 {
+        match self {
+            CircuitState::Closed => 0,
+            CircuitState::HalfOpen => 1,
+            CircuitState::Open => 2,
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct Health {
     consecutive_failures: AtomicU32,
@@ -41,6 +64,20 @@ impl Health {
             self.down_until_ms
                 .store(now + COOL_DOWN_MS, Ordering::Relaxed);
         }
+    }
+
+    /// The circuit today: open while cooling down, else closed.
+    pub fn circuit(&self) -> CircuitState {
+        if self.is_healthy() {
+            CircuitState::Closed
+        } else {
+            CircuitState::Open
+        }
+    }
+
+    /// Failures (unreachable or no answer) since the last answer.
+    pub fn consecutive_failures(&self) -> u32 {
+        self.consecutive_failures.load(Ordering::Relaxed)
     }
 
     pub fn is_healthy(&self) -> bool {

@@ -1,5 +1,6 @@
 //! Routing: which operator a number belongs to, and which channels can serve it.
 
+mod explain;
 mod hash;
 mod health;
 mod number_plan;
@@ -12,7 +13,8 @@ use std::sync::Arc;
 use switchboard_adapter::{Adapter, Capabilities, Capability};
 use switchboard_core::{ApiError, ErrorCode, Msisdn};
 
-pub use health::Health;
+pub use explain::{explain, Ranked};
+pub use health::{CircuitState, Health};
 pub use number_plan::{NumberPlan, NumberPlanError, OperatorInfo};
 pub use ported::{
     Compacted, Compaction, MnpTable, PortedBuilder, PortedError, PortedNumbers, PortedTo,
@@ -276,6 +278,35 @@ mod tests {
             .route(&Msisdn::parse("+34600000001").unwrap(), Capability::Payment)
             .unwrap();
         assert_eq!(route.channels[0].id, "direct");
+    }
+
+    #[test]
+    fn the_route_test_says_why_each_channel_is_where_it_is() {
+        let r = router();
+        let msisdn = Msisdn::parse("+34600000001").unwrap();
+        let direct = r.channel("direct").unwrap();
+        for _ in 0..health::FAILURE_THRESHOLD {
+            direct.health.record_failure();
+        }
+        let ranked = explain(&r.route(&msisdn, Capability::Payment).unwrap());
+        let ids: Vec<_> = ranked.iter().map(|c| c.channel.id.as_str()).collect();
+        assert_eq!(ids, ["backup", "direct"]);
+        assert!(
+            ranked[0].reason.contains("circuit closed"),
+            "{}",
+            ranked[0].reason
+        );
+        assert!(
+            ranked[1].reason.contains("circuit open"),
+            "{}",
+            ranked[1].reason
+        );
+        assert_eq!(
+            direct.health.consecutive_failures(),
+            health::FAILURE_THRESHOLD
+        );
+        direct.health.record_answer();
+        assert_eq!(direct.health.circuit(), CircuitState::Closed);
     }
 
     #[test]
