@@ -480,3 +480,45 @@ fn the_declarative_file_loads_on_its_own_and_the_default_keeps_one_dialog_channe
     assert_eq!(dialog.len(), 1, "{dialog:?}");
     assert!(dialog[0].ends_with("dialog_lk_ideabiz.toml"));
 }
+
+#[tokio::test]
+async fn concurrent_calls_share_one_login_and_a_payment_is_charged_once() {
+    for ch in both().await {
+        // Twenty first calls at once: one password grant for all of them.
+        let mut tasks = Vec::new();
+        for i in 0..20 {
+            let a = ch.adapter.clone();
+            let rec = payment_record(
+                &format!("sf-{i}"),
+                &format!("+947771234{i:02}"),
+                AMOUNT,
+                "LKR",
+            );
+            tasks.push(tokio::spawn(async move { a.create_payment(&rec).await }));
+        }
+        for t in tasks {
+            assert_eq!(t.await.unwrap().unwrap().status, Succeeded, "{}", ch.file);
+        }
+        assert_eq!(grants(&ch.sandbox), (1, 0), "{}", ch.file);
+
+        // One payment submitted ten times at once: one charge; the platform refuses the other
+        // nine as duplicates and each is read back as the same payment.
+        let rec = payment_record("race", "+94777123401", AMOUNT, "LKR");
+        let mut tasks = Vec::new();
+        for _ in 0..10 {
+            let (a, rec) = (ch.adapter.clone(), rec.clone());
+            tasks.push(tokio::spawn(async move { a.create_payment(&rec).await }));
+        }
+        let mut ids = Vec::new();
+        for t in tasks {
+            let p = t.await.unwrap().expect("created or read back");
+            assert_eq!(p.status, Succeeded, "{}", ch.file);
+            ids.push(p.upstream_id);
+        }
+        ids.dedup();
+        assert_eq!(ids.len(), 1, "{}: {ids:?}", ch.file);
+        assert_eq!(ch.sandbox.charges_for("sb-race"), 1, "{}", ch.file);
+        assert_eq!(ch.sandbox.total_charges(), 21, "{}", ch.file);
+        ch.sandbox.stop().await;
+    }
+}
