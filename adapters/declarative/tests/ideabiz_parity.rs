@@ -522,3 +522,30 @@ async fn concurrent_calls_share_one_login_and_a_payment_is_charged_once() {
         ch.sandbox.stop().await;
     }
 }
+
+#[tokio::test]
+async fn a_duplicate_whose_read_back_fails_is_unknown_never_not_sent() {
+    // The declarative file with a status path the platform does not have (its 404s are "no
+    // record"): the retried charge meets the duplicate refusal and cannot read the payment back.
+    let ch = channel_on(DECLARATIVE, test_config(), |s| {
+        s.options
+            .get_mut("operations")
+            .and_then(|o| o.get_mut("status"))
+            .and_then(|o| o.as_object_mut())
+            .expect("a status operation")
+            .insert(
+                "path".into(),
+                "/carrier-billing/v1/nowhere/{idempotency_key}".into(),
+            );
+    })
+    .await;
+    let rec = payment_record("dup-lost", "+94777123400", AMOUNT, "LKR");
+    assert_eq!(
+        ch.adapter.create_payment(&rec).await.unwrap().status,
+        Succeeded
+    );
+    let again = ch.adapter.create_payment(&rec).await;
+    assert!(matches!(again, Err(AdapterError::Unknown(_))), "{again:?}");
+    assert_eq!(ch.sandbox.charges_for("sb-dup-lost"), 1);
+    ch.sandbox.stop().await;
+}
