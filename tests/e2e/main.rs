@@ -101,6 +101,7 @@ scenarios! {
     ideabiz::platform_refusals_map_to_camara_codes,
     ideabiz::two_step_is_not_offered_by_ideabiz_operators,
     ideabiz::a_platform_502_is_settled_without_double_charge,
+    ideabiz::the_declarative_dialog_channel_passes_the_same_scenarios,
     one_step::sync_operator_charges_once_and_answers_succeeded,
     one_step::async_operator_answers_processing_then_reconciliation_settles_it,
     one_step::definite_refusals_are_errors_and_create_nothing,

@@ -172,7 +172,7 @@ impl Auth {
         let mut form: Vec<(&str, String)> = Vec::new();
         let mut refresh = self.refresh.lock().await;
         match &self.spec {
-            AuthSpec::ClientCredentials { scope } => {
+            AuthSpec::ClientCredentials { scope, .. } => {
                 form.push(("grant_type", "client_credentials".into()));
                 form.extend(scope.clone().map(|s| ("scope", s)));
             }
@@ -180,6 +180,7 @@ impl Auth {
                 username,
                 password,
                 scope,
+                ..
             } => {
                 if let Some(rt) = refresh.take() {
                     match self
@@ -351,7 +352,14 @@ mod tests {
         let basic = Auth::new(AuthSpec::Basic, None, creds());
         let (h, _) = basic.headers(&http, &out).await.unwrap();
         assert_eq!(h[0].1, format!("Basic {}", STANDARD.encode("id:s3")));
-        let oauth = Auth::new(AuthSpec::ClientCredentials { scope: None }, None, creds());
+        let oauth = Auth::new(
+            AuthSpec::ClientCredentials {
+                scope: None,
+                token_path: None,
+            },
+            None,
+            creds(),
+        );
         assert!(matches!(
             oauth.headers(&http, &out).await,
             Err(AdapterError::NotSent(_))

@@ -13,6 +13,8 @@ mod registry;
 mod rules;
 pub mod sanitize;
 pub mod signing;
+#[cfg(feature = "test-support")]
+pub mod testing;
 
 mod token;
 

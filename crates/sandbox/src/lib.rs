@@ -32,6 +32,8 @@ mod request;
 mod routes;
 mod state;
 mod store;
+#[cfg(feature = "test-support")]
+pub mod testing;
 mod topup;
 mod traceparents;
 mod watchers;
