@@ -72,6 +72,9 @@ pub fn validate(config: &Config) -> Result<(), String> {
     }
     webhooks(&config.webhooks, &mut problems);
     problems.extend(config.telemetry.problems());
+    for problem in config.routing.scoring.problems() {
+        problems.push(format!("routing.scoring.{problem}"));
+    }
     if config.payments.max_per_page == 0 {
         problems.push("payments.max_per_page must be above 0".into());
     }
@@ -175,6 +178,9 @@ pub fn validate(config: &Config) -> Result<(), String> {
         }
         if ch.timeouts.connect_ms == 0 || ch.timeouts.request_ms == 0 {
             problems.push(format!("channels.{id}.timeouts must be above 0"));
+        }
+        for problem in ch.circuit.problems() {
+            problems.push(format!("channels.{id}.circuit.{problem}"));
         }
         if ch.capabilities.iter().next().is_none() {
             problems.push(format!("channels.{id}.capabilities must not be empty"));
