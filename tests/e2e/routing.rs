@@ -121,6 +121,15 @@ pub async fn with_every_circuit_open_a_new_payment_is_503_with_retry_after(env: 
         before,
         "nothing was sent"
     );
+    let metrics = crate::observe::metrics_text(&gw).await;
+    assert!(
+        metrics.contains("switchboard_channel_health{channel=\"movistar_dead\"} 2"),
+        "open: {metrics}"
+    );
+    assert!(
+        metrics.contains("switchboard_channel_health{channel=\"movistar_es_sandbox\"} 3"),
+        "disabled in configuration"
+    );
     // Another operation of the same channel has its own circuit: a 2-step payment is still tried.
     let res = gw
         .prepare(&token, &TestGateway::body("+34600000270", 1.0))
