@@ -79,6 +79,9 @@ pub struct Breaker {
     probes: AtomicU32,
     /// Probe successes in a row (half-open).
     probe_successes: AtomicU32,
+    /// When the last probe was admitted: slots held longer than a cool-down are taken back (a
+    /// request dropped before its answer was recorded never frees its slot).
+    last_probe_ms: AtomicU64,
     pub(crate) window: Window,
 }
 
@@ -91,6 +94,7 @@ impl Breaker {
             opened_at_ms: AtomicU64::new(0),
             probes: AtomicU32::new(0),
             probe_successes: AtomicU32::new(0),
+            last_probe_ms: AtomicU64::new(0),
             window: Window::new(settings.window_secs.saturating_mul(1_000)),
         }
     }
@@ -148,15 +152,26 @@ impl Breaker {
                     Ordering::AcqRel,
                     Ordering::Acquire,
                 );
-                self.probe()
+                self.probe(now_ms)
             }
-            CircuitState::HalfOpen => self.probe(),
+            CircuitState::HalfOpen => self.probe(now_ms),
         }
     }
 
-    fn probe(&self) -> Admission {
+    fn probe(&self, now_ms: u64) -> Admission {
+        let last = self.last_probe_ms.load(Ordering::Acquire);
+        if now_ms >= last.saturating_add(self.settings.cool_down_ms)
+            && self
+                .last_probe_ms
+                .compare_exchange(last, now_ms, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+        {
+            // No probe admitted for a whole cool-down: whatever holds the slots is gone.
+            self.probes.store(0, Ordering::Release);
+        }
         let taken = self.probes.fetch_add(1, Ordering::AcqRel);
         if taken < self.settings.half_open_probes {
+            self.last_probe_ms.store(now_ms, Ordering::Release);
             Admission::Probe
         } else {
             self.release_probe();
@@ -344,6 +359,23 @@ mod tests {
             Admission::Probe,
             "a neutral call frees its slot"
         );
+    }
+
+    #[test]
+    fn probe_slots_never_freed_are_taken_back_after_a_cool_down() {
+        let b = Breaker::new(settings());
+        open(&b, 1_000);
+        // Two probes admitted, then dropped before their answers were recorded.
+        assert_eq!(b.admit(6_000), Admission::Probe);
+        assert_eq!(b.admit(6_001), Admission::Probe);
+        assert!(!b.admit(10_000).allowed());
+        assert_eq!(
+            b.admit(11_001),
+            Admission::Probe,
+            "a cool-down after the last probe"
+        );
+        assert!(b.admit(11_001).allowed());
+        assert!(!b.admit(11_002).allowed());
     }
 
     #[test]
