@@ -14,6 +14,7 @@ use switchboard_store::testing::RedisServer;
 use switchboard_tests::fault_proxy::{Fault, FaultProxy};
 use switchboard_tests::{body_of, eventually, Env, TestGateway, Timing};
 
+mod breaker;
 mod failover;
 
 /// Concurrent payments per scenario.
@@ -67,6 +68,37 @@ async fn start(link: Link) -> (TestGateway, FaultProxy, Option<RedisServer>, &'s
 /// operator (`…10`).
 fn phone(i: usize) -> String {
     format!("+34600{i:04}10")
+}
+
+/// Waits for each payment to settle and checks the operator charged it exactly when it succeeded;
+/// returns how many succeeded.
+async fn settle_each_charged_once(
+    gw: &TestGateway,
+    token: &str,
+    ids: &[String],
+    what: &str,
+) -> usize {
+    let mut succeeded = 0;
+    for id in ids {
+        let settled = eventually(Duration::from_secs(30), || async {
+            let body = body_of(gw.get(token, id).await).await;
+            let status = body["paymentStatus"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            (!status.is_empty() && status != "processing").then_some(status)
+        })
+        .await
+        .unwrap_or_else(|| panic!("{what}: payment {id} never settled"));
+        let charged = gw.charges_for_payment(id);
+        assert_eq!(
+            charged,
+            u32::from(settled == "succeeded"),
+            "{what}: {id} is {settled} at the gateway, charged {charged} at the operator"
+        );
+        succeeded += usize::from(settled == "succeeded");
+    }
+    succeeded
 }
 
 async fn chaos(link: Link, fault: Fault) {
@@ -197,26 +229,7 @@ async fn every_acknowledged_payment_settles_charged_once(
         .filter(|id| !stored.contains(id))
         .collect();
     assert!(lost.is_empty(), "{label}: acknowledged {lost:?} were lost");
-    let mut succeeded = 0;
-    for id in &stored {
-        let settled = eventually(Duration::from_secs(30), || async {
-            let body = body_of(gw.get(token, id).await).await;
-            let status = body["paymentStatus"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string();
-            (!status.is_empty() && status != "processing").then_some(status)
-        })
-        .await
-        .unwrap_or_else(|| panic!("{label}: payment {id} never settled"));
-        let charged = gw.charges_for_payment(id);
-        assert_eq!(
-            charged,
-            u32::from(settled == "succeeded"),
-            "{label}: {id} is {settled} at the gateway, charged {charged} at the operator"
-        );
-        succeeded += usize::from(settled == "succeeded");
-    }
+    let succeeded = settle_each_charged_once(gw, token, &stored, label).await;
     gw.closing_barrier().await;
     assert_eq!(
         gw.sandbox().total_charges() as usize,

@@ -113,6 +113,7 @@ scenarios! {
     reads::merchants_never_see_each_other,
     routing::an_unreachable_operator_is_503_and_the_request_can_be_retried,
     routing::a_channel_that_was_not_reached_falls_back_to_the_next,
+    routing::with_every_circuit_open_a_new_payment_is_503_with_retry_after,
     topup::lookup_finds_operator_line_type_and_what_it_can_buy,
     topup::catalogue_is_merged_filtered_and_served_from_cache,
     topup::the_seed_examples_work_verbatim,

@@ -27,7 +27,7 @@ pub use callback::{
     CallbackError, CallbackNotice, CallbackRef, CallbackRequest, CallbackSettings, CallbackTarget,
 };
 pub use capability::{Capabilities, Capability};
-pub use channel::{ChannelRateLimit, ChannelSettings, Credentials, Timeouts};
+pub use channel::{ChannelRateLimit, ChannelSettings, CircuitSettings, Credentials, Timeouts};
 pub use error::{AdapterBuildError, AdapterError};
 pub use http::{classify_send_error, join_path, send_upstream, UpstreamHttp};
 pub use registry::{AdapterFactory, AdapterRegistry};

@@ -14,7 +14,7 @@ use switchboard_adapter_declarative as declarative;
 use switchboard_adapter_ideabiz as ideabiz;
 use switchboard_adapter_topup as topup_provider;
 
-use switchboard_router::{Channel, NumberPlan, NumberPlanError, OperatorInfo, Router};
+use switchboard_router::{Channel, Health, NumberPlan, NumberPlanError, OperatorInfo, Router};
 use switchboard_sandbox::{SandboxConfig, SandboxHandle, Timings};
 use switchboard_store::{MemorySettings, MemoryStore, RedisSettings, RedisStore, Store};
 use tokio::task::JoinHandle;
@@ -204,13 +204,12 @@ fn build_router(config: &Config, callback: Option<&str>) -> Result<Router, Start
             capabilities,
             priority: settings.priority,
             weight: settings.weight,
-
             operators: settings.operators.clone(),
-            health: Default::default(),
+            health: Health::new(settings.circuit),
         });
     }
     let plan = number_plan(config).map_err(|e| StartError::Config(e.to_string()))?;
-    Ok(Router::new(plan, channels))
+    Ok(Router::with_policy(plan, channels, config.routing.scoring))
 }
 
 /// Where operators notify this deployment about channel `id`.

@@ -157,6 +157,9 @@ pub struct RoutingConfig {
     /// How often each replica syncs its copy of the MNP override table: it fetches the changes
     /// since its version (a full reload only if the store's change log no longer has them).
     pub overrides_refresh_ms: u64,
+    /// `[routing.scoring]`: how equal-priority channels share traffic (crates/router/README.md).
+    #[serde(default)]
+    pub scoring: switchboard_router::RoutingPolicy,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

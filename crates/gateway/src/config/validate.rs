@@ -72,6 +72,9 @@ pub fn validate(config: &Config) -> Result<(), String> {
     }
     webhooks(&config.webhooks, &mut problems);
     problems.extend(config.telemetry.problems());
+    for problem in config.routing.scoring.problems() {
+        problems.push(format!("routing.scoring.{problem}"));
+    }
     if config.payments.max_per_page == 0 {
         problems.push("payments.max_per_page must be above 0".into());
     }
@@ -180,6 +183,9 @@ pub fn validate(config: &Config) -> Result<(), String> {
         if ch.timeouts.connect_ms == 0 || ch.timeouts.request_ms == 0 {
             problems.push(format!("channels.{id}.timeouts must be above 0"));
         }
+        for problem in ch.circuit.problems() {
+            problems.push(format!("channels.{id}.circuit.{problem}"));
+        }
         if ch.capabilities.iter().next().is_none() {
             problems.push(format!("channels.{id}.capabilities must not be empty"));
         }
@@ -267,6 +273,54 @@ mod tests {
             "{err}"
         );
         assert!(err.contains("'EURO' is not an ISO 4217 code"), "{err}");
+    }
+
+    #[test]
+    fn circuit_and_scoring_settings_are_checked() {
+        let mut c = defaults();
+        let circuit = &mut c.channels.get_mut("movistar_es_sandbox").unwrap().circuit;
+        circuit.failure_rate_percent = 120;
+        circuit.half_open_probes = 0;
+        c.routing.scoring.exploration_percent = 101;
+        let err = validate(&c).unwrap_err();
+        assert!(
+            err.contains(
+                "channels.movistar_es_sandbox.circuit.failure_rate_percent must be 1 to 100"
+            ),
+            "{err}"
+        );
+        assert!(
+            err.contains("channels.movistar_es_sandbox.circuit.half_open_probes must be above 0"),
+            "{err}"
+        );
+        assert!(
+            err.contains("routing.scoring.exploration_percent must be 0 to 100"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_circuit_table_in_a_channel_file_is_read_with_defaults_for_the_rest() {
+        let settings: switchboard_adapter::ChannelSettings = toml::from_str(
+            r#"
+            adapter = "camara"
+            base_url = "sandbox://movistar-es"
+            operators = ["movistar-es"]
+            capabilities = ["payment"]
+            [circuit]
+            consecutive_failures = 7
+            "#,
+        )
+        .unwrap();
+        assert_eq!(settings.circuit.consecutive_failures, 7);
+        assert_eq!(
+            settings.circuit.cool_down_ms,
+            switchboard_adapter::CircuitSettings::COOL_DOWN_MS
+        );
+        let typo = toml::from_str::<switchboard_adapter::ChannelSettings>(
+            "adapter = \"camara\"\nbase_url = \"x\"\noperators = []\ncapabilities = []\n[circuit]\ncool_down = 1\n",
+        );
+        assert!(typo.is_err(), "unknown keys are refused");
     }
 
     #[test]
