@@ -21,7 +21,7 @@ use crate::auth::{Merchants, TokenIssuer};
 use crate::config::{Config, StoreBackend, SANDBOX_SCHEME};
 use crate::http::Endpoint;
 use crate::state::AppState;
-use crate::{api, auth, health, http, openapi, routing, topup};
+use crate::{api, auth, dashboard, health, http, openapi, routing, topup};
 
 /// Upstreams the built-in sandbox simulates (`base_url = "sandbox://<id>"`): read from the
 /// sandbox's own default configuration, so a new simulator needs no list kept here.
@@ -292,7 +292,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(api::topup::routes)
         .configure(api::webhooks::routes)
         .configure(api::callbacks::routes)
-        .configure(api::admin::routes);
+        .configure(api::admin::routes)
+        .configure(dashboard::routes);
 }
 
 /// Everything handlers and workers share, built from the configuration. `bound`: the address the
