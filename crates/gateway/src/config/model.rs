@@ -197,6 +197,9 @@ pub struct SandboxSettings {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OperatorConfig {
+    /// How ops call it (`"Movistar ES"`), shown by `/admin/operators` and the dashboard; optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     pub country: String,
     pub prefixes: Vec<String>,
     pub currencies: Vec<String>,
