@@ -209,9 +209,12 @@
             { 'data-channel': ch.id },
             el('span', { class: 'name' }, ch.id),
             badge(ch.health && ch.health.circuit),
-            el('span', {}, pct(cs.success_rate)),
-            el('span', { class: 'muted' }, `p95 ${ms(cs.latency_ms && cs.latency_ms.p95)}`),
-            el('span', { class: 'muted' }, `share ${pct(cs.traffic_share)}`),
+            el(
+              'span',
+              { class: 'nums' },
+              el('b', {}, pct(cs.success_rate)),
+              ` success · p95 ${ms(cs.latency_ms && cs.latency_ms.p95)} · share ${pct(cs.traffic_share)}`,
+            ),
           );
         }),
       ),
@@ -250,7 +253,7 @@
 
   // ---- charts (hand-drawn SVG) -----------------------------------------------------------------
 
-  const CHART = { w: 600, h: 220, left: 52, right: 10, top: 10, bottom: 26 };
+  const CHART = { w: 600, h: 220, left: 62, right: 16, top: 12, bottom: 30 };
 
   function niceMax(v) {
     if (!(v > 0)) return 100;
@@ -355,7 +358,7 @@
           'li',
           { 'data-dead-letter': d.id },
           el('div', {}, el('b', {}, d.type), ' → ', el('span', { class: 'url' }, d.endpoint && d.endpoint.url)),
-          el('div', { class: 'muted' }, `${d.merchant_id} · ${d.attempts} attempts · ${d.reason || ''} ${d.last_error || ''}`.trim()),
+          el('div', { class: 'muted' }, `${d.merchant_id} · ${d.attempts} attempts · ${d.reason || d.last_error || ''}`),
           el('div', { class: 'muted' }, `failed ${timeOf(d.failed_at)}`),
           button,
         );
