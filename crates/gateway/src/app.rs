@@ -287,6 +287,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(Endpoint::at("/openapi/carrier-billing.yaml").get(openapi::carrier_billing))
         .service(Endpoint::at("/openapi/topup.yaml").get(openapi::topup))
         .service(Endpoint::at("/openapi/carrier-billing-refund.yaml").get(openapi::refund))
+        .service(Endpoint::at("/openapi/admin.yaml").get(openapi::admin))
         .configure(api::carrier_billing::routes)
         .configure(api::refund::routes)
         .configure(api::topup::routes)
