@@ -187,9 +187,8 @@
   function operatorBlock(op, byOperator, byChannel, config) {
     const s = byOperator.get(op.id) || {};
     const lat = s.latency_ms || {};
-    const channels = op.channels
-      .map((id) => config.get(id) || { id, priority: null })
-      .sort((a, b) => (a.priority ?? 1e9) - (b.priority ?? 1e9));
+    // In the order /admin/operators gives: the routing order.
+    const channels = op.channels.map((id) => config.get(id) || { id });
     return el(
       'article',
       { class: 'operator', 'data-operator': op.id },
@@ -253,7 +252,7 @@
 
   // ---- charts (hand-drawn SVG) -----------------------------------------------------------------
 
-  const CHART = { w: 600, h: 220, left: 62, right: 16, top: 12, bottom: 30 };
+  const CHART = { w: 600, h: 220, left: 78, right: 18, top: 12, bottom: 30 };
 
   function niceMax(v) {
     if (!(v > 0)) return 100;
