@@ -333,6 +333,12 @@ async fn the_dashboard_shows_live_routing_in_a_real_browser() {
         .await
         .unwrap();
     assert!(message.contains("401"), "{message}");
+    // The console log is really read: the refused request is in it.
+    let errors = browser.console_errors().await;
+    assert!(
+        errors.iter().any(|e| e.contains("401")),
+        "the refused request is logged: {errors:#?}"
+    );
 
     browser.close().await;
     gw.stop().await;
