@@ -134,6 +134,11 @@
 
   async function refresh() {
     const mine = generation;
+    // A tab nobody looks at does not poll; it refreshes as soon as it is shown again.
+    if (document.hidden) {
+      timer = setTimeout(refresh, REFRESH_MS);
+      return;
+    }
     try {
       const data = await fetchAll();
       if (mine !== generation) return;
@@ -414,6 +419,9 @@
         if (last) render();
       });
     }
+    document.addEventListener('visibilitychange', () => {
+      if (!document.hidden && !$('app').hidden) start();
+    });
     if (sessionStorage.getItem(TOKEN_KEY)) start();
     else showLogin('');
   }
