@@ -4,6 +4,7 @@
 pub mod api;
 pub mod app;
 pub mod auth;
+pub mod channel_check;
 pub mod config;
 pub mod dashboard;
 pub mod events;

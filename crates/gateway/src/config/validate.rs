@@ -164,10 +164,11 @@ pub fn validate(config: &Config) -> Result<(), String> {
         }
         let url = &ch.base_url;
         if let Some(op) = url.strip_prefix(SANDBOX_SCHEME) {
-            let simulated = crate::app::sandbox_ids();
-            if !simulated.iter().any(|s| s == op) {
+            let simulated: Vec<&str> = config.sandbox.upstreams.ids().collect();
+            if !simulated.contains(&op) {
                 problems.push(format!(
-                    "channels.{id}.base_url: the sandbox has no operator '{op}' (it has {})",
+                    "channels.{id}.base_url: the sandbox has no operator '{op}' (it has {}; \
+                     add it to sandbox.toml)",
                     simulated.join(", ")
                 ));
             }
