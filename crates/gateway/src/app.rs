@@ -23,7 +23,7 @@ use crate::auth::{Merchants, TokenIssuer};
 use crate::config::{Config, StoreBackend, SANDBOX_SCHEME};
 use crate::http::Endpoint;
 use crate::state::AppState;
-use crate::{api, auth, health, http, openapi, routing, topup};
+use crate::{api, auth, dashboard, health, http, openapi, routing, topup};
 
 /// Every adapter kind Switchboard speaks. Adding an upstream style is one line here.
 pub fn adapter_registry() -> AdapterRegistry {
@@ -313,7 +313,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(api::topup::routes)
         .configure(api::webhooks::routes)
         .configure(api::callbacks::routes)
-        .configure(api::admin::routes);
+        .configure(api::admin::routes)
+        .configure(dashboard::routes);
 }
 
 /// Everything handlers and workers share, built from the configuration. `bound`: the address the

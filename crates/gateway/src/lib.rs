@@ -6,6 +6,7 @@ pub mod app;
 pub mod auth;
 pub mod channel_check;
 pub mod config;
+pub mod dashboard;
 pub mod events;
 mod health;
 pub mod http;
