@@ -40,6 +40,7 @@ fn channel_for(id: &str, priority: u32, operator: &str) -> Channel {
         weight: 1,
         operators: vec![operator.into()],
         health: Health::default(),
+        control: Default::default(),
     }
 }
 

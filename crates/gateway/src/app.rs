@@ -206,6 +206,7 @@ fn build_router(config: &Config, callback: Option<&str>) -> Result<Router, Start
             weight: settings.weight,
             operators: settings.operators.clone(),
             health: Health::new(settings.circuit),
+            control: Default::default(),
         });
     }
     let plan = number_plan(config).map_err(|e| StartError::Config(e.to_string()))?;
@@ -345,6 +346,8 @@ pub async fn build_state(
         limits: crate::limits::RateLimits::from_config(&config),
         webhook_allow,
         observe,
+        controls: Default::default(),
+        admins: crate::auth::admin::AdminTokens::from_config(&config),
         config: Arc::new(config),
     }))
 }
@@ -381,6 +384,15 @@ pub async fn start(mut config: Config) -> Result<Running, StartError> {
         reason: e.to_string(),
     })?;
     let state = build_state(config, Some(bound)).await?;
+    // Ops' routing controls before the first request (a store that is down: the refresh task
+    // applies them once it answers).
+    if let Err(e) = state
+        .controls
+        .refresh(state.store.as_ref(), &state.router)
+        .await
+    {
+        tracing::warn!(error = %e.message, "routing controls not loaded at start");
+    }
     let app_state = state.clone();
     let mut server = HttpServer::new(move || {
         App::new()
@@ -409,8 +421,10 @@ pub async fn start(mut config: Config) -> Result<Running, StartError> {
     let server_task = tokio::spawn(server);
     let routing_every = Duration::from_millis(state.config.routing.overrides_refresh_ms);
     let catalogue_every = Duration::from_secs(state.config.topup.catalogue_refresh_secs);
+    let controls_every = Duration::from_millis(state.config.routing.controls_refresh_ms.max(50));
     let mut workers = vec![
         routing::spawn_refresh(state.clone(), routing_every),
+        crate::routing_controls::spawn_refresh(state.clone(), controls_every),
         topup::catalogue::spawn_refresh(state.clone(), catalogue_every),
         register_callbacks(&state),
         crate::observe::spawn_refresh(

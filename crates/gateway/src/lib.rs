@@ -18,6 +18,7 @@ pub mod payments;
 pub mod reconcile;
 pub mod refunds;
 pub mod routing;
+pub mod routing_controls;
 pub mod state;
 pub mod telemetry;
 pub mod topup;

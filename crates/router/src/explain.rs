@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use crate::score::assess;
-use crate::{now_ms, Channel, CircuitState, Route};
+use crate::{now_ms, Channel, CircuitOverride, CircuitState, Route};
 
 /// One channel of a route, best first, with the reason for its place.
 #[derive(Clone)]
@@ -26,8 +26,18 @@ pub fn explain(route: &Route<'_>) -> Vec<Ranked> {
     assessed
         .iter()
         .map(|(c, a)| {
-            let mut reason = format!("priority {}, circuit {}", c.priority, a.circuit.name());
+            let mut reason = format!(
+                "priority {}, circuit {}",
+                c.routing_priority(),
+                a.circuit.name()
+            );
+            if c.control.priority().is_some() || c.control.weight().is_some() {
+                reason.push_str(" (priority/weight set by ops)");
+            }
             match a.circuit {
+                CircuitState::Open if c.control.circuit() == CircuitOverride::Open => {
+                    reason.push_str(", forced open by ops: skipped for new requests");
+                }
                 CircuitState::Open => {
                     let until = c.health.breaker(route.capability).open_until(now);
                     reason.push_str(&format!(
@@ -46,7 +56,7 @@ pub fn explain(route: &Route<'_>) -> Vec<Ranked> {
             let peers = assessed
                 .iter()
                 .filter(|(p, pa)| {
-                    p.priority == c.priority && pa.circuit != CircuitState::Open
+                    p.routing_priority() == c.routing_priority() && pa.circuit != CircuitState::Open
                 })
                 .count();
             if a.circuit != CircuitState::Open && peers > 1 {
@@ -65,7 +75,7 @@ pub fn explain(route: &Route<'_>) -> Vec<Ranked> {
                     ", score {:.3} (weight {}, {success}) among {peers} channels of this priority \
                      (weighted random order by score; {} % of decisions explore)",
                     a.score,
-                    c.weight.max(1),
+                    c.routing_weight().max(1),
                     policy.exploration_percent
                 ));
                 if a.eliminated {

@@ -101,7 +101,12 @@ impl Health {
 
     /// The circuit of one operation now.
     pub fn circuit_of(&self, capability: Capability) -> CircuitState {
-        self.breaker(capability).state_at(now_ms())
+        self.state_of_at(capability, now_ms())
+    }
+
+    /// The breaker's state of one operation at `now_ms`.
+    pub fn state_of_at(&self, capability: Capability, now_ms: u64) -> CircuitState {
+        self.breaker(capability).state_at(now_ms)
     }
 
     /// The window of one operation now.

@@ -1,6 +1,7 @@
 //! Routing: which operator a number belongs to, and which channels can serve it.
 
 mod circuit;
+mod control;
 mod explain;
 mod hash;
 mod health;
@@ -17,6 +18,7 @@ use switchboard_adapter::{Adapter, Capabilities, Capability};
 use switchboard_core::{ApiError, ErrorCode, Msisdn};
 
 pub use circuit::{Admission, CircuitState};
+pub use control::{ChannelControl, ChannelState, CircuitOverride, Controls, InFlight};
 pub use explain::{explain, Ranked};
 pub use health::{now_ms, CallHealth, Health};
 pub use number_plan::{NumberPlan, NumberPlanError, OperatorInfo};
@@ -40,7 +42,49 @@ pub struct Channel {
     pub weight: u32,
     pub operators: Vec<String>,
     pub health: Health,
+    /// What ops set at run time (state, weight, priority, circuit override).
+    pub control: ChannelControl,
 }
+
+impl Channel {
+    /// The priority routing uses now: ops' override, else the configured one.
+    pub fn routing_priority(&self) -> u32 {
+        self.control.priority().unwrap_or(self.priority)
+    }
+
+    /// The weight routing uses now: ops' override, else the configured one.
+    pub fn routing_weight(&self) -> u32 {
+        self.control.weight().unwrap_or(self.weight)
+    }
+
+    /// Whether new requests may be routed here (not disabled or draining by ops).
+    pub fn takes_new_requests(&self) -> bool {
+        self.control.state() == ChannelState::Enabled
+    }
+
+    /// The circuit of `capability` at `now_ms`, ops' override first.
+    pub fn circuit_at(&self, capability: Capability, now_ms: u64) -> CircuitState {
+        match self.control.circuit() {
+            CircuitOverride::Open => CircuitState::Open,
+            CircuitOverride::Closed => CircuitState::Closed,
+            CircuitOverride::Auto => self.health.state_of_at(capability, now_ms),
+        }
+    }
+
+    /// May a new request for `capability` be sent now? Ops' override first, then the breaker.
+    pub fn admit(&self, capability: Capability) -> Admission {
+        match self.control.circuit() {
+            CircuitOverride::Open => Admission::Refused {
+                retry_after_ms: self.health.settings().cool_down_ms,
+            },
+            CircuitOverride::Closed => Admission::Pass,
+            CircuitOverride::Auto => self.health.admit(capability),
+        }
+    }
+}
+
+/// `Retry-After` of a request whose operator's channels are all paused by ops.
+pub const PAUSED_RETRY_AFTER_SECS: u64 = 30;
 
 /// Why a request cannot be routed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -49,6 +93,12 @@ pub enum RouteError {
     UnknownNumber,
     #[error("operator {operator} has no channel for {capability:?}")]
     NoChannel {
+        operator: String,
+        capability: Capability,
+    },
+    /// The operator has channels for it, all taken out of routing by ops (disabled or draining).
+    #[error("every channel of operator {operator} for {capability:?} is paused by ops")]
+    Paused {
         operator: String,
         capability: Capability,
     },
@@ -68,6 +118,11 @@ impl From<RouteError> for ApiError {
                     _ => "This operation is not available for the subscriber's operator.",
                 },
             ),
+            RouteError::Paused { .. } => ApiError::new(
+                ErrorCode::Unavailable,
+                "The subscriber's operator is paused for maintenance. Try again later.",
+            )
+            .retry_after(PAUSED_RETRY_AFTER_SECS),
         }
     }
 }
@@ -192,6 +247,13 @@ impl Router {
                 capability,
             });
         }
+        channels.retain(|c| c.takes_new_requests());
+        if channels.is_empty() {
+            return Err(RouteError::Paused {
+                operator: operator.id.clone(),
+                capability,
+            });
+        }
         self.order(&mut channels, capability);
         Ok(Route {
             operator,
@@ -263,6 +325,7 @@ mod tests {
             weight: 1,
             operators: vec!["movistar-es".into()],
             health: Health::default(),
+            control: Default::default(),
         }
     }
 
@@ -540,6 +603,62 @@ mod tests {
             .err()
             .unwrap();
         assert_eq!(ApiError::from(err).code, ErrorCode::IdentifierNotFound);
+    }
+
+    #[test]
+    fn ops_controls_steer_new_requests() {
+        let r = router();
+        let msisdn = Msisdn::parse("+34600000001").unwrap();
+        let ids = |r: &Router| -> Vec<String> {
+            r.route(&msisdn, Capability::Payment)
+                .map(|route| route.channels.iter().map(|c| c.id.clone()).collect())
+                .unwrap_or_default()
+        };
+        let direct = r.channel("direct").unwrap();
+        // A priority set by ops reorders; draining takes the channel out of new requests.
+        direct.control.apply(&Controls {
+            priority: Some(300),
+            ..Controls::default()
+        });
+        assert_eq!(ids(&r), ["backup", "direct"]);
+        direct.control.apply(&Controls {
+            state: Some(ChannelState::Draining),
+            ..Controls::default()
+        });
+        assert_eq!(ids(&r), ["backup"]);
+        // Every capable channel paused: 503-worthy, not "not applicable".
+        r.channel("backup").unwrap().control.apply(&Controls {
+            state: Some(ChannelState::Disabled),
+            ..Controls::default()
+        });
+        let err = r.route(&msisdn, Capability::Payment).err().unwrap();
+        assert!(matches!(err, RouteError::Paused { .. }), "{err:?}");
+        assert_eq!(ApiError::from(err).code, ErrorCode::Unavailable);
+        // A forced-open circuit refuses new requests; forced closed passes whatever the breaker says.
+        direct.control.apply(&Controls {
+            circuit: Some(CircuitOverride::Open),
+            ..Controls::default()
+        });
+        assert!(!direct.admit(Capability::Payment).allowed());
+        assert_eq!(
+            direct.circuit_at(Capability::Payment, now_ms()),
+            CircuitState::Open
+        );
+        for _ in 0..CircuitSettings::CONSECUTIVE_FAILURES {
+            direct
+                .health
+                .record(Capability::Payment, CallHealth::Failed);
+        }
+        direct.control.apply(&Controls {
+            circuit: Some(CircuitOverride::Closed),
+            ..Controls::default()
+        });
+        assert_eq!(direct.admit(Capability::Payment), Admission::Pass);
+        direct.control.apply(&Controls::default());
+        assert!(
+            !direct.admit(Capability::Payment).allowed(),
+            "the breaker's own verdict"
+        );
     }
 
     #[test]

@@ -87,13 +87,14 @@ pub fn assess(
     let success = f64::from(stats.answered + PRIOR_CALLS) / f64::from(calls + PRIOR_CALLS);
     let scale = f64::from(policy.latency_scale_ms.max(1));
     let latency = scale / (scale + f64::from(stats.p95_ms));
-    let score = f64::from(channel.weight.max(1)) * success.powi(SUCCESS_EXPONENT) * latency;
+    let score =
+        f64::from(channel.routing_weight().max(1)) * success.powi(SUCCESS_EXPONENT) * latency;
     let eliminated = calls > 0
         && calls >= breaker.settings().min_calls
         && u64::from(stats.answered) * 100
             < u64::from(policy.elimination_floor_percent) * u64::from(calls);
     Assessment {
-        circuit: breaker.state_at(now_ms),
+        circuit: channel.circuit_at(capability, now_ms),
         stats,
         score,
         eliminated,
@@ -110,20 +111,19 @@ pub fn order<R: Rng>(
     now_ms: u64,
     rng: &mut R,
 ) {
-    let open =
-        |c: &Arc<Channel>| c.health.breaker(capability).state_at(now_ms) == CircuitState::Open;
-    channels.sort_by_cached_key(|c| (open(c), c.priority));
+    let open = |c: &Arc<Channel>| c.circuit_at(capability, now_ms) == CircuitState::Open;
+    channels.sort_by_cached_key(|c| (open(c), c.routing_priority()));
     let mut start = 0;
     while start < channels.len() {
         let head = &channels[start];
         if open(head) {
             break;
         }
-        let priority = head.priority;
+        let priority = head.routing_priority();
         let end = start
             + channels[start..]
                 .iter()
-                .take_while(|c| c.priority == priority && !open(c))
+                .take_while(|c| c.routing_priority() == priority && !open(c))
                 .count();
         if end - start > 1 {
             by_score(&mut channels[start..end], capability, policy, now_ms, rng);

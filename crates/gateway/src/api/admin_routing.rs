@@ -71,6 +71,20 @@ async fn operators(
     Ok(HttpResponse::Ok().json(json!({ "operators": operators })))
 }
 
+/// What ops set on a running channel and what routing uses now.
+pub(super) fn control_view(channel: &Channel) -> Value {
+    let c = &channel.control;
+    json!({
+        "state": c.state(),
+        "circuit": c.circuit(),
+        "priority": channel.routing_priority(),
+        "weight": channel.routing_weight(),
+        "priority_set": c.priority().is_some(),
+        "weight_set": c.weight().is_some(),
+        "in_flight": c.in_flight(),
+    })
+}
+
 /// One channel's `health`: live from the router when enabled, `disabled` otherwise.
 fn health(live: Option<&Channel>) -> Value {
     match live {
@@ -97,7 +111,7 @@ async fn channels(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRe
             let capabilities = live
                 .as_ref()
                 .map_or(&settings.capabilities, |c| &c.capabilities);
-            json!({
+            let mut entry = json!({
                 "id": id,
                 "adapter": settings.adapter,
                 "operators": settings.operators,
@@ -107,7 +121,12 @@ async fn channels(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRe
                 "enabled": live.is_some(),
                 "health": health(live.as_deref()),
                 "stats": stats::channel_windows(&doc, id, &settings.operators),
-            })
+            });
+            // Only a running channel has runtime controls.
+            if let Some(channel) = live.as_deref() {
+                entry["control"] = control_view(channel);
+            }
+            entry
         })
         .collect();
     Ok(HttpResponse::Ok().json(json!({ "channels": channels })))
@@ -173,9 +192,9 @@ async fn route_test(
             let c = &ranked.channel;
             json!({
                 "id": c.id,
-                "priority": c.priority,
-                "weight": c.weight,
-                "circuit": c.health.circuit(),
+                "priority": c.routing_priority(),
+                "weight": c.routing_weight(),
+                "circuit": c.circuit_at(route.capability, switchboard_router::now_ms()),
                 "reason": ranked.reason,
             })
         })

@@ -1,6 +1,7 @@
 //! The merchant-facing APIs.
 
 pub mod admin;
+mod admin_control;
 mod admin_outbox;
 mod admin_routing;
 mod admin_stats;

@@ -151,12 +151,20 @@ pub struct ReconcileConfig {
     pub batch: usize,
 }
 
+fn default_controls_refresh_ms() -> u64 {
+    500
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RoutingConfig {
     /// How often each replica syncs its copy of the MNP override table: it fetches the changes
     /// since its version (a full reload only if the store's change log no longer has them).
     pub overrides_refresh_ms: u64,
+    /// How often each replica reads the version of ops' runtime routing controls (and the
+    /// controls when it changed). Default 500 ms, so a change is effective everywhere within 1 s.
+    #[serde(default = "default_controls_refresh_ms")]
+    pub controls_refresh_ms: u64,
     /// `[routing.scoring]`: how equal-priority channels share traffic (crates/router/README.md).
     #[serde(default)]
     pub scoring: switchboard_router::RoutingPolicy,
@@ -172,9 +180,23 @@ pub struct TopUpConfig {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AdminConfig {
-    /// Bearer token of the `/admin` API; empty disables it.
+    /// Bearer token of the `/admin` API, an operator token named `admin`; empty: none.
     #[serde(default)]
     pub token: Secret,
+    /// Named admin tokens with a role, their secrets as argon2id hashes.
+    #[serde(default)]
+    pub tokens: Vec<AdminTokenConfig>,
+}
+
+/// `[[admin.tokens]]`: one named admin token.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminTokenConfig {
+    /// Who it is, as the audit log names them.
+    pub name: String,
+    pub role: crate::auth::admin::AdminRole,
+    /// argon2id PHC string of the token (`switchboard --hash-secret`).
+    pub token_hash: String,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

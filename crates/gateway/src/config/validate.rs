@@ -53,6 +53,7 @@ pub fn validate(config: &Config) -> Result<(), String> {
         }
         shared_keys(config, &mut problems);
     }
+    admin_tokens(config, &mut problems);
     if config.auth.token_ttl_secs == 0 {
         problems.push("auth.token_ttl_secs must be above 0".into());
     }
@@ -241,12 +242,54 @@ fn webhooks(w: &super::model::WebhooksConfig, problems: &mut Vec<String>) {
     }
 }
 
+/// `[[admin.tokens]]`: a name each (unique, for the audit log) and a valid argon2 hash.
+fn admin_tokens(config: &Config, problems: &mut Vec<String>) {
+    let mut names = std::collections::BTreeSet::new();
+    for (i, t) in config.admin.tokens.iter().enumerate() {
+        let name = t.name.trim();
+        if name.is_empty() || name.len() > 64 || name.chars().any(char::is_control) {
+            problems.push(format!(
+                "admin.tokens[{i}].name must be 1 to 64 printable characters"
+            ));
+        } else if name == "admin" || !names.insert(name.to_string()) {
+            problems.push(format!(
+                "admin.tokens[{i}].name '{name}' is taken (names are unique; 'admin' is admin.token's)"
+            ));
+        }
+        if let Err(e) = crate::auth::check_hash(&t.token_hash) {
+            problems.push(format!("admin.tokens[{i}].token_hash: {e}"));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn defaults() -> Config {
         crate::config::defaults_for_test()
+    }
+
+    #[test]
+    fn admin_tokens_need_unique_names_and_argon2_hashes() {
+        let mut c = defaults();
+        let token = |name: &str, hash: &str| crate::config::AdminTokenConfig {
+            name: name.into(),
+            role: crate::auth::admin::AdminRole::Viewer,
+            token_hash: hash.into(),
+        };
+        let good = crate::auth::hash_secret("s3cret");
+        c.admin.tokens = vec![
+            token("alice", &good),
+            token("alice", &good),
+            token("admin", &good),
+            token("bob", "plain-text"),
+        ];
+        let err = validate(&c).unwrap_err();
+        assert!(err.contains("admin.tokens[1].name 'alice' is taken"), "{err}");
+        assert!(err.contains("admin.tokens[2].name 'admin' is taken"), "{err}");
+        assert!(err.contains("admin.tokens[3].token_hash"), "{err}");
+        assert!(!err.contains("admin.tokens[0]"), "{err}");
     }
 
     #[test]

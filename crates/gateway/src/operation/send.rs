@@ -46,7 +46,7 @@ pub(super) async fn send<O: Operation>(
             continue;
         }
         let capability = op.capability(&record);
-        if let Admission::Refused { retry_after_ms } = channel.health.admit(capability) {
+        if let Admission::Refused { retry_after_ms } = channel.admit(capability) {
             let secs = retry_after_ms.div_ceil(1_000).max(1);
             tracing::info!(channel = %channel.id, retry_after = secs, "circuit open; channel skipped, nothing sent");
             // The soonest any skipped channel takes requests again.
@@ -61,7 +61,9 @@ pub(super) async fn send<O: Operation>(
         record.set_channel(&channel.id);
         let span = upstream_span::<O::Record>(&channel.id);
         let started = Instant::now();
+        let in_flight = channel.control.sending();
         let answer = op.call(channel, &record).instrument(span.clone()).await;
+        drop(in_flight);
         let took = started.elapsed();
         tried = Some((channel.id.as_str(), took));
         let result = CallResult::of(&answer);

@@ -113,13 +113,14 @@ impl Operation for TopUpRequest<'_> {
         }
     }
 
-    /// The product's providers in the routing rule's order (`Router::order`: usable ones by
-    /// priority and score, open circuits last).
+    /// The product's providers that take new requests (not disabled or draining by ops), in the
+    /// routing rule's order (`Router::order`: usable ones by priority and score, open circuits last).
     fn channels(&self, state: &AppState, _: &TopUpRecord) -> Result<Vec<Arc<Channel>>, ApiError> {
         let mut channels: Vec<_> = self
             .channel_ids
             .iter()
             .filter_map(|id| state.router.channel(id))
+            .filter(|c| c.takes_new_requests())
             .collect();
         state.router.order(&mut channels, Capability::Topup);
         if channels.is_empty() {
