@@ -2,6 +2,7 @@
 //! Switchboard's OpenAPI document. Every scenario runs on each store backend: memory (one test per
 //! scenario), a single Redis and a 3-master Redis Cluster (one suite test each, scenarios in parallel).
 
+mod admin_api;
 mod auth;
 mod dcb;
 mod errors;
@@ -66,6 +67,8 @@ macro_rules! scenarios {
 }
 
 scenarios! {
+    admin_api::operators_and_channels_show_the_configuration_and_live_figures,
+    admin_api::the_route_test_explains_number_plan_and_mnp_routes,
     auth::token_by_basic_or_form_and_refusals,
     auth::missing_bad_and_foreign_tokens_are_unauthenticated,
     auth::every_operation_checks_its_scope,

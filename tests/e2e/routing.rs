@@ -10,7 +10,7 @@ fn dead_port() -> u16 {
     listener.local_addr().unwrap().port()
 }
 
-fn dead_channel(priority: u32) -> ChannelSettings {
+pub fn dead_channel(priority: u32) -> ChannelSettings {
     serde_json::from_value(serde_json::json!({
         "adapter": "camara",
         "base_url": format!("http://127.0.0.1:{}", dead_port()),

@@ -11,7 +11,7 @@ mod schema;
 pub use env::Env;
 pub use gateway::{body_of, signing_key, TestGateway, Timing};
 pub use receiver::{verify_signature, Receiver, Recorded, Reply, Respond};
-pub use schema::{OpenApi, CARRIER_BILLING};
+pub use schema::{OpenApi, ADMIN, CARRIER_BILLING};
 
 use std::future::Future;
 use std::time::Duration;

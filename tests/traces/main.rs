@@ -174,6 +174,19 @@ async fn a_payment_is_one_trace_from_the_merchant_to_the_operator() {
             .unwrap_or_else(|| panic!("{store_step}: {:?}", names(&trace)));
         assert!(descends_from(step, request, &trace));
     }
+    // Every store call is a span of its own, inside the step that made it.
+    let claim = trace.iter().find(|s| s.name == "store.claim").unwrap();
+    let insert = trace
+        .iter()
+        .find(|s| s.name.starts_with("store.insert_payment"))
+        .unwrap_or_else(|| panic!("a store call span: {:?}", names(&trace)));
+    assert!(descends_from(insert, claim, &trace));
+    assert!(
+        matches!(attribute(insert, "db.system"), Some(Any::StringValue(b)) if b == "memory"),
+        "{:?}",
+        attribute_text(insert)
+    );
+    assert!(trace.iter().any(|s| s.name == "store.update_payment"));
 
     webhook_attempts_are_spans_and_carry_their_context(&gw, &token, &sink, &collector, &pipeline)
         .await;

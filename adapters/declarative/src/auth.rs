@@ -8,7 +8,7 @@ use base64::Engine;
 use reqwest::header::{HeaderName, HeaderValue, AUTHORIZATION};
 use serde::Deserialize;
 use switchboard_adapter::signing::{hmac_sha256, sha256_hex};
-use switchboard_adapter::{classify_send_error, AdapterError, CachedToken, TokenCache};
+use switchboard_adapter::{send_upstream, AdapterError, CachedToken, TokenCache};
 use switchboard_core::Secret;
 use tokio::sync::Mutex;
 
@@ -148,6 +148,16 @@ impl Auth {
         ))
     }
 
+    /// A token for an OAuth2 auth type (fetched, or the cached one); `Unsupported` for the others.
+    pub async fn token(&self, http: &reqwest::Client) -> Result<(), AdapterError> {
+        match &self.spec {
+            AuthSpec::ClientCredentials { .. } | AuthSpec::Password { .. } => {
+                self.tokens.get(|| self.fetch(http)).await.map(drop)
+            }
+            _ => Err(AdapterError::Unsupported("access token")),
+        }
+    }
+
     /// The upstream refused `token` (401): forget it so the next call fetches a new one.
     pub async fn rejected(&self, token: &str) {
         self.tokens.invalidate(token).await;
@@ -219,18 +229,16 @@ impl Auth {
         url: &reqwest::Url,
         form: &[(&str, String)],
     ) -> Result<TokenAnswer, AdapterError> {
-        let response = http
+        let request = http
             .post(url.clone())
             .header(AUTHORIZATION, self.basic())
-            .form(form)
-            .send()
-            .await
-            .map_err(|e| match classify_send_error(&e) {
-                AdapterError::NotSent(m) | AdapterError::Unknown(m) => {
-                    AdapterError::NotSent(format!("token request failed: {m}"))
-                }
-                other => other,
-            })?;
+            .form(form);
+        let response = send_upstream(request).await.map_err(|e| match e {
+            AdapterError::NotSent(m) | AdapterError::Unknown(m) => {
+                AdapterError::NotSent(format!("token request failed: {m}"))
+            }
+            other => other,
+        })?;
         let status = response.status();
         if !status.is_success() {
             return Err(AdapterError::NotSent(format!(

@@ -200,6 +200,10 @@ impl Adapter for DeclarativeAdapter {
         self.spec.capabilities()
     }
 
+    async fn fetch_token(&self) -> Result<(), AdapterError> {
+        self.client.auth.token(&self.client.http).await
+    }
+
     fn parse_callback(&self, request: &CallbackRequest) -> Result<CallbackNotice, CallbackError> {
         let result = callback::parse(
             &self.spec,

@@ -8,6 +8,7 @@ mod capability;
 mod channel;
 mod error;
 mod http;
+pub mod record;
 mod registry;
 mod rules;
 pub mod sanitize;
@@ -66,6 +67,13 @@ pub trait Adapter: Send + Sync + 'static {
     fn parse_callback(&self, request: &CallbackRequest) -> Result<CallbackNotice, CallbackError> {
         let _ = request;
         Err(CallbackError::Unsupported)
+    }
+
+    /// Fetches a fresh access token (or reuses the cached one), so a contract check can try the
+    /// channel's credentials on their own. Styles that authenticate without a token keep the
+    /// default.
+    async fn fetch_token(&self) -> Result<(), AdapterError> {
+        Err(AdapterError::Unsupported("access token"))
     }
 
     /// Called once when the gateway starts: registers Switchboard's callback address upstream where

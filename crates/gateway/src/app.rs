@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use actix_web::dev::ServerHandle;
 use actix_web::{middleware, web, App, HttpServer};
-use switchboard_adapter::{AdapterRegistry, UpstreamHttp};
+use switchboard_adapter::{
+    Adapter, AdapterRegistry, CallbackSettings, Capabilities, ChannelSettings, UpstreamHttp,
+};
 use switchboard_adapter_camara as camara;
 use switchboard_adapter_declarative as declarative;
 use switchboard_adapter_ideabiz as ideabiz;
@@ -22,12 +24,6 @@ use crate::config::{Config, StoreBackend, SANDBOX_SCHEME};
 use crate::http::Endpoint;
 use crate::state::AppState;
 use crate::{api, auth, health, http, openapi, routing, topup};
-
-/// Upstreams the built-in sandbox simulates (`base_url = "sandbox://<id>"`): read from the
-/// sandbox's own default configuration, so a new simulator needs no list kept here.
-pub fn sandbox_ids() -> Vec<String> {
-    SandboxConfig::default().ids().map(str::to_owned).collect()
-}
 
 /// Every adapter kind Switchboard speaks. Adding an upstream style is one line here.
 pub fn adapter_registry() -> AdapterRegistry {
@@ -136,16 +132,14 @@ pub async fn start_worker(mut config: Config) -> Result<RunningWorker, StartErro
     })
 }
 
-async fn start_sandbox(config: &mut Config) -> Result<Option<SandboxHandle>, StartError> {
-    let uses_sandbox = config
-        .channels
-        .values()
-        .any(|c| c.enabled && c.base_url.starts_with(SANDBOX_SCHEME));
-    if !uses_sandbox {
+pub(crate) async fn start_sandbox(
+    config: &mut Config,
+) -> Result<Option<SandboxHandle>, StartError> {
+    if config.sandbox_channels().next().is_none() {
         return Ok(None);
     }
     let s = &config.sandbox;
-    let mut sandbox_config = SandboxConfig::with_default_operators(s.listen);
+    let mut sandbox_config = SandboxConfig::from_upstreams(s.listen, s.upstreams.clone());
     sandbox_config.timings = Timings {
         async_delay_ms: s.async_delay_ms,
         reservation_ttl_ms: s.reservation_ttl_ms,
@@ -200,30 +194,14 @@ fn build_router(config: &Config, callback: Option<&str>) -> Result<Router, Start
     let key = callback.map(|_| callback_key(config));
     let mut channels = Vec::new();
     for (id, settings) in config.channels.iter().filter(|(_, c)| c.enabled) {
-        let mut settings = settings.clone();
-        settings.id = id.clone();
-        settings.callback =
-            callback
-                .zip(key.as_ref())
-                .map(|(base, key)| switchboard_adapter::CallbackSettings {
-                    url: format!("{base}/callbacks/{id}"),
-                    key: key.clone(),
-                });
-        let adapter = registry
-            .build(&settings, &http)
-            .map_err(|e| StartError::Config(e.to_string()))?;
-        let supported = adapter.capabilities();
-        let missing = settings.capabilities.missing_from(&supported);
-        if !missing.is_empty() {
-            return Err(StartError::Config(format!(
-                "channel '{id}': adapter '{}' cannot do {missing:?}",
-                settings.adapter
-            )));
-        }
+        let callback = callback
+            .zip(key.as_ref())
+            .map(|(base, key)| callback_settings(base, id, key));
+        let (adapter, capabilities) = channel_adapter(&registry, &http, id, settings, callback)?;
         channels.push(Channel {
             id: id.clone(),
             adapter,
-            capabilities: settings.capabilities.intersect(&supported),
+            capabilities,
             priority: settings.priority,
             weight: settings.weight,
             operators: settings.operators.clone(),
@@ -232,6 +210,48 @@ fn build_router(config: &Config, callback: Option<&str>) -> Result<Router, Start
     }
     let plan = number_plan(config).map_err(|e| StartError::Config(e.to_string()))?;
     Ok(Router::with_policy(plan, channels, config.routing.scoring))
+}
+
+/// Where operators notify this deployment about channel `id`.
+fn callback_settings(base: &str, id: &str, key: &[u8]) -> CallbackSettings {
+    CallbackSettings {
+        url: format!("{base}/callbacks/{id}"),
+        key: key.to_vec(),
+    }
+}
+
+/// The adapter of channel `id` (its options checked by the adapter's factory), and the
+/// capabilities it serves: the configured ones, each of which the style must be able to do.
+pub(crate) fn channel_adapter(
+    registry: &AdapterRegistry,
+    http: &UpstreamHttp,
+    id: &str,
+    settings: &ChannelSettings,
+    callback: Option<CallbackSettings>,
+) -> Result<(Arc<dyn Adapter>, Capabilities), StartError> {
+    let mut settings = settings.clone();
+    settings.id = id.to_owned();
+    settings.callback = callback;
+    let adapter = registry
+        .build(&settings, http)
+        .map_err(|e| StartError::Config(e.to_string()))?;
+    let supported = adapter.capabilities();
+    let missing = settings.capabilities.missing_from(&supported);
+    if !missing.is_empty() {
+        return Err(StartError::Config(format!(
+            "channel '{id}': adapter '{}' cannot do {missing:?}",
+            settings.adapter
+        )));
+    }
+    let capabilities = settings.capabilities.intersect(&supported);
+    Ok((adapter, capabilities))
+}
+
+/// The callback address and token key of channel `id` for a one-off run (`channel check`):
+/// `None` when the deployment has no public address.
+pub(crate) fn one_off_callback(config: &Config, id: &str) -> Option<CallbackSettings> {
+    let base = callback_base(config, None)?;
+    Some(callback_settings(&base, id, &callback_key(config)))
 }
 
 /// `store.subscriber_key_secret`, or one derived from `callbacks.secret` (shared by every replica
@@ -264,6 +284,7 @@ fn build_store(config: &Config) -> Result<Arc<dyn Store>, StartError> {
                 idempotency_ttl_secs: s.idempotency_ttl_secs,
                 response_timeout_ms: s.response_timeout_ms,
                 connect_timeout_ms: s.connect_timeout_ms,
+                claim_replicas: s.claim_replicas,
             };
             // Connects lazily: a replica started while Redis is down serves 503 and is not ready
             // until Redis answers, then recovers by itself.
@@ -286,6 +307,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(Endpoint::at("/openapi/carrier-billing.yaml").get(openapi::carrier_billing))
         .service(Endpoint::at("/openapi/topup.yaml").get(openapi::topup))
         .service(Endpoint::at("/openapi/carrier-billing-refund.yaml").get(openapi::refund))
+        .service(Endpoint::at("/openapi/admin.yaml").get(openapi::admin))
         .configure(api::carrier_billing::routes)
         .configure(api::refund::routes)
         .configure(api::topup::routes)

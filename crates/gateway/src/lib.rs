@@ -4,6 +4,7 @@
 pub mod api;
 pub mod app;
 pub mod auth;
+pub mod channel_check;
 pub mod config;
 pub mod events;
 mod health;
@@ -23,5 +24,6 @@ pub mod workers;
 
 pub use app::{start, Running, StartError};
 pub use openapi::{
-    CARRIER_BILLING as CARRIER_BILLING_OPENAPI, REFUND as REFUND_OPENAPI, TOPUP as TOPUP_OPENAPI,
+    ADMIN as ADMIN_OPENAPI, CARRIER_BILLING as CARRIER_BILLING_OPENAPI, REFUND as REFUND_OPENAPI,
+    TOPUP as TOPUP_OPENAPI,
 };

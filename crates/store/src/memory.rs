@@ -229,6 +229,8 @@ pub struct MemoryStore {
     mnp: Mutex<crate::memory_mnp::MnpTables>,
     /// The rolling stats buckets (see `stats.rs`).
     stats: crate::stats::MemoryStats,
+    /// Runtime routing controls and the audit log (see `controls.rs`).
+    controls: crate::controls::MemoryControls,
 }
 
 impl Default for MemoryStore {
@@ -251,6 +253,7 @@ impl MemoryStore {
             limits: crate::limits::MemoryLimits::default(),
             mnp: Mutex::default(),
             stats: Default::default(),
+            controls: Default::default(),
         }
     }
 
@@ -821,6 +824,23 @@ impl Store for MemoryStore {
         to: u64,
     ) -> Result<Vec<crate::StatsBucket>, StoreError> {
         self.stats.read(series, from, to)
+    }
+
+    async fn routing_controls(&self) -> Result<crate::RoutingControls, StoreError> {
+        self.controls.get()
+    }
+
+    async fn set_routing_controls(
+        &self,
+        expected_version: u64,
+        document: &str,
+        audit: &crate::AuditEntry,
+    ) -> Result<Option<u64>, StoreError> {
+        self.controls.set(expected_version, document, audit)
+    }
+
+    async fn audit_log(&self, limit: usize) -> Result<Vec<crate::AuditEntry>, StoreError> {
+        self.controls.audit(limit)
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

@@ -17,7 +17,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .delete(remove_override),
         )
         .configure(super::admin_outbox::routes)
-        .configure(super::admin_stats::routes);
+        .configure(super::admin_stats::routes)
+        .configure(super::admin_routing::routes);
 }
 
 pub(crate) fn authorize(req: &HttpRequest, state: &AppState) -> Result<(), ApiError> {

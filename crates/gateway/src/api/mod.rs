@@ -2,6 +2,7 @@
 
 pub mod admin;
 mod admin_outbox;
+mod admin_routing;
 mod admin_stats;
 pub mod callbacks;
 pub mod carrier_billing;

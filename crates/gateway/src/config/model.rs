@@ -86,6 +86,10 @@ pub struct StoreConfig {
     pub memory_max_records: usize,
     pub response_timeout_ms: u64,
     pub connect_timeout_ms: u64,
+    /// Redis: replicas that must hold a new payment, refund or top-up claim before the operator is
+    /// called (`WAIT`); 0 trusts the master alone. See README "Redis Cluster failover".
+    #[serde(default)]
+    pub claim_replicas: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -195,11 +199,18 @@ pub struct SandboxSettings {
     pub async_delay_ms: u64,
     pub reservation_ttl_ms: u64,
     pub slow_ms: u64,
+    /// The simulated upstreams (`config/sandbox.toml`, layered like every file): what a channel may
+    /// name as `sandbox://<id>`.
+    #[serde(default)]
+    pub upstreams: switchboard_sandbox::SandboxUpstreams,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OperatorConfig {
+    /// How ops call it (`"Movistar ES"`), shown by `/admin/operators` and the dashboard; optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     pub country: String,
     pub prefixes: Vec<String>,
     pub currencies: Vec<String>,
@@ -315,3 +326,14 @@ impl Default for WorkersConfig {
 
 /// Marks channels served by the in-process sandbox: `base_url = "sandbox://<operator>"`.
 pub const SANDBOX_SCHEME: &str = "sandbox://";
+
+impl Config {
+    /// Enabled channels served by the built-in sandbox, each with the simulated upstream it names
+    /// (`base_url = "sandbox://<upstream>"`).
+    pub fn sandbox_channels(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.channels
+            .iter()
+            .filter(|(_, c)| c.enabled)
+            .filter_map(|(id, c)| Some((id.as_str(), c.base_url.strip_prefix(SANDBOX_SCHEME)?)))
+    }
+}

@@ -86,6 +86,9 @@ pub fn validate(config: &Config) -> Result<(), String> {
         problems.push("reconcile.min_delay_ms must not exceed reconcile.max_delay_ms".into());
     }
     for (id, op) in &config.operators {
+        if let Some(problem) = op.name.as_deref().and_then(operator_name_problem) {
+            problems.push(format!("operators.{id}.name {problem}"));
+        }
         if op.country.len() != 2 || !op.country.bytes().all(|b| b.is_ascii_uppercase()) {
             problems.push(format!(
                 "operators.{id}.country '{}' must be an ISO 3166 alpha-2 code",
@@ -164,10 +167,11 @@ pub fn validate(config: &Config) -> Result<(), String> {
         }
         let url = &ch.base_url;
         if let Some(op) = url.strip_prefix(SANDBOX_SCHEME) {
-            let simulated = crate::app::sandbox_ids();
-            if !simulated.iter().any(|s| s == op) {
+            let simulated: Vec<&str> = config.sandbox.upstreams.ids().collect();
+            if !simulated.contains(&op) {
                 problems.push(format!(
-                    "channels.{id}.base_url: the sandbox has no operator '{op}' (it has {})",
+                    "channels.{id}.base_url: the sandbox has no operator '{op}' (it has {}; \
+                     add it to sandbox.toml)",
                     simulated.join(", ")
                 ));
             }
@@ -190,6 +194,22 @@ pub fn validate(config: &Config) -> Result<(), String> {
         Ok(())
     } else {
         Err(problems.join("; "))
+    }
+}
+
+/// Longest operator display name.
+const OPERATOR_NAME_MAX: usize = 64;
+
+/// What is wrong with an operator's display name, if anything.
+fn operator_name_problem(name: &str) -> Option<String> {
+    if name.trim().is_empty() {
+        Some("must not be blank (leave it out instead)".into())
+    } else if name.chars().count() > OPERATOR_NAME_MAX {
+        Some(format!("must be at most {OPERATOR_NAME_MAX} characters"))
+    } else if name.chars().any(char::is_control) {
+        Some("must not contain control characters".into())
+    } else {
+        None
     }
 }
 
@@ -350,6 +370,26 @@ mod tests {
         c.callbacks.secret = switchboard_core::Secret::new(String::new());
         c.auth.allow_ephemeral_keys = true;
         assert!(validate(&c).is_ok(), "allowed on purpose");
+    }
+
+    #[test]
+    fn operator_names_are_optional_but_must_be_readable() {
+        let mut c = defaults();
+        let op = c.operators.get_mut("movistar-es").unwrap();
+        op.name = Some("Movistar ES".into());
+        assert!(validate(&c).is_ok());
+        for (bad, expected) in [
+            ("  ", "must not be blank"),
+            ("Movistar\nES", "control characters"),
+            (&"x".repeat(65)[..], "at most 64"),
+        ] {
+            c.operators.get_mut("movistar-es").unwrap().name = Some(bad.to_string());
+            let err = validate(&c).unwrap_err();
+            assert!(
+                err.contains("operators.movistar-es.name") && err.contains(expected),
+                "{bad:?}: {err}"
+            );
+        }
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! recorded attempt results feed `switchboard_webhook_deliveries_total{outcome}` (the worker writes
 //! each result through the store, so this is the one place that sees them all).
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -10,6 +11,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use switchboard_core::{Amount, Msisdn, PaymentRecord, RefundRecord, TopUpRecord};
 use switchboard_store::*;
+use tracing::Instrument;
 
 use super::Observer;
 
@@ -54,6 +56,9 @@ pub enum StoreOp {
     AddStats,
     Stats,
     OutboxPending,
+    RoutingControls,
+    SetRoutingControls,
+    AuditLog,
 }
 
 /// The `operation` label of each [`StoreOp`] (the trait method's name).
@@ -96,6 +101,9 @@ pub const STORE_OPS: &[&str] = &[
     "add_stats",
     "stats",
     "outbox_pending",
+    "routing_controls",
+    "set_routing_controls",
+    "audit_log",
 ];
 
 /// A [`Store`] that measures every call to the one it wraps.
@@ -108,6 +116,32 @@ impl Observed {
     pub fn wrap(inner: Arc<dyn Store>, observe: Arc<Observer>) -> Arc<dyn Store> {
         Arc::new(Observed { inner, observe })
     }
+
+    /// Runs one store call inside its span (`store.<operation>`, when tracing is on) and times it
+    /// into the store histogram.
+    async fn timed<T>(
+        &self,
+        op: StoreOp,
+        call: impl Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
+        let name = STORE_OPS[op as usize];
+        let span = crate::telemetry::span(|| {
+            tracing::info_span!(
+                "store.call",
+                otel.name = %format_args!("store.{name}"),
+                db.system = self.observe.backend,
+                db.operation = name,
+                error = tracing::field::Empty,
+            )
+        });
+        let started = Instant::now();
+        let out = call.instrument(span.clone()).await;
+        self.observe.store_call(op, started.elapsed());
+        if out.is_err() {
+            span.record("error", true);
+        }
+        out
+    }
 }
 
 #[async_trait]
@@ -117,11 +151,11 @@ impl Store for Observed {
         record: &PaymentRecord,
         keys: &[IdempotencyKey],
     ) -> Result<InsertOutcome, StoreError> {
-        let started = Instant::now();
-        let out = self.inner.insert_payment(record, keys).await;
-        self.observe
-            .store_call(StoreOp::InsertPayment, started.elapsed());
-        out
+        self.timed(
+            StoreOp::InsertPayment,
+            self.inner.insert_payment(record, keys),
+        )
+        .await
     }
 
     async fn insert_payment_rated(
@@ -130,11 +164,11 @@ impl Store for Observed {
         keys: &[IdempotencyKey],
         quota: RateQuota,
     ) -> Result<InsertOutcome, StoreError> {
-        let started = Instant::now();
-        let out = self.inner.insert_payment_rated(record, keys, quota).await;
-        self.observe
-            .store_call(StoreOp::InsertPaymentRated, started.elapsed());
-        out
+        self.timed(
+            StoreOp::InsertPaymentRated,
+            self.inner.insert_payment_rated(record, keys, quota),
+        )
+        .await
     }
 
     async fn update_payment(
@@ -144,14 +178,12 @@ impl Store for Observed {
         release: &[IdempotencyKey],
         events: &[OutboxEvent],
     ) -> Result<UpdateOutcome, StoreError> {
-        let started = Instant::now();
-        let out = self
-            .inner
-            .update_payment(record, expected_version, release, events)
-            .await;
-        self.observe
-            .store_call(StoreOp::UpdatePayment, started.elapsed());
-        out
+        self.timed(
+            StoreOp::UpdatePayment,
+            self.inner
+                .update_payment(record, expected_version, release, events),
+        )
+        .await
     }
 
     async fn get_payment(
@@ -159,11 +191,11 @@ impl Store for Observed {
         merchant_id: &str,
         payment_id: &str,
     ) -> Result<Option<PaymentRecord>, StoreError> {
-        let started = Instant::now();
-        let out = self.inner.get_payment(merchant_id, payment_id).await;
-        self.observe
-            .store_call(StoreOp::GetPayment, started.elapsed());
-        out
+        self.timed(
+            StoreOp::GetPayment,
+            self.inner.get_payment(merchant_id, payment_id),
+        )
+        .await
     }
 
     async fn list_payments(
@@ -171,11 +203,11 @@ impl Store for Observed {
         merchant_id: &str,
         query: &PaymentQuery,
     ) -> Result<PaymentPage, StoreError> {
-        let started = Instant::now();
-        let out = self.inner.list_payments(merchant_id, query).await;
-        self.observe
-            .store_call(StoreOp::ListPayments, started.elapsed());
-        out
+        self.timed(
+            StoreOp::ListPayments,
+            self.inner.list_payments(merchant_id, query),
+        )
+        .await
     }
 
     async fn due_for_reconciliation(
@@ -184,22 +216,16 @@ impl Store for Observed {
         now: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<PaymentRecord>, StoreError> {
-        let started = Instant::now();
-        let out = self
-            .inner
-            .due_for_reconciliation(merchant_ids, now, limit)
-            .await;
-        self.observe
-            .store_call(StoreOp::DueForReconciliation, started.elapsed());
-        out
+        self.timed(
+            StoreOp::DueForReconciliation,
+            self.inner.due_for_reconciliation(merchant_ids, now, limit),
+        )
+        .await
     }
 
     async fn insert_topup(&self, record: &TopUpRecord) -> Result<TopUpInsert, StoreError> {
-        let started = Instant::now();
-        let out = self.inner.insert_topup(record).await;
-        self.observe
-            .store_call(StoreOp::InsertTopup, started.elapsed());
-        out
+        self.timed(StoreOp::InsertTopup, self.inner.insert_topup(record))
+            .await
     }
 
     async fn update_topup(
@@ -208,14 +234,11 @@ impl Store for Observed {
         expected_version: u64,
         events: &[OutboxEvent],
     ) -> Result<UpdateOutcome<TopUpRecord>, StoreError> {
-        let started = Instant::now();
-        let out = self
-            .inner
-            .update_topup(record, expected_version, events)
-            .await;
-        self.observe
-            .store_call(StoreOp::UpdateTopup, started.elapsed());
-        out
+        self.timed(
+            StoreOp::UpdateTopup,
+            self.inner.update_topup(record, expected_version, events),
+        )
+        .await
     }
 
     async fn get_topup(
@@ -223,11 +246,8 @@ impl Store for Observed {
         merchant_id: &str,
         tx_id: &str,
     ) -> Result<Option<TopUpRecord>, StoreError> {
-        let started = Instant::now();
-        let out = self.inner.get_topup(merchant_id, tx_id).await;
-        self.observe
-            .store_call(StoreOp::GetTopup, started.elapsed());
-        out
+        self.timed(StoreOp::GetTopup, self.inner.get_topup(merchant_id, tx_id))
+            .await
     }
 
     async fn due_topups(
@@ -236,11 +256,11 @@ impl Store for Observed {
         now: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<TopUpRecord>, StoreError> {
-        let started = Instant::now();
-        let out = self.inner.due_topups(merchant_ids, now, limit).await;
-        self.observe
-            .store_call(StoreOp::DueTopups, started.elapsed());
-        out
+        self.timed(
+            StoreOp::DueTopups,
+            self.inner.due_topups(merchant_ids, now, limit),
+        )
+        .await
     }
 
     async fn insert_refund(
@@ -249,11 +269,11 @@ impl Store for Observed {
         keys: &[IdempotencyKey],
         paid: Amount,
     ) -> Result<RefundInsert, StoreError> {
-        let started = Instant::now();
-        let out = self.inner.insert_refund(record, keys, paid).await;
-        self.observe
-            .store_call(StoreOp::InsertRefund, started.elapsed());
-        out
+        self.timed(
+            StoreOp::InsertRefund,
+            self.inner.insert_refund(record, keys, paid),
+        )
+        .await
     }
 
     async fn update_refund(
@@ -263,14 +283,12 @@ impl Store for Observed {
         release: &[IdempotencyKey],
         events: &[OutboxEvent],
     ) -> Result<UpdateOutcome<RefundRecord>, StoreError> {
-        let started = Instant::now();
-        let out = self
-            .inner
-            .update_refund(record, expected_version, release, events)
-            .await;
-        self.observe
-            .store_call(StoreOp::UpdateRefund, started.elapsed());
-        out
+        self.timed(
+            StoreOp::UpdateRefund,
+            self.inner
+                .update_refund(record, expected_version, release, events),
+        )
+        .await
     }
 
     async fn get_refund(
@@ -279,14 +297,11 @@ impl Store for Observed {
         payment_id: &str,
         refund_id: &str,
     ) -> Result<Option<RefundRecord>, StoreError> {
-        let started = Instant::now();
-        let out = self
-            .inner
-            .get_refund(merchant_id, payment_id, refund_id)
-            .await;
-        self.observe
-            .store_call(StoreOp::GetRefund, started.elapsed());
-        out
+        self.timed(
+            StoreOp::GetRefund,
+            self.inner.get_refund(merchant_id, payment_id, refund_id),
+        )
+        .await
     }
 
     async fn list_refunds(
@@ -295,14 +310,11 @@ impl Store for Observed {
         payment_id: &str,
         query: &RefundQuery,
     ) -> Result<RefundPage, StoreError> {
-        let started = Instant::now();
-        let out = self
-            .inner
-            .list_refunds(merchant_id, payment_id, query)
-            .await;
-        self.observe
-            .store_call(StoreOp::ListRefunds, started.elapsed());
-        out
+        self.timed(
+            StoreOp::ListRefunds,
+            self.inner.list_refunds(merchant_id, payment_id, query),
+        )
+        .await
     }
 
     async fn payment_refunds(
@@ -310,11 +322,11 @@ impl Store for Observed {
         merchant_id: &str,
         payment_id: &str,
     ) -> Result<Vec<RefundRecord>, StoreError> {
-        let started = Instant::now();
-        let out = self.inner.payment_refunds(merchant_id, payment_id).await;
-        self.observe
-            .store_call(StoreOp::PaymentRefunds, started.elapsed());
-        out
+        self.timed(
+            StoreOp::PaymentRefunds,
+            self.inner.payment_refunds(merchant_id, payment_id),
+        )
+        .await
     }
 
     async fn due_refunds(
@@ -323,11 +335,11 @@ impl Store for Observed {
         now: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<RefundRecord>, StoreError> {
-        let started = Instant::now();
-        let out = self.inner.due_refunds(merchant_ids, now, limit).await;
-        self.observe
-            .store_call(StoreOp::DueRefunds, started.elapsed());
-        out
+        self.timed(
+            StoreOp::DueRefunds,
+            self.inner.due_refunds(merchant_ids, now, limit),
+        )
+        .await
     }
 
     async fn set_operator_override(
@@ -335,19 +347,19 @@ impl Store for Observed {
         msisdn: &Msisdn,
         operator_id: &str,
     ) -> Result<(), StoreError> {
-        let started = Instant::now();
-        let out = self.inner.set_operator_override(msisdn, operator_id).await;
-        self.observe
-            .store_call(StoreOp::SetOperatorOverride, started.elapsed());
-        out
+        self.timed(
+            StoreOp::SetOperatorOverride,
+            self.inner.set_operator_override(msisdn, operator_id),
+        )
+        .await
     }
 
     async fn remove_operator_override(&self, msisdn: &Msisdn) -> Result<bool, StoreError> {
-        let started = Instant::now();
-        let out = self.inner.remove_operator_override(msisdn).await;
-        self.observe
-            .store_call(StoreOp::RemoveOperatorOverride, started.elapsed());
-        out
+        self.timed(
+            StoreOp::RemoveOperatorOverride,
+            self.inner.remove_operator_override(msisdn),
+        )
+        .await
     }
 
     async fn operator_override_page(
@@ -355,19 +367,19 @@ impl Store for Observed {
         cursor: Option<&str>,
         limit: usize,
     ) -> Result<OverridePage, StoreError> {
-        let started = Instant::now();
-        let out = self.inner.operator_override_page(cursor, limit).await;
-        self.observe
-            .store_call(StoreOp::OperatorOverridePage, started.elapsed());
-        out
+        self.timed(
+            StoreOp::OperatorOverridePage,
+            self.inner.operator_override_page(cursor, limit),
+        )
+        .await
     }
 
     async fn operator_override_version(&self) -> Result<u64, StoreError> {
-        let started = Instant::now();
-        let out = self.inner.operator_override_version().await;
-        self.observe
-            .store_call(StoreOp::OperatorOverrideVersion, started.elapsed());
-        out
+        self.timed(
+            StoreOp::OperatorOverrideVersion,
+            self.inner.operator_override_version(),
+        )
+        .await
     }
 
     async fn operator_override_changes(
@@ -375,18 +387,16 @@ impl Store for Observed {
         since: u64,
         limit: usize,
     ) -> Result<OverrideChanges, StoreError> {
-        let started = Instant::now();
-        let out = self.inner.operator_override_changes(since, limit).await;
-        self.observe
-            .store_call(StoreOp::OperatorOverrideChanges, started.elapsed());
-        out
+        self.timed(
+            StoreOp::OperatorOverrideChanges,
+            self.inner.operator_override_changes(since, limit),
+        )
+        .await
     }
 
     async fn use_once(&self, key: &str, ttl_secs: u64) -> Result<bool, StoreError> {
-        let started = Instant::now();
-        let out = self.inner.use_once(key, ttl_secs).await;
-        self.observe.store_call(StoreOp::UseOnce, started.elapsed());
-        out
+        self.timed(StoreOp::UseOnce, self.inner.use_once(key, ttl_secs))
+            .await
     }
 
     async fn reserve_spend(
@@ -396,14 +406,11 @@ impl Store for Observed {
         amount: Milli,
         limit: Milli,
     ) -> Result<SpendOutcome, StoreError> {
-        let started = Instant::now();
-        let out = self
-            .inner
-            .reserve_spend(period, payment_id, amount, limit)
-            .await;
-        self.observe
-            .store_call(StoreOp::ReserveSpend, started.elapsed());
-        out
+        self.timed(
+            StoreOp::ReserveSpend,
+            self.inner.reserve_spend(period, payment_id, amount, limit),
+        )
+        .await
     }
 
     async fn release_spend(
@@ -411,18 +418,15 @@ impl Store for Observed {
         period: &SpendPeriod,
         payment_id: &str,
     ) -> Result<bool, StoreError> {
-        let started = Instant::now();
-        let out = self.inner.release_spend(period, payment_id).await;
-        self.observe
-            .store_call(StoreOp::ReleaseSpend, started.elapsed());
-        out
+        self.timed(
+            StoreOp::ReleaseSpend,
+            self.inner.release_spend(period, payment_id),
+        )
+        .await
     }
 
     async fn spent(&self, period: &SpendPeriod) -> Result<Milli, StoreError> {
-        let started = Instant::now();
-        let out = self.inner.spent(period).await;
-        self.observe.store_call(StoreOp::Spent, started.elapsed());
-        out
+        self.timed(StoreOp::Spent, self.inner.spent(period)).await
     }
 
     async fn rate_limit(
@@ -430,11 +434,11 @@ impl Store for Observed {
         merchant_id: &str,
         quota: RateQuota,
     ) -> Result<RateDecision, StoreError> {
-        let started = Instant::now();
-        let out = self.inner.rate_limit(merchant_id, quota).await;
-        self.observe
-            .store_call(StoreOp::RateLimit, started.elapsed());
-        out
+        self.timed(
+            StoreOp::RateLimit,
+            self.inner.rate_limit(merchant_id, quota),
+        )
+        .await
     }
 
     async fn claim_deliveries(
@@ -445,14 +449,12 @@ impl Store for Observed {
         lease_ms: u64,
         limit: usize,
     ) -> Result<Vec<Delivery>, StoreError> {
-        let started = Instant::now();
-        let out = self
-            .inner
-            .claim_deliveries(merchant_id, worker, now, lease_ms, limit)
-            .await;
-        self.observe
-            .store_call(StoreOp::ClaimDeliveries, started.elapsed());
-        out
+        self.timed(
+            StoreOp::ClaimDeliveries,
+            self.inner
+                .claim_deliveries(merchant_id, worker, now, lease_ms, limit),
+        )
+        .await
     }
 
     async fn finish_delivery(
@@ -462,13 +464,13 @@ impl Store for Observed {
         result: &DeliveryResult,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let started = Instant::now();
         let out = self
-            .inner
-            .finish_delivery(merchant_id, delivery_id, result, now)
+            .timed(
+                StoreOp::FinishDelivery,
+                self.inner
+                    .finish_delivery(merchant_id, delivery_id, result, now),
+            )
             .await;
-        self.observe
-            .store_call(StoreOp::FinishDelivery, started.elapsed());
         if let Ok(true) = out {
             self.observe.webhook_delivery(result);
         }
@@ -476,11 +478,8 @@ impl Store for Observed {
     }
 
     async fn dead_letters(&self, merchant_id: &str) -> Result<Vec<DeadLetter>, StoreError> {
-        let started = Instant::now();
-        let out = self.inner.dead_letters(merchant_id).await;
-        self.observe
-            .store_call(StoreOp::DeadLetters, started.elapsed());
-        out
+        self.timed(StoreOp::DeadLetters, self.inner.dead_letters(merchant_id))
+            .await
     }
 
     async fn replay_dead_letter(
@@ -489,14 +488,11 @@ impl Store for Observed {
         delivery_id: &str,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let started = Instant::now();
-        let out = self
-            .inner
-            .replay_dead_letter(merchant_id, delivery_id, now)
-            .await;
-        self.observe
-            .store_call(StoreOp::ReplayDeadLetter, started.elapsed());
-        out
+        self.timed(
+            StoreOp::ReplayDeadLetter,
+            self.inner.replay_dead_letter(merchant_id, delivery_id, now),
+        )
+        .await
     }
 
     async fn put_webhook_endpoint(
@@ -504,22 +500,22 @@ impl Store for Observed {
         merchant_id: &str,
         endpoint: &WebhookEndpoint,
     ) -> Result<(), StoreError> {
-        let started = Instant::now();
-        let out = self.inner.put_webhook_endpoint(merchant_id, endpoint).await;
-        self.observe
-            .store_call(StoreOp::PutWebhookEndpoint, started.elapsed());
-        out
+        self.timed(
+            StoreOp::PutWebhookEndpoint,
+            self.inner.put_webhook_endpoint(merchant_id, endpoint),
+        )
+        .await
     }
 
     async fn webhook_endpoints(
         &self,
         merchant_id: &str,
     ) -> Result<Vec<WebhookEndpoint>, StoreError> {
-        let started = Instant::now();
-        let out = self.inner.webhook_endpoints(merchant_id).await;
-        self.observe
-            .store_call(StoreOp::WebhookEndpoints, started.elapsed());
-        out
+        self.timed(
+            StoreOp::WebhookEndpoints,
+            self.inner.webhook_endpoints(merchant_id),
+        )
+        .await
     }
 
     async fn remove_webhook_endpoint(
@@ -527,14 +523,11 @@ impl Store for Observed {
         merchant_id: &str,
         endpoint_id: &str,
     ) -> Result<bool, StoreError> {
-        let started = Instant::now();
-        let out = self
-            .inner
-            .remove_webhook_endpoint(merchant_id, endpoint_id)
-            .await;
-        self.observe
-            .store_call(StoreOp::RemoveWebhookEndpoint, started.elapsed());
-        out
+        self.timed(
+            StoreOp::RemoveWebhookEndpoint,
+            self.inner.remove_webhook_endpoint(merchant_id, endpoint_id),
+        )
+        .await
     }
 
     async fn review_list(
@@ -542,26 +535,44 @@ impl Store for Observed {
         merchant_ids: &[String],
         limit: usize,
     ) -> Result<ReviewList, StoreError> {
-        let started = Instant::now();
-        let out = self.inner.review_list(merchant_ids, limit).await;
-        self.observe
-            .store_call(StoreOp::ReviewList, started.elapsed());
-        out
+        self.timed(
+            StoreOp::ReviewList,
+            self.inner.review_list(merchant_ids, limit),
+        )
+        .await
+    }
+
+    async fn routing_controls(&self) -> Result<RoutingControls, StoreError> {
+        self.timed(StoreOp::RoutingControls, self.inner.routing_controls())
+            .await
+    }
+
+    async fn set_routing_controls(
+        &self,
+        expected_version: u64,
+        document: &str,
+        audit: &AuditEntry,
+    ) -> Result<Option<u64>, StoreError> {
+        self.timed(
+            StoreOp::SetRoutingControls,
+            self.inner
+                .set_routing_controls(expected_version, document, audit),
+        )
+        .await
+    }
+
+    async fn audit_log(&self, limit: usize) -> Result<Vec<AuditEntry>, StoreError> {
+        self.timed(StoreOp::AuditLog, self.inner.audit_log(limit))
+            .await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        let started = Instant::now();
-        let out = self.inner.ping().await;
-        self.observe.store_call(StoreOp::Ping, started.elapsed());
-        out
+        self.timed(StoreOp::Ping, self.inner.ping()).await
     }
 
     async fn add_stats(&self, buckets: &[StatsBucket]) -> Result<(), StoreError> {
-        let started = Instant::now();
-        let out = self.inner.add_stats(buckets).await;
-        self.observe
-            .store_call(StoreOp::AddStats, started.elapsed());
-        out
+        self.timed(StoreOp::AddStats, self.inner.add_stats(buckets))
+            .await
     }
 
     async fn stats(
@@ -570,17 +581,15 @@ impl Store for Observed {
         from: u64,
         to: u64,
     ) -> Result<Vec<StatsBucket>, StoreError> {
-        let started = Instant::now();
-        let out = self.inner.stats(series, from, to).await;
-        self.observe.store_call(StoreOp::Stats, started.elapsed());
-        out
+        self.timed(StoreOp::Stats, self.inner.stats(series, from, to))
+            .await
     }
 
     async fn outbox_pending(&self, merchant_id: &str) -> Result<u64, StoreError> {
-        let started = Instant::now();
-        let out = self.inner.outbox_pending(merchant_id).await;
-        self.observe
-            .store_call(StoreOp::OutboxPending, started.elapsed());
-        out
+        self.timed(
+            StoreOp::OutboxPending,
+            self.inner.outbox_pending(merchant_id),
+        )
+        .await
     }
 }
