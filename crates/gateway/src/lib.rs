@@ -17,6 +17,7 @@ pub mod payments;
 pub mod reconcile;
 pub mod refunds;
 pub mod routing;
+pub mod shared_health;
 pub mod state;
 pub mod telemetry;
 pub mod topup;
