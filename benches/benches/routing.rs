@@ -120,7 +120,7 @@ fn decision(c: &mut Criterion) {
     c.bench_function("routing/decision_priority_pick_three_channels", |b| {
         b.iter(|| {
             let mut order = channels.clone();
-            priority_order(black_box(&mut order), &mut rng);
+            priority_order(black_box(&mut order), Capability::Payment, &mut rng);
             order.len()
         })
     });

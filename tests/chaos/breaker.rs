@@ -10,11 +10,12 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use futures::future::join_all;
+use serde_json::Value;
 use switchboard_adapter::{Capability, CircuitSettings};
 use switchboard_tests::fault_proxy::{Fault, FaultProxy};
 use switchboard_tests::{body_of, eventually, Env, TestGateway, Timing};
 
-use super::{free_addr, settle_each_charged_once};
+use super::{every_acknowledged_payment_settles_charged_once, free_addr};
 
 const PRIMARY: &str = "movistar_es_sandbox";
 const BACKUP: &str = "movistar_es_backup";
@@ -32,8 +33,17 @@ const CIRCUIT: CircuitSettings = CircuitSettings {
     close_after: 3,
 };
 
-/// One answer of the load: status, payment id, paymentStatus.
-type Answer = (u16, String, String);
+/// One answer of the load: status and body.
+type Answer = (u16, Value);
+
+/// An answer's payment id and `paymentStatus`.
+fn id_and_state(answer: &Answer) -> (&str, &str) {
+    let body = &answer.1;
+    (
+        body["paymentId"].as_str().unwrap_or_default(),
+        body["paymentStatus"].as_str().unwrap_or_default(),
+    )
+}
 
 /// `count` payments from `WORKERS` concurrent clients, one subscriber each (numbers from `first`).
 async fn load(gw: &TestGateway, token: &str, first: usize, count: usize) -> Vec<Answer> {
@@ -46,12 +56,7 @@ async fn load(gw: &TestGateway, token: &str, first: usize, count: usize) -> Vec<
                 let res = gw.create(token, &TestGateway::body(&phone, 1.0)).await;
                 let status = res.status().as_u16();
                 let body = body_of(res).await;
-                let id = body["paymentId"].as_str().unwrap_or_default().to_string();
-                let state = body["paymentStatus"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_string();
-                answers.lock().unwrap().push((status, id, state));
+                answers.lock().unwrap().push((status, body));
             }
         }
     }))
@@ -113,8 +118,9 @@ async fn traffic_leaves_a_failing_channel_and_returns_after_it_recovers() {
 
     // Healthy: the primary takes the traffic.
     let warm = load(&gw, &token, 0, 8).await;
-    for (status, id, state) in &warm {
-        assert_eq!((*status, state.as_str()), (201, "succeeded"));
+    for answer in &warm {
+        let (id, state) = id_and_state(answer);
+        assert_eq!((answer.0, state), (201, "succeeded"));
         assert_eq!(channel_of(&gw, id).await, PRIMARY);
     }
     all.extend(warm);
@@ -124,8 +130,9 @@ async fn traffic_leaves_a_failing_channel_and_returns_after_it_recovers() {
     let faulty = load(&gw, &token, 100, 40).await;
     proxy.set(Fault::None);
     let mut on_primary = 0;
-    for (status, id, state) in &faulty {
-        assert_eq!(*status, 201, "{state}");
+    for answer in &faulty {
+        let (id, state) = id_and_state(answer);
+        assert_eq!(answer.0, 201, "{state}");
         if channel_of(&gw, id).await == PRIMARY {
             on_primary += 1;
             assert_eq!(state, "processing", "the outcome was unknown");
@@ -173,21 +180,19 @@ async fn traffic_leaves_a_failing_channel_and_returns_after_it_recovers() {
     assert!(closed, "the probes close the circuit");
     assert_eq!(health_gauge(&gw).await, "0");
     let after = load(&gw, &token, 5_000, 20).await;
-    for (status, id, state) in &after {
-        assert_eq!((*status, state.as_str()), (201, "succeeded"));
+    for answer in &after {
+        let (id, state) = id_and_state(answer);
+        assert_eq!((answer.0, state), (201, "succeeded"));
         assert_eq!(channel_of(&gw, id).await, PRIMARY, "traffic is back");
     }
     all.extend(after);
 
     // Every payment settles, each charged once if it succeeded (the unknown ones included).
-    let ids: Vec<String> = all.into_iter().map(|(_, id, _)| id).collect();
-    let succeeded = settle_each_charged_once(&gw, &token, &ids, "breaker").await;
-    assert_eq!(succeeded, ids.len(), "every payment succeeded in the end");
-    gw.closing_barrier().await;
+    let tally = every_acknowledged_payment_settles_charged_once(&gw, &token, &all, "breaker").await;
     assert_eq!(
-        gw.sandbox().total_charges() as usize,
-        ids.len(),
-        "each charged once"
+        tally.succeeded,
+        all.len(),
+        "every payment succeeded in the end"
     );
     gw.stop().await;
 }

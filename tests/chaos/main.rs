@@ -70,37 +70,6 @@ fn phone(i: usize) -> String {
     format!("+34600{i:04}10")
 }
 
-/// Waits for each payment to settle and checks the operator charged it exactly when it succeeded;
-/// returns how many succeeded.
-async fn settle_each_charged_once(
-    gw: &TestGateway,
-    token: &str,
-    ids: &[String],
-    what: &str,
-) -> usize {
-    let mut succeeded = 0;
-    for id in ids {
-        let settled = eventually(Duration::from_secs(30), || async {
-            let body = body_of(gw.get(token, id).await).await;
-            let status = body["paymentStatus"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string();
-            (!status.is_empty() && status != "processing").then_some(status)
-        })
-        .await
-        .unwrap_or_else(|| panic!("{what}: payment {id} never settled"));
-        let charged = gw.charges_for_payment(id);
-        assert_eq!(
-            charged,
-            u32::from(settled == "succeeded"),
-            "{what}: {id} is {settled} at the gateway, charged {charged} at the operator"
-        );
-        succeeded += usize::from(settled == "succeeded");
-    }
-    succeeded
-}
-
 async fn chaos(link: Link, fault: Fault) {
     let (gw, proxy, _redis, store) = start(link).await;
     let token = gw.demo_token().await;

@@ -224,7 +224,7 @@ pub async fn the_route_test_explains_number_plan_and_mnp_routes(env: Env) {
         channels[1]["reason"]
             .as_str()
             .unwrap()
-            .contains("skipped for new requests (behind every usable channel)"),
+            .contains("behind channels whose circuit is closed"),
         "{route}"
     );
 

@@ -138,3 +138,77 @@ pub async fn with_every_circuit_open_a_new_payment_is_503_with_retry_after(env: 
     assert_error(res, 503, "UNAVAILABLE").await;
     gw.stop().await;
 }
+
+/// Shared health on Redis (issue 11.3): replica B's window holds the failures replica A saw, so
+/// B's breaker opens on the fleet's failure rate at its first own failure — alone it would need
+/// `min_calls` of them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_redis_the_circuit_windows_are_the_fleets() {
+    use switchboard_adapter::{Capability, CircuitSettings};
+    let redis = switchboard_store::testing::RedisServer::start();
+    let env = Env::redis(redis.url());
+    let prefix = format!("t-fleet-{}", std::process::id());
+    let settings = |c: &mut switchboard_gateway::config::Config| {
+        // One fleet: both replicas in the same key namespace.
+        c.store.prefix.clone_from(&prefix);
+        let mut dead = dead_channel(10);
+        // Only the rate opens it: 5 calls, half of them failed.
+        dead.circuit = CircuitSettings {
+            consecutive_failures: 1_000,
+            min_calls: 5,
+            failure_rate_percent: 50,
+            ..CircuitSettings::default()
+        };
+        c.channels.insert("movistar_dead".into(), dead);
+    };
+    let a = env.start_with(Timing::default(), settings).await;
+    let b = env.start_with(Timing::default(), settings).await;
+    let (token_a, token_b) = (a.demo_token().await, b.demo_token().await);
+    // Four payments on A: each misses the dead channel and falls back to the sandbox.
+    for i in 0..4 {
+        let phone = format!("+3460000{i:02}71");
+        assert_eq!(
+            a.create(&token_a, &TestGateway::body(&phone, 1.0))
+                .await
+                .status(),
+            201
+        );
+    }
+    let dead_on = |gw: &TestGateway| gw.running.state.router.channel("movistar_dead").unwrap();
+    let (dead_a, dead_b) = (dead_on(&a), dead_on(&b));
+    assert_eq!(
+        dead_a.health.circuit_of(Capability::Payment).name(),
+        "closed",
+        "4 < min_calls"
+    );
+    let shared = switchboard_tests::eventually(std::time::Duration::from_secs(10), || async {
+        (dead_b.health.stats_of(Capability::Payment).failed == 4).then_some(())
+    })
+    .await;
+    assert!(
+        shared.is_some(),
+        "B sees A's failures: {:?}",
+        dead_b.health.stats_of(Capability::Payment)
+    );
+    let res = b
+        .create(&token_b, &TestGateway::body("+34600000571", 1.0))
+        .await;
+    assert_eq!(res.status(), 201, "fell back to the sandbox");
+    assert_eq!(
+        dead_b.health.circuit_of(Capability::Payment).name(),
+        "open",
+        "5 fleet calls, all failed"
+    );
+    // A's own window holds no more than its own calls plus B's one.
+    let on_a = switchboard_tests::eventually(std::time::Duration::from_secs(10), || async {
+        (dead_a.health.stats_of(Capability::Payment).failed == 5).then_some(())
+    })
+    .await;
+    assert!(
+        on_a.is_some(),
+        "{:?}",
+        dead_a.health.stats_of(Capability::Payment)
+    );
+    a.stop().await;
+    b.stop().await;
+}

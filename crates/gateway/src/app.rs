@@ -434,6 +434,7 @@ pub async fn start(mut config: Config) -> Result<Running, StartError> {
     ];
     if state.config.store.backend == StoreBackend::Redis {
         workers.push(crate::observe::fleet::spawn_publisher(state.clone()));
+        workers.push(crate::shared_health::spawn(state.clone()));
     }
     if state.config.workers.enabled {
         workers.extend(crate::workers::spawn(&state)?);

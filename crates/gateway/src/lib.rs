@@ -19,6 +19,7 @@ pub mod reconcile;
 pub mod refunds;
 pub mod routing;
 pub mod routing_controls;
+pub mod shared_health;
 pub mod state;
 pub mod telemetry;
 pub mod topup;

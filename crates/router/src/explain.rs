@@ -41,7 +41,8 @@ pub fn explain(route: &Route<'_>) -> Vec<Ranked> {
                 CircuitState::Open => {
                     let until = c.health.breaker(route.capability).open_until(now);
                     reason.push_str(&format!(
-                        ", skipped for new requests (behind every usable channel) for {} s more",
+                        ", behind channels whose circuit is closed or half-open, skipped for new \
+                         requests for {} s more",
                         until.saturating_sub(now).div_ceil(1_000)
                     ));
                 }

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use switchboard_adapter::{Capability, CircuitSettings};
 
 use crate::circuit::{Admission, Breaker, CircuitState};
-use crate::window::WindowStats;
+use crate::window::{Counts, WindowStats};
 
 /// What one upstream call says about the channel's health.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,6 +112,17 @@ impl Health {
     /// The window of one operation now.
     pub fn stats_of(&self, capability: Capability) -> WindowStats {
         self.breaker(capability).window.stats(now_ms())
+    }
+
+    /// Everything this replica recorded for `capability` since it started (shared health).
+    pub fn totals(&self, capability: Capability) -> Counts {
+        self.breaker(capability).window.totals()
+    }
+
+    /// The rest of the fleet's counts for `capability` in the window, read from the store: joined
+    /// to this replica's in every decision (breaker rate, score).
+    pub fn set_fleet(&self, capability: Capability, counts: &Counts) {
+        self.breaker(capability).window.set_fleet(counts);
     }
 
     /// The channel's circuit as one summary: the worst state across its operations.

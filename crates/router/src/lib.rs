@@ -29,7 +29,7 @@ pub use ported::{
 pub use score::{assess, Assessment, RoutingPolicy};
 pub use switchboard_adapter::CircuitSettings;
 pub use weight::priority_order;
-pub use window::WindowStats;
+pub use window::{Counts, WindowStats, BINS as LATENCY_BINS};
 
 /// A ready channel: its adapter and what it may be used for.
 pub struct Channel {

@@ -5,7 +5,9 @@ use std::sync::Arc;
 
 use rand::Rng;
 
-use crate::Channel;
+use switchboard_adapter::Capability;
+
+use crate::{Channel, CircuitState};
 
 /// The draw key of one item of `weight` (> 0; 0 or less never leads).
 pub fn draw_key<R: Rng>(rng: &mut R, weight: f64) -> f64 {
@@ -16,14 +18,16 @@ pub fn draw_key<R: Rng>(rng: &mut R, weight: f64) -> f64 {
     }
 }
 
-/// The pick before scoring (kept as the routing benchmark's reference): healthy channels first, each
-/// group in priority order, each run of equal priority and health by a weighted draw on the static
-/// weights.
-pub fn priority_order<R: Rng>(channels: &mut [Arc<Channel>], rng: &mut R) {
-    channels.sort_by_key(|c| (!c.health.is_healthy(), c.priority));
+/// The pick before scoring (kept as the routing benchmark's reference): channels whose circuit for
+/// `capability` is closed first, each group in priority order, each run of equal priority and
+/// health by a weighted draw on the static weights — the old rule, reading one breaker's state per
+/// look as the old health check read one atomic.
+pub fn priority_order<R: Rng>(channels: &mut [Arc<Channel>], capability: Capability, rng: &mut R) {
+    let healthy = |c: &Arc<Channel>| c.health.circuit_of(capability) == CircuitState::Closed;
+    channels.sort_by_key(|c| (!healthy(c), c.priority));
     let mut start = 0;
     while start < channels.len() {
-        let rank = |c: &Arc<Channel>| (c.health.is_healthy(), c.priority);
+        let rank = |c: &Arc<Channel>| (healthy(c), c.priority);
         let mut end = start + 1;
         while end < channels.len() && rank(&channels[end]) == rank(&channels[start]) {
             end += 1;

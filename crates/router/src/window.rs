@@ -11,7 +11,7 @@ pub const SLOTS: u64 = 10;
 const BOUNDS_MS: [u32; 13] = [
     1, 2, 5, 10, 20, 50, 100, 200, 500, 1_000, 2_000, 5_000, 10_000,
 ];
-const BINS: usize = BOUNDS_MS.len() + 1;
+pub const BINS: usize = BOUNDS_MS.len() + 1;
 /// What the last (unbounded) bin reports as its p95.
 const SLOWEST_MS: u32 = 20_000;
 
@@ -51,9 +51,72 @@ impl WindowStats {
     }
 }
 
+/// Plain counts: what this replica recorded since it started (to publish), or what the rest of
+/// the fleet recorded in the window (read back).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Counts {
+    pub answered: u64,
+    pub failed: u64,
+    /// Answered calls per latency bin (see the bounds above).
+    pub latency: [u64; BINS],
+}
+
+impl Counts {
+    /// `self - before`, field by field, never below zero.
+    pub fn minus(&self, before: &Counts) -> Counts {
+        Counts {
+            answered: self.answered.saturating_sub(before.answered),
+            failed: self.failed.saturating_sub(before.failed),
+            latency: std::array::from_fn(|i| self.latency[i].saturating_sub(before.latency[i])),
+        }
+    }
+
+    pub fn plus(&self, other: &Counts) -> Counts {
+        Counts {
+            answered: self.answered + other.answered,
+            failed: self.failed + other.failed,
+            latency: std::array::from_fn(|i| self.latency[i] + other.latency[i]),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        *self == Counts::default()
+    }
+}
+
+/// Counts as atomics.
+#[derive(Default)]
+struct AtomicCounts {
+    answered: AtomicU64,
+    failed: AtomicU64,
+    latency: [AtomicU64; BINS],
+}
+
+impl AtomicCounts {
+    fn load(&self) -> Counts {
+        Counts {
+            answered: self.answered.load(Ordering::Relaxed),
+            failed: self.failed.load(Ordering::Relaxed),
+            latency: std::array::from_fn(|i| self.latency[i].load(Ordering::Relaxed)),
+        }
+    }
+
+    fn store(&self, c: &Counts) {
+        self.answered.store(c.answered, Ordering::Relaxed);
+        self.failed.store(c.failed, Ordering::Relaxed);
+        for (a, v) in self.latency.iter().zip(c.latency) {
+            a.store(v, Ordering::Relaxed);
+        }
+    }
+}
+
 pub struct Window {
     bucket_ms: u64,
     buckets: [Bucket; SLOTS as usize],
+    /// Everything recorded here since start, for the shared health publisher.
+    totals: AtomicCounts,
+    /// The other replicas' counts in the window (shared health on Redis), added to every read.
+    fleet: AtomicCounts,
 }
 
 impl Window {
@@ -61,6 +124,8 @@ impl Window {
         Window {
             bucket_ms: (window_ms / SLOTS).max(1),
             buckets: Default::default(),
+            totals: AtomicCounts::default(),
+            fleet: AtomicCounts::default(),
         }
     }
 
@@ -87,14 +152,28 @@ impl Window {
             .position(|&b| latency_ms <= u64::from(b))
             .unwrap_or(BINS - 1);
         bucket.latency[bin].fetch_add(1, Ordering::Relaxed);
+        self.totals.answered.fetch_add(1, Ordering::Relaxed);
+        self.totals.latency[bin].fetch_add(1, Ordering::Relaxed);
     }
 
     pub fn failed(&self, now_ms: u64) {
         self.bucket(now_ms).failed.fetch_add(1, Ordering::Relaxed);
+        self.totals.failed.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// Forgets everything (a circuit that closes starts afresh).
+    /// Everything this replica recorded since it started.
+    pub fn totals(&self) -> Counts {
+        self.totals.load()
+    }
+
+    /// The rest of the fleet's counts in the window, as last read from the store.
+    pub fn set_fleet(&self, counts: &Counts) {
+        self.fleet.store(counts);
+    }
+
+    /// Forgets everything (a circuit that closes starts afresh; the fleet's part until next read).
     pub fn clear(&self) {
+        self.fleet.store(&Counts::default());
         for bucket in &self.buckets {
             bucket.period.store(0, Ordering::Release);
             bucket.clear();
@@ -103,8 +182,14 @@ impl Window {
 
     pub fn stats(&self, now_ms: u64) -> WindowStats {
         let current = now_ms / self.bucket_ms + 1;
-        let mut stats = WindowStats::default();
-        let mut latency = [0u32; BINS];
+        let fleet = self.fleet.load();
+        let mut stats = WindowStats {
+            answered: fleet.answered.min(u64::from(u32::MAX / 2)) as u32,
+            failed: fleet.failed.min(u64::from(u32::MAX / 2)) as u32,
+            p95_ms: 0,
+        };
+        let mut latency: [u32; BINS] =
+            std::array::from_fn(|i| fleet.latency[i].min(u64::from(u32::MAX / 2)) as u32);
         for bucket in &self.buckets {
             let period = bucket.period.load(Ordering::Acquire);
             if period == 0 || period > current || current - period >= SLOTS {
@@ -157,6 +242,38 @@ mod tests {
         let later = w.stats(10_650);
         assert_eq!((later.answered, later.failed), (1, 0));
         assert_eq!(w.stats(30_000), WindowStats::default());
+    }
+
+    #[test]
+    fn the_fleets_counts_join_every_read_and_totals_only_grow() {
+        let w = Window::new(10_000);
+        w.answered(100, 3);
+        w.failed(100);
+        let mut fleet = Counts {
+            failed: 7,
+            ..Counts::default()
+        };
+        fleet.latency[BINS - 1] = 2;
+        fleet.answered = 2;
+        w.set_fleet(&fleet);
+        let s = w.stats(100);
+        assert_eq!((s.answered, s.failed), (3, 8));
+        assert_eq!(
+            s.p95_ms, 20_000,
+            "two of three answered calls were slow elsewhere"
+        );
+        let t = w.totals();
+        assert_eq!(
+            (t.answered, t.failed),
+            (1, 1),
+            "totals are this replica's own"
+        );
+        assert_eq!(t.minus(&t), Counts::default());
+        assert_eq!(
+            w.stats(50_000).calls(),
+            9,
+            "the fleet's part stays until the next read"
+        );
     }
 
     #[test]
