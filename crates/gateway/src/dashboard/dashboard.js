@@ -230,12 +230,26 @@
     const lat = stats.latency_ms || {};
     const health = ch.health || {};
     const errors = Object.entries(stats.errors || {}).sort((a, b) => b[1] - a[1]);
-    const meta = [ch.adapter, `priority ${ch.priority}`, `weight ${ch.weight}`, (ch.operators || []).join(', ')];
+    // What ops set at run time (PATCH /admin/channels/{id}) wins over the configured figures.
+    const control = ch.control || {};
+    const priority = control.priority ?? ch.priority;
+    const weight = control.weight ?? ch.weight;
+    const meta = [ch.adapter, `priority ${priority}`, `weight ${weight}`, (ch.operators || []).join(', ')];
     if (health.consecutive_failures > 0) meta.push(`${health.consecutive_failures} consecutive failures`);
     return el(
       'article',
       { class: `card${ch.enabled ? '' : ' disabled'}`, 'data-channel': ch.id },
-      el('header', {}, el('h3', {}, ch.id), badge(health.circuit)),
+      el(
+        'header',
+        {},
+        el('h3', {}, ch.id),
+        el(
+          'span',
+          { class: 'badges' },
+          control.state && control.state !== 'enabled' ? el('span', { class: 'badge state', 'data-field': 'state' }, control.state) : null,
+          badge(health.circuit),
+        ),
+      ),
       el('p', { class: 'muted meta' }, meta.join(' · ')),
       el(
         'dl',
