@@ -286,8 +286,14 @@ mod tests {
             token("bob", "plain-text"),
         ];
         let err = validate(&c).unwrap_err();
-        assert!(err.contains("admin.tokens[1].name 'alice' is taken"), "{err}");
-        assert!(err.contains("admin.tokens[2].name 'admin' is taken"), "{err}");
+        assert!(
+            err.contains("admin.tokens[1].name 'alice' is taken"),
+            "{err}"
+        );
+        assert!(
+            err.contains("admin.tokens[2].name 'admin' is taken"),
+            "{err}"
+        );
         assert!(err.contains("admin.tokens[3].token_hash"), "{err}");
         assert!(!err.contains("admin.tokens[0]"), "{err}");
     }
