@@ -3,6 +3,8 @@
 //! be atomic is one call, so a networked backend can do it in one round trip (a script).
 
 pub mod conformance;
+mod embedded;
+mod journal;
 mod limits;
 mod memory;
 mod memory_mnp;
@@ -24,6 +26,7 @@ use chrono::{DateTime, Utc};
 use switchboard_core::{Amount, Msisdn, PaymentRecord, RefundRecord, TopUpRecord};
 
 pub use self::redis::{RedisSettings, RedisStore};
+pub use embedded::EmbeddedStore;
 pub use limits::{
     month_of, Milli, RateDecision, RateQuota, SpendOutcome, SpendPeriod, SPEND_RETENTION,
 };
