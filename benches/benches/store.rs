@@ -59,7 +59,12 @@ fn bench_store(c: &mut Criterion, name: &str, store: Arc<dyn Store>) {
     let mut group = c.benchmark_group(format!("store/{name}"));
     group.throughput(Throughput::Elements(1));
     group.bench_function("one", |b| {
-        b.iter(|| rt.block_on(one_payment(store.as_ref(), next.fetch_add(1, Ordering::Relaxed))))
+        b.iter(|| {
+            rt.block_on(one_payment(
+                store.as_ref(),
+                next.fetch_add(1, Ordering::Relaxed),
+            ))
+        })
     });
     group.throughput(Throughput::Elements(CONCURRENT));
     group.bench_function("concurrent_64", |b| {
