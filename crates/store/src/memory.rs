@@ -284,7 +284,10 @@ impl Inner {
                 until: Some(until),
             } => {
                 if let Ok(left) = (until - Utc::now()).to_std() {
-                    self.once.insert(key, now + left);
+                    // A marker kept "forever" stays for a century.
+                    let century = std::time::Duration::from_secs(100 * 365 * 24 * 3600);
+                    let expiry = now.checked_add(left.min(century)).unwrap_or(now + century);
+                    self.once.insert(key, expiry);
                 }
             }
             _ => {}
@@ -851,11 +854,13 @@ impl Store for MemoryStore {
         if fresh {
             let ttl = std::time::Duration::from_secs(ttl_secs.max(1));
             once.insert(key.to_string(), now + ttl);
+            let until = chrono::Duration::from_std(ttl)
+                .ok()
+                .and_then(|ttl| Utc::now().checked_add_signed(ttl))
+                .unwrap_or(DateTime::<Utc>::MAX_UTC);
             log.note(|| Row::Once {
                 key: key.to_string(),
-                until: chrono::Duration::from_std(ttl)
-                    .ok()
-                    .map(|ttl| Utc::now() + ttl),
+                until: Some(until),
             });
         }
         log.publish();
