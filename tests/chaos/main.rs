@@ -14,6 +14,9 @@ use switchboard_store::testing::RedisServer;
 use switchboard_tests::fault_proxy::{Fault, FaultProxy};
 use switchboard_tests::{body_of, eventually, Env, TestGateway, Timing};
 
+mod breaker;
+mod failover;
+
 /// Concurrent payments per scenario.
 const PAYMENTS: usize = 24;
 
@@ -67,6 +70,37 @@ fn phone(i: usize) -> String {
     format!("+34600{i:04}10")
 }
 
+/// Waits for each payment to settle and checks the operator charged it exactly when it succeeded;
+/// returns how many succeeded.
+async fn settle_each_charged_once(
+    gw: &TestGateway,
+    token: &str,
+    ids: &[String],
+    what: &str,
+) -> usize {
+    let mut succeeded = 0;
+    for id in ids {
+        let settled = eventually(Duration::from_secs(30), || async {
+            let body = body_of(gw.get(token, id).await).await;
+            let status = body["paymentStatus"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            (!status.is_empty() && status != "processing").then_some(status)
+        })
+        .await
+        .unwrap_or_else(|| panic!("{what}: payment {id} never settled"));
+        let charged = gw.charges_for_payment(id);
+        assert_eq!(
+            charged,
+            u32::from(settled == "succeeded"),
+            "{what}: {id} is {settled} at the gateway, charged {charged} at the operator"
+        );
+        succeeded += usize::from(settled == "succeeded");
+    }
+    succeeded
+}
+
 async fn chaos(link: Link, fault: Fault) {
     let (gw, proxy, _redis, store) = start(link).await;
     let token = gw.demo_token().await;
@@ -88,79 +122,16 @@ async fn chaos(link: Link, fault: Fault) {
     .await;
     proxy.set(Fault::None);
 
-    let mut acknowledged = Vec::new();
-    for (status, body) in &answers {
-        match status {
-            201 => {
-                if link == Link::Operator {
-                    // No clean answer crossed the proxy: the outcome was unknown when answered.
-                    assert_eq!(body["paymentStatus"], "processing", "{fault:?}: {body}");
-                }
-                acknowledged.push(body["paymentId"].as_str().unwrap().to_string());
+    let label = format!("{link:?} {fault:?} on {store}");
+    if link == Link::Operator {
+        // No clean answer crossed the proxy: the outcome was unknown when answered.
+        for (status, body) in &answers {
+            if *status == 201 {
+                assert_eq!(body["paymentStatus"], "processing", "{label}: {body}");
             }
-            // Refused cleanly (the store or the operator could not be reached).
-            503 | 504 => assert!(body["code"].is_string(), "{body}"),
-            other => panic!("{link:?} {fault:?}: unexpected {other}: {body}"),
         }
     }
-
-    // Every payment the store holds — each acknowledged one among them — settles once the
-    // network heals, and the operator charged exactly the ones that succeeded, once each.
-    let stored = eventually(Duration::from_secs(30), || async {
-        let list = gw
-            .cb(reqwest::Method::GET, "/payments?perPage=100", &token)
-            .send()
-            .await
-            .ok()?;
-        (list.status() == 200).then_some(())?;
-        let list: Value = body_of(list).await;
-        let ids: Vec<String> = list
-            .as_array()?
-            .iter()
-            .map(|p| p["paymentId"].as_str().unwrap().to_string())
-            .collect();
-        Some(ids)
-    })
-    .await
-    .expect("the store answers again");
-    for id in &acknowledged {
-        assert!(
-            stored.contains(id),
-            "{link:?} {fault:?}: acknowledged {id} was lost"
-        );
-    }
-    let mut succeeded = 0;
-    for id in &stored {
-        let settled = eventually(Duration::from_secs(30), || async {
-            let body = body_of(gw.get(&token, id).await).await;
-            let status = body["paymentStatus"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string();
-            (!status.is_empty() && status != "processing").then_some(status)
-        })
-        .await
-        .unwrap_or_else(|| panic!("{link:?} {fault:?}: payment {id} never settled"));
-        let charged = gw.charges_for_payment(id);
-        assert_eq!(
-            charged,
-            u32::from(settled == "succeeded"),
-            "{link:?} {fault:?}: {id} is {settled} at the gateway, charged {charged} at the operator"
-        );
-        succeeded += usize::from(settled == "succeeded");
-    }
-    gw.closing_barrier().await;
-    assert_eq!(
-        gw.sandbox().total_charges() as usize,
-        succeeded,
-        "{link:?} {fault:?}: the operator charged exactly what the gateway holds as succeeded"
-    );
-    eprintln!(
-        "{link:?} {fault:?} on {store}: {} acknowledged, {} stored, {succeeded} succeeded, {} refused",
-        acknowledged.len(),
-        stored.len(),
-        answers.iter().filter(|(s, _)| *s != 201).count()
-    );
+    every_acknowledged_payment_settles_charged_once(&gw, &token, &answers, &label).await;
     gw.stop().await;
 }
 
@@ -202,4 +173,84 @@ async fn redis_blackhole() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_latency() {
     chaos(Link::Redis, Fault::Latency(Duration::from_millis(300))).await;
+}
+
+/// What every chaos scenario holds, whatever the fault: each answer is a payment or a clean
+/// refusal; every payment the store holds — each acknowledged one among them — settles once the
+/// network heals; and the operator charged exactly the ones that succeeded, once each.
+async fn every_acknowledged_payment_settles_charged_once(
+    gw: &TestGateway,
+    token: &str,
+    answers: &[(u16, Value)],
+    label: &str,
+) -> Tally {
+    let mut acknowledged = Vec::new();
+    for (status, body) in answers {
+        match status {
+            201 => acknowledged.push(body["paymentId"].as_str().unwrap().to_string()),
+            // Refused cleanly (the store or the operator could not be reached).
+            503 | 504 => assert!(body["code"].is_string(), "{body}"),
+            other => panic!("{label}: unexpected {other}: {body}"),
+        }
+    }
+    let stored = eventually(Duration::from_secs(30), || async {
+        let mut ids = Vec::new();
+        for page in 1.. {
+            let list = gw
+                .cb(
+                    reqwest::Method::GET,
+                    &format!("/payments?perPage=100&page={page}"),
+                    token,
+                )
+                .send()
+                .await
+                .ok()?;
+            if page > 1 && list.status() == 400 {
+                break; // OUT_OF_RANGE: past the last page
+            }
+            (list.status() == 200).then_some(())?;
+            let list: Value = body_of(list).await;
+            let before = ids.len();
+            ids.extend(
+                list.as_array()?
+                    .iter()
+                    .map(|p| p["paymentId"].as_str().unwrap().to_string()),
+            );
+            if ids.len() - before < 100 {
+                break;
+            }
+        }
+        Some(ids)
+    })
+    .await
+    .expect("the store answers again");
+    let lost: Vec<&String> = acknowledged
+        .iter()
+        .filter(|id| !stored.contains(id))
+        .collect();
+    assert!(lost.is_empty(), "{label}: acknowledged {lost:?} were lost");
+    let succeeded = settle_each_charged_once(gw, token, &stored, label).await;
+    gw.closing_barrier().await;
+    assert_eq!(
+        gw.sandbox().total_charges() as usize,
+        succeeded,
+        "{label}: the operator charged exactly what the gateway holds as succeeded"
+    );
+    let tally = Tally {
+        acknowledged: acknowledged.len(),
+        stored: stored.len(),
+        succeeded,
+        refused: answers.iter().filter(|(s, _)| *s != 201).count(),
+    };
+    eprintln!("{label}: {tally:?}");
+    tally
+}
+
+/// What a scenario ended with.
+#[derive(Debug, Clone, Copy)]
+struct Tally {
+    acknowledged: usize,
+    stored: usize,
+    succeeded: usize,
+    refused: usize,
 }

@@ -1,8 +1,10 @@
 //! The same CAMARA front API over an Ideabiz-style platform (Dialog LK): tel: numbers, the platform's
-//! error messages mapped to CAMARA codes, 1-step only.
+//! error messages mapped to CAMARA codes, 1-step only. Every scenario also runs with the Dialog LK
+//! channel described by data instead (`adapters/declarative/examples/dialog_lk_ideabiz.toml`).
 
 use serde_json::Value;
-use switchboard_tests::{body_of, Env, TestGateway, CARRIER_BILLING};
+use switchboard_adapter::testing::channel_file;
+use switchboard_tests::{body_of, Env, TestGateway, Timing, CARRIER_BILLING};
 
 use crate::assert_error;
 
@@ -13,7 +15,10 @@ fn lkr(phone: &str) -> Value {
 }
 
 pub async fn dialog_payments_go_through_the_ideabiz_platform(env: Env) {
-    let gw = env.start().await;
+    dialog_payments_go_through_the_ideabiz_platform_on(env.start().await).await;
+}
+
+async fn dialog_payments_go_through_the_ideabiz_platform_on(gw: TestGateway) {
     let token = gw.demo_token().await;
     let res = gw.create(&token, &lkr("+94771234501")).await;
     let status = res.status();
@@ -32,7 +37,10 @@ pub async fn dialog_payments_go_through_the_ideabiz_platform(env: Env) {
 }
 
 pub async fn platform_refusals_map_to_camara_codes(env: Env) {
-    let gw = env.start().await;
+    platform_refusals_map_to_camara_codes_on(env.start().await).await;
+}
+
+async fn platform_refusals_map_to_camara_codes_on(gw: TestGateway) {
     let token = gw.demo_token().await;
     let cases = [
         ("+94771234580", 403, "CARRIER_BILLING.PAYMENT_DENIED"),
@@ -48,7 +56,10 @@ pub async fn platform_refusals_map_to_camara_codes(env: Env) {
 }
 
 pub async fn two_step_is_not_offered_by_ideabiz_operators(env: Env) {
-    let gw = env.start().await;
+    two_step_is_not_offered_by_ideabiz_operators_on(env.start().await).await;
+}
+
+async fn two_step_is_not_offered_by_ideabiz_operators_on(gw: TestGateway) {
     let token = gw.demo_token().await;
     let err = assert_error(
         gw.prepare(&token, &lkr("+94771234502")).await,
@@ -64,7 +75,10 @@ pub async fn two_step_is_not_offered_by_ideabiz_operators(env: Env) {
 }
 
 pub async fn a_platform_502_is_settled_without_double_charge(env: Env) {
-    let gw = env.start().await;
+    a_platform_502_is_settled_without_double_charge_on(env.start().await).await;
+}
+
+async fn a_platform_502_is_settled_without_double_charge_on(gw: TestGateway) {
     let token = gw.demo_token().await;
     let res = gw.create(&token, &lkr("+94771234584")).await;
     assert_eq!(res.status(), 201);
@@ -88,4 +102,35 @@ pub async fn a_platform_502_is_settled_without_double_charge(env: Env) {
     )
     .await;
     gw.stop().await;
+}
+
+/// The default channel's id; the declarative twin takes its place.
+const DIALOG_CHANNEL: &str = "dialog_lk_ideabiz";
+const DECLARATIVE_DIALOG: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../adapters/declarative/examples/dialog_lk_ideabiz.toml"
+);
+
+/// A gateway whose Dialog LK channel is the declarative file instead of the `ideabiz` adapter.
+async fn with_declarative_dialog(env: &Env) -> TestGateway {
+    env.start_with(Timing::default(), |config| {
+        let default = &config.channels[DIALOG_CHANNEL];
+        assert_eq!(default.adapter, "ideabiz", "the default stays hand-written");
+        let timeouts = default.timeouts;
+        let mut twin = channel_file(
+            DECLARATIVE_DIALOG,
+            DIALOG_CHANNEL,
+            "sandbox://dialog-lk".into(),
+        );
+        twin.timeouts = timeouts;
+        config.channels.insert(DIALOG_CHANNEL.into(), twin);
+    })
+    .await
+}
+
+pub async fn the_declarative_dialog_channel_passes_the_same_scenarios(env: Env) {
+    dialog_payments_go_through_the_ideabiz_platform_on(with_declarative_dialog(&env).await).await;
+    platform_refusals_map_to_camara_codes_on(with_declarative_dialog(&env).await).await;
+    two_step_is_not_offered_by_ideabiz_operators_on(with_declarative_dialog(&env).await).await;
+    a_platform_502_is_settled_without_double_charge_on(with_declarative_dialog(&env).await).await;
 }

@@ -2,6 +2,8 @@
 //! Switchboard's OpenAPI document. Every scenario runs on each store backend: memory (one test per
 //! scenario), a single Redis and a 3-master Redis Cluster (one suite test each, scenarios in parallel).
 
+mod admin_api;
+mod admin_control;
 mod auth;
 mod dcb;
 mod errors;
@@ -66,6 +68,9 @@ macro_rules! scenarios {
 }
 
 scenarios! {
+    admin_api::operators_and_channels_show_the_configuration_and_live_figures,
+    admin_api::the_route_test_explains_number_plan_and_mnp_routes,
+    admin_control::ops_pause_a_channel_and_the_audit_log_says_who,
     auth::token_by_basic_or_form_and_refusals,
     auth::missing_bad_and_foreign_tokens_are_unauthenticated,
     auth::every_operation_checks_its_scope,
@@ -98,6 +103,7 @@ scenarios! {
     ideabiz::platform_refusals_map_to_camara_codes,
     ideabiz::two_step_is_not_offered_by_ideabiz_operators,
     ideabiz::a_platform_502_is_settled_without_double_charge,
+    ideabiz::the_declarative_dialog_channel_passes_the_same_scenarios,
     one_step::sync_operator_charges_once_and_answers_succeeded,
     one_step::async_operator_answers_processing_then_reconciliation_settles_it,
     one_step::definite_refusals_are_errors_and_create_nothing,
@@ -109,6 +115,7 @@ scenarios! {
     reads::merchants_never_see_each_other,
     routing::an_unreachable_operator_is_503_and_the_request_can_be_retried,
     routing::a_channel_that_was_not_reached_falls_back_to_the_next,
+    routing::with_every_circuit_open_a_new_payment_is_503_with_retry_after,
     topup::lookup_finds_operator_line_type_and_what_it_can_buy,
     topup::catalogue_is_merged_filtered_and_served_from_cache,
     topup::the_seed_examples_work_verbatim,

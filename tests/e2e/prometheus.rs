@@ -6,20 +6,13 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use serde_json::Value;
-use switchboard_tests::{eventually, Env, TestGateway};
+use switchboard_tests::{eventually, free_port, Env, TestGateway};
 
 fn prometheus_binary() -> Option<PathBuf> {
     let path = std::env::var_os("PROMETHEUS")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("/usr/bin/prometheus"));
     path.exists().then_some(path)
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
 }
 
 /// Kills the Prometheus it started (by its own pid) when dropped.

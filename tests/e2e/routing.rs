@@ -10,7 +10,7 @@ fn dead_port() -> u16 {
     listener.local_addr().unwrap().port()
 }
 
-fn dead_channel(priority: u32) -> ChannelSettings {
+pub fn dead_channel(priority: u32) -> ChannelSettings {
     serde_json::from_value(serde_json::json!({
         "adapter": "camara",
         "base_url": format!("http://127.0.0.1:{}", dead_port()),
@@ -75,5 +75,66 @@ pub async fn a_channel_that_was_not_reached_falls_back_to_the_next(env: Env) {
         .route(&number, switchboard_adapter::Capability::Payment)
         .unwrap();
     assert_eq!(route.channels[0].id, "movistar_es_sandbox");
+    gw.stop().await;
+}
+
+/// Every circuit open: 503 `UNAVAILABLE` with `Retry-After`, nothing sent, nothing kept (issue 11.1).
+pub async fn with_every_circuit_open_a_new_payment_is_503_with_retry_after(env: Env) {
+    let gw = env
+        .start_with(Timing::default(), |c| {
+            c.channels.get_mut("movistar_es_sandbox").unwrap().enabled = false;
+            c.channels.insert("movistar_dead".into(), dead_channel(10));
+        })
+        .await;
+    let token = gw.demo_token().await;
+    let threshold = switchboard_adapter::CircuitSettings::CONSECUTIVE_FAILURES;
+    for i in 0..threshold {
+        let res = gw
+            .create(
+                &token,
+                &TestGateway::body(&format!("+3460000{i:02}70"), 1.0),
+            )
+            .await;
+        assert!(
+            res.headers().get("retry-after").is_none(),
+            "sent, not reached"
+        );
+        assert_error(res, 503, "UNAVAILABLE").await;
+    }
+    let dead = gw.running.state.router.channel("movistar_dead").unwrap();
+    let payment = switchboard_adapter::Capability::Payment;
+    assert_eq!(dead.health.circuit_of(payment).name(), "open");
+    let before = dead.health.stats_of(payment).calls();
+    let res = gw
+        .create(&token, &TestGateway::body("+34600000170", 1.0))
+        .await;
+    let retry_after: u64 = res.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let cool_down = switchboard_adapter::CircuitSettings::COOL_DOWN_MS / 1_000;
+    assert!((1..=cool_down).contains(&retry_after), "{retry_after}");
+    assert_error(res, 503, "UNAVAILABLE").await;
+    assert_eq!(
+        dead.health.stats_of(payment).calls(),
+        before,
+        "nothing was sent"
+    );
+    let metrics = crate::observe::metrics_text(&gw).await;
+    assert!(
+        metrics.contains("switchboard_channel_health{channel=\"movistar_dead\"} 2"),
+        "open: {metrics}"
+    );
+    assert!(
+        metrics.contains("switchboard_channel_health{channel=\"movistar_es_sandbox\"} 3"),
+        "disabled in configuration"
+    );
+    // Another operation of the same channel has its own circuit: a 2-step payment is still tried.
+    let res = gw
+        .prepare(&token, &TestGateway::body("+34600000270", 1.0))
+        .await;
+    assert!(res.headers().get("retry-after").is_none());
+    assert_error(res, 503, "UNAVAILABLE").await;
     gw.stop().await;
 }

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use switchboard_adapter::{CallbackRef, CallbackSettings};
 use switchboard_gateway::config::Config;
 use switchboard_tests::{
-    body_of, eventually, Env, Receiver, Recorded, Respond, TestGateway, Timing,
+    body_of, eventually, with_sink, Env, Receiver, Recorded, Respond, TestGateway, Timing,
 };
 
 /// The demo merchant's webhook signing secret (config/switchboard.toml).
@@ -37,14 +37,9 @@ pub const OTHER_ADDRESS_SPELLINGS: &[&str] = &[
     "https://[fd00::1]/",
 ];
 
-/// Fast delivery for tests: the receiver's CA trusted, short retries, quick polling.
+/// Fast delivery to `rx`, and a callback secret of our own (the tests sign callbacks with it).
 fn fast_delivery(c: &mut Config, rx: &Receiver) {
-    c.webhooks.extra_ca_file = rx.ca_pem_path().display().to_string();
-    c.webhooks.retry_schedule_ms = vec![100; 40];
-    c.webhooks.throttle_floor_ms = 100;
-    c.webhooks.poll_ms = 50;
-    c.webhooks.timeout_ms = 2000;
-    c.webhooks.lease_ms = 5000;
+    rx.deliver_quickly(c);
     c.callbacks.secret = switchboard_core::Secret::new(CALLBACK_SECRET.to_string());
 }
 
@@ -70,17 +65,6 @@ async fn sink_gateway(
         .await;
     let token = gw.demo_token().await;
     (gw, token)
-}
-
-fn with_sink(mut body: Value, sink: &str, token: &str) -> Value {
-    body["sink"] = json!(sink);
-    body["sinkCredential"] = json!({
-        "credentialType": "ACCESSTOKEN",
-        "accessToken": token,
-        "accessTokenExpiresUtc": (chrono::Utc::now() + chrono::Duration::days(1)).to_rfc3339(),
-        "accessTokenType": "bearer"
-    });
-    body
 }
 
 async fn create(gw: &TestGateway, token: &str, body: &Value, correlator: &str) -> String {

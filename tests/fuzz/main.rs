@@ -1,4 +1,4 @@
-//! Schemathesis (property-based API fuzzing, from PyPI) against the three OpenAPI documents
+//! Schemathesis (property-based API fuzzing, from PyPI) against the four OpenAPI documents
 //! Switchboard serves, on the memory and the Redis store: every generated request — valid and
 //! invalid — must get no 5xx, a status the document lists for the operation, and a body that
 //! matches the document's schema. Bounded examples and a fixed seed keep the run repeatable.
@@ -12,15 +12,31 @@ use std::process::Command;
 use switchboard_store::testing::RedisServer;
 use switchboard_tests::{Env, TestGateway};
 
-/// The served documents and the base path their operations live under.
-const DOCUMENTS: &[(&str, &str)] = &[
-    ("carrier-billing.yaml", "/carrier-billing/v0.5"),
+/// Whose bearer token a document's requests carry.
+#[derive(Clone, Copy)]
+enum Caller {
+    Merchant,
+    Admin,
+}
+
+/// The served documents, the base path their operations live under, and who calls them.
+const DOCUMENTS: &[(&str, &str, Caller)] = &[
+    (
+        "carrier-billing.yaml",
+        "/carrier-billing/v0.5",
+        Caller::Merchant,
+    ),
     (
         "carrier-billing-refund.yaml",
         "/carrier-billing-refund/v0.3",
+        Caller::Merchant,
     ),
-    ("topup.yaml", ""),
+    ("topup.yaml", "", Caller::Merchant),
+    ("admin.yaml", "", Caller::Admin),
 ];
+
+/// The default configuration's `[admin] token`.
+const ADMIN_TOKEN: &str = "demo-admin-token";
 
 /// Pinned so that a new release's new checks do not turn CI red on their own.
 pub const SCHEMATHESIS_VERSION: &str = "4.32.5";
@@ -57,11 +73,15 @@ fn tool_or_skip() -> Option<PathBuf> {
 }
 
 async fn fuzz(tool: &Path, gw: &TestGateway, store: &str) {
-    let token = gw.demo_token().await;
-    for (document, base) in DOCUMENTS {
+    let merchant = gw.demo_token().await;
+    for (document, base, caller) in DOCUMENTS {
         let tool = tool.to_path_buf();
         let schema = format!("{}/openapi/{document}", gw.base);
         let url = format!("{}{base}", gw.base);
+        let token = match caller {
+            Caller::Merchant => merchant.as_str(),
+            Caller::Admin => ADMIN_TOKEN,
+        };
         let auth = format!("Authorization: Bearer {token}");
         // One worker: schemathesis's own example generation is not thread-safe in this release.
         let output = tokio::task::spawn_blocking(move || {

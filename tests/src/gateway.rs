@@ -218,6 +218,18 @@ pub fn payment_body(phone: &str, amount: f64) -> Value {
     })
 }
 
+/// `body` with a CAMARA `sink` and a bearer `sinkCredential` valid for a day.
+pub fn with_sink(mut body: Value, sink: &str, token: &str) -> Value {
+    body["sink"] = json!(sink);
+    body["sinkCredential"] = json!({
+        "credentialType": "ACCESSTOKEN",
+        "accessToken": token,
+        "accessTokenExpiresUtc": (chrono::Utc::now() + chrono::Duration::days(1)).to_rfc3339(),
+        "accessTokenType": "bearer"
+    });
+    body
+}
+
 impl TestGateway {
     pub fn body(phone: &str, amount: f64) -> Value {
         payment_body(phone, amount)

@@ -8,6 +8,10 @@ use serde_json::{json, Value};
 pub static CARRIER_BILLING: LazyLock<OpenApi> =
     LazyLock::new(|| OpenApi::parse(switchboard_gateway::CARRIER_BILLING_OPENAPI));
 
+/// The admin API document (`/openapi/admin.yaml`), exactly as the gateway serves it.
+pub static ADMIN: LazyLock<OpenApi> =
+    LazyLock::new(|| OpenApi::parse(switchboard_gateway::ADMIN_OPENAPI));
+
 pub struct OpenApi {
     schemas: Value,
     doc: Value,
@@ -15,7 +19,8 @@ pub struct OpenApi {
 
 impl OpenApi {
     pub fn parse(yaml: &str) -> OpenApi {
-        let doc: Value = serde_yaml::from_str(yaml).expect("OpenAPI YAML parses");
+        let mut doc: Value = serde_yaml::from_str(yaml).expect("OpenAPI YAML parses");
+        nullable_to_json_schema(&mut doc);
         let schemas = doc["components"]["schemas"].clone();
         assert!(schemas.is_object(), "document has components.schemas");
         OpenApi { schemas, doc }
@@ -86,6 +91,11 @@ impl OpenApi {
         best.map(|(_, t)| t)
     }
 
+    /// The document as parsed (paths, methods, components).
+    pub fn doc(&self) -> &Value {
+        &self.doc
+    }
+
     fn violations(&self, schema: &Value, body: &Value) -> Vec<String> {
         let root = json!({"components": {"schemas": self.schemas}, "allOf": [schema]});
         let validator = jsonschema::options()
@@ -117,6 +127,23 @@ impl OpenApi {
             errors.is_empty(),
             "body does not match {name}: {errors:#?}\nbody: {body:#}"
         );
+    }
+}
+
+/// OpenAPI 3.0's `nullable: true` as JSON Schema says it (`type: [T, "null"]`), so the validator
+/// accepts the `null` the document allows.
+fn nullable_to_json_schema(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            if map.get("nullable") == Some(&Value::Bool(true)) {
+                if let Some(Value::String(t)) = map.get("type").cloned() {
+                    map.insert("type".into(), json!([t, "null"]));
+                }
+            }
+            map.values_mut().for_each(nullable_to_json_schema);
+        }
+        Value::Array(items) => items.iter_mut().for_each(nullable_to_json_schema),
+        _ => {}
     }
 }
 

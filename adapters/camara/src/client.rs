@@ -149,16 +149,16 @@ impl CamaraClient {
     /// no payment call has been made yet.
     async fn fetch_token(&self) -> Result<CachedToken, AdapterError> {
         let not_sent = |why: String| AdapterError::NotSent(format!("no access token: {why}"));
-        let response = self
+        let request = self
             .http
             .post(self.token_url.clone())
             .basic_auth(&self.client_id, Some(self.client_secret.expose()))
             .form(&TokenRequest {
                 grant_type: "client_credentials",
-            })
-            .send()
+            });
+        let response = switchboard_adapter::send_upstream(request)
             .await
-            .map_err(|e| not_sent(send_failure(&e)))?;
+            .map_err(|e| not_sent(failure_text(e)))?;
         let status = response.status();
         if !status.is_success() {
             tracing::warn!(
@@ -190,7 +190,11 @@ impl CamaraClient {
 
 /// What went wrong with a send, without the URL.
 fn send_failure(err: &reqwest::Error) -> String {
-    match classify_send_error(err) {
+    failure_text(classify_send_error(err))
+}
+
+fn failure_text(err: AdapterError) -> String {
+    match err {
         AdapterError::NotSent(m) | AdapterError::Unknown(m) => m,
         other => other.to_string(),
     }

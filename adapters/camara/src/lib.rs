@@ -264,6 +264,10 @@ impl Adapter for CamaraAdapter {
         ])
     }
 
+    async fn fetch_token(&self) -> Result<(), AdapterError> {
+        self.client.token().await.map(drop)
+    }
+
     /// A CloudEvent at `{callback url}?ref=…`: the bearer must be that reference's token (checked
     /// first), then the event `type` gives the status (see `callback.rs`).
     fn parse_callback(&self, request: &CallbackRequest) -> Result<CallbackNotice, CallbackError> {

@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use switchboard_adapter::testing::{learned, settle};
 use switchboard_adapter::{
     Adapter, AdapterError, CallbackError, CallbackNotice, CallbackRef, CallbackRequest,
     CallbackSettings, ChannelSettings, UpstreamHttp, UpstreamPayment,
@@ -14,7 +15,8 @@ use switchboard_adapter_camara::{factory, KIND};
 use switchboard_core::{
     ErrorCode, PaymentRecord, PaymentStatus, RefundRecord, RefundStatus, ValidationInfo,
 };
-use switchboard_sandbox::{start, Captured, Inbox, SandboxConfig, SandboxHandle, Timings};
+use switchboard_sandbox::testing::TEST_TIMINGS;
+use switchboard_sandbox::{start, Captured, Inbox, SandboxConfig, SandboxHandle};
 
 const SYNC_OP: &str = "movistar-es";
 const ASYNC_OP: &str = "telekom-de";
@@ -22,12 +24,7 @@ const VALID_OTP: &str = "123456";
 
 fn config(listen: SocketAddr) -> SandboxConfig {
     let mut config = SandboxConfig::with_default_operators(listen);
-    config.timings = Timings {
-        async_delay_ms: 200,
-        reservation_ttl_ms: 300,
-        slow_ms: 1500,
-        token_ttl_secs: 3600,
-    };
+    config.timings = TEST_TIMINGS;
     config
 }
 
@@ -74,37 +71,6 @@ fn record(flow: &str, digits: &str, id: &str) -> PaymentRecord {
         "payment_date": null, "denial_reason": null, "fingerprint": "f", "needs_review": false
     }))
     .expect("valid record")
-}
-
-/// What the gateway would store after an answer.
-fn learned(mut record: PaymentRecord, answer: &UpstreamPayment) -> PaymentRecord {
-    record.upstream_id = answer.upstream_id.clone();
-    record.status = answer.status;
-    record
-}
-
-/// Polls the status until it is `want` (bounded: a few seconds at most).
-async fn settle(
-    adapter: &Arc<dyn Adapter>,
-    record: &PaymentRecord,
-    want: PaymentStatus,
-) -> UpstreamPayment {
-    let mut last = None;
-    for _ in 0..100 {
-        let answer = adapter
-            .payment_status(record)
-            .await
-            .expect("status query works");
-        if answer.status == want {
-            return answer;
-        }
-        last = Some(answer.status);
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!(
-        "payment {} never reached {want}; last seen {last:?}",
-        record.id
-    );
 }
 
 fn refused(result: Result<UpstreamPayment, AdapterError>) -> ErrorCode {

@@ -8,7 +8,7 @@ use base64::Engine;
 use reqwest::header::{HeaderName, HeaderValue, AUTHORIZATION};
 use serde::Deserialize;
 use switchboard_adapter::signing::{hmac_sha256, sha256_hex};
-use switchboard_adapter::{classify_send_error, AdapterError, CachedToken, TokenCache};
+use switchboard_adapter::{send_upstream, AdapterError, CachedToken, TokenCache};
 use switchboard_core::Secret;
 use tokio::sync::Mutex;
 
@@ -148,6 +148,16 @@ impl Auth {
         ))
     }
 
+    /// A token for an OAuth2 auth type (fetched, or the cached one); `Unsupported` for the others.
+    pub async fn token(&self, http: &reqwest::Client) -> Result<(), AdapterError> {
+        match &self.spec {
+            AuthSpec::ClientCredentials { .. } | AuthSpec::Password { .. } => {
+                self.tokens.get(|| self.fetch(http)).await.map(drop)
+            }
+            _ => Err(AdapterError::Unsupported("access token")),
+        }
+    }
+
     /// The upstream refused `token` (401): forget it so the next call fetches a new one.
     pub async fn rejected(&self, token: &str) {
         self.tokens.invalidate(token).await;
@@ -162,7 +172,7 @@ impl Auth {
         let mut form: Vec<(&str, String)> = Vec::new();
         let mut refresh = self.refresh.lock().await;
         match &self.spec {
-            AuthSpec::ClientCredentials { scope } => {
+            AuthSpec::ClientCredentials { scope, .. } => {
                 form.push(("grant_type", "client_credentials".into()));
                 form.extend(scope.clone().map(|s| ("scope", s)));
             }
@@ -170,6 +180,7 @@ impl Auth {
                 username,
                 password,
                 scope,
+                ..
             } => {
                 if let Some(rt) = refresh.take() {
                     match self
@@ -219,18 +230,16 @@ impl Auth {
         url: &reqwest::Url,
         form: &[(&str, String)],
     ) -> Result<TokenAnswer, AdapterError> {
-        let response = http
+        let request = http
             .post(url.clone())
             .header(AUTHORIZATION, self.basic())
-            .form(form)
-            .send()
-            .await
-            .map_err(|e| match classify_send_error(&e) {
-                AdapterError::NotSent(m) | AdapterError::Unknown(m) => {
-                    AdapterError::NotSent(format!("token request failed: {m}"))
-                }
-                other => other,
-            })?;
+            .form(form);
+        let response = send_upstream(request).await.map_err(|e| match e {
+            AdapterError::NotSent(m) | AdapterError::Unknown(m) => {
+                AdapterError::NotSent(format!("token request failed: {m}"))
+            }
+            other => other,
+        })?;
         let status = response.status();
         if !status.is_success() {
             return Err(AdapterError::NotSent(format!(
@@ -343,7 +352,14 @@ mod tests {
         let basic = Auth::new(AuthSpec::Basic, None, creds());
         let (h, _) = basic.headers(&http, &out).await.unwrap();
         assert_eq!(h[0].1, format!("Basic {}", STANDARD.encode("id:s3")));
-        let oauth = Auth::new(AuthSpec::ClientCredentials { scope: None }, None, creds());
+        let oauth = Auth::new(
+            AuthSpec::ClientCredentials {
+                scope: None,
+                token_path: None,
+            },
+            None,
+            creds(),
+        );
         assert!(matches!(
             oauth.headers(&http, &out).await,
             Err(AdapterError::NotSent(_))

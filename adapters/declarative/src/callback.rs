@@ -80,7 +80,7 @@ pub fn parse(
         } => CallbackNotice::Payment {
             merchant_id,
             payment_id,
-            update: mapping::payment(&body, &cb.response, &spec.options.statuses, None)
+            update: mapping::payment(&body, &cb.response, &spec.statuses, None)
                 .map_err(malformed)?,
         },
         CallbackRef::Refund {
@@ -91,7 +91,7 @@ pub fn parse(
             merchant_id,
             payment_id,
             refund_id,
-            update: mapping::refund(&body, &cb.response, &spec.options.refund_statuses, None)
+            update: mapping::refund(&body, &cb.response, &spec.refund_statuses, None)
                 .map_err(malformed)?,
         },
     })

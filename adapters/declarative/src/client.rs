@@ -3,7 +3,9 @@
 
 use reqwest::header::{HeaderValue, CONTENT_TYPE};
 use serde_json::Value;
-use switchboard_adapter::{classify_send_error, AdapterError, ErrorRules, FailedAnswer};
+use switchboard_adapter::{
+    classify_send_error, AdapterError, ErrorRules, FailedAnswer, RuleOutcome,
+};
 use switchboard_core::Msisdn;
 
 use crate::auth::{Auth, Outgoing};
@@ -20,6 +22,24 @@ pub struct Client {
     pub error_fields: ErrorFields,
 }
 
+/// Why a call gave no usable answer.
+#[derive(Debug)]
+pub enum CallError {
+    Failed(AdapterError),
+    /// A money-moving request met an `outcome = "duplicate"` rule: the upstream already has a
+    /// transaction under this key. The caller reads it back.
+    Duplicate,
+}
+
+impl From<AdapterError> for CallError {
+    fn from(e: AdapterError) -> Self {
+        CallError::Failed(e)
+    }
+}
+
+/// The operations whose requests carry the idempotency key and can meet a duplicate refusal.
+pub const MONEY_MOVING: &[&str] = &["create", "prepare", "refund"];
+
 fn missing(op: &Operation, name: &str) -> AdapterError {
     AdapterError::NotSent(format!(
         "{} needs {{{name}}}, which is not known yet",
@@ -34,7 +54,7 @@ impl Client {
         op: &Operation,
         vars: &Vars,
         msisdn: &Msisdn,
-    ) -> Result<Value, AdapterError> {
+    ) -> Result<Value, CallError> {
         let path = op.path.render_encoded(vars).map_err(|n| missing(op, &n))?;
         let url = reqwest::Url::parse(&format!("{}{path}", self.base))
             .map_err(|_| AdapterError::NotSent(format!("{}: the path makes no URL", op.name)))?;
@@ -42,7 +62,7 @@ impl Client {
             Some(t) => Some(
                 t.render(vars)
                     .map_err(|n| missing(op, &n))?
-                    .unwrap_or(Value::Null)
+                    .unwrap_or_else(|| Value::Object(Default::default()))
                     .to_string()
                     .into_bytes(),
             ),
@@ -105,14 +125,12 @@ impl Client {
             let json: Option<Value> = serde_json::from_slice(&raw).ok();
             if (200..300).contains(&status) {
                 return json.ok_or_else(|| {
-                    AdapterError::Unknown(format!("{}: the answer is not JSON", op.name))
+                    AdapterError::Unknown(format!("{}: the answer is not JSON", op.name)).into()
                 });
             }
             return Err(self.failure(op, status, json.as_ref(), msisdn));
         }
-        Err(AdapterError::NotSent(
-            "the upstream rejected a fresh token too".into(),
-        ))
+        Err(AdapterError::NotSent("the upstream rejected a fresh token too".into()).into())
     }
 
     fn failure(
@@ -121,7 +139,7 @@ impl Client {
         status: u16,
         json: Option<&Value>,
         msisdn: &Msisdn,
-    ) -> AdapterError {
+    ) -> CallError {
         let field = |p: &Option<String>| p.as_ref().and_then(|p| json.and_then(|j| text_at(j, p)));
         let code = field(&self.error_fields.code);
         let message = field(&self.error_fields.message);
@@ -130,10 +148,24 @@ impl Client {
             code: code.as_deref(),
             message: message.as_deref(),
         };
-        let result = op
+        let rule = op
             .errors
-            .classify(&answer, msisdn)
-            .unwrap_or_else(|| self.errors.classify_or_default(&answer, msisdn));
+            .find(&answer)
+            .or_else(|| self.errors.find(&answer));
+        if rule.is_some_and(|r| r.outcome == RuleOutcome::Duplicate)
+            && MONEY_MOVING.contains(&op.name)
+        {
+            tracing::info!(
+                op = op.name,
+                status,
+                "upstream already has this transaction"
+            );
+            return CallError::Duplicate;
+        }
+        let result = match rule {
+            Some(rule) => rule.apply(&answer, msisdn),
+            None => self.errors.classify_or_default(&answer, msisdn),
+        };
         // Only code-shaped upstream codes are logged, never free text.
         let logged_code = code
             .as_deref()
@@ -146,6 +178,6 @@ impl Client {
             outcome = %result,
             "upstream failed"
         );
-        result
+        CallError::Failed(result)
     }
 }

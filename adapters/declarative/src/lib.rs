@@ -29,7 +29,7 @@ use switchboard_adapter::{
 use switchboard_core::{PaymentRecord, RefundRecord, Secret};
 
 use crate::auth::{Auth, Credentials};
-use crate::client::Client;
+use crate::client::{CallError, Client};
 use crate::mapping::Expected;
 pub use crate::spec::{Spec, SpecError};
 use crate::vars::Formats;
@@ -85,15 +85,28 @@ impl DeclarativeAdapter {
         // Channel files are `channels/<id>.toml` unless the file sets its own id.
         let spec = Spec::from_options(&settings.options)
             .map_err(|e| fail(format!("channels/{}.toml: {e}", settings.id)))?;
-        let token_url = settings
-            .token_url
-            .as_deref()
-            .map(reqwest::Url::parse)
-            .transpose()
-            .map_err(|e| fail(format!("token_url: {e}")))?;
         reqwest::Url::parse(&settings.base_url).map_err(|e| fail(format!("base_url: {e}")))?;
+        let base = settings.base_url.trim_end_matches('/');
+        // `token_url`, else `base_url` + `options.auth.token_path`.
+        let token_url = match (
+            settings.token_url.as_deref(),
+            spec.options.auth.token_path(),
+        ) {
+            (Some(url), _) => Some(url.to_owned()),
+            (None, Some(path)) => Some(format!("{base}{path}")),
+            (None, None) => None,
+        }
+        .map(|url| reqwest::Url::parse(&url))
+        .transpose()
+        .map_err(|e| fail(format!("token_url: {e}")))?;
+        if spec.options.auth.uses_tokens() && token_url.is_none() {
+            return Err(fail(format!(
+                "channels/{}.toml: token_url: OAuth2 needs a token endpoint (token_url, or options.auth.token_path below base_url)",
+                settings.id
+            )));
+        }
         let client = Client {
-            base: settings.base_url.trim_end_matches('/').to_owned(),
+            base: base.to_owned(),
             http: http.client(settings.timeouts).map_err(fail)?,
             auth: Auth::new(
                 spec.options.auth.clone(),
@@ -129,6 +142,7 @@ impl DeclarativeAdapter {
     }
 
     /// Runs payment operation `name` (answering `Unsupported` when the file does not declare it).
+    /// A duplicate refusal of a money-moving request is answered by reading the transaction back.
     async fn payment_op(
         &self,
         name: &'static str,
@@ -136,6 +150,24 @@ impl DeclarativeAdapter {
         p: &PaymentRecord,
         extra: &[(&'static str, &str)],
     ) -> Result<UpstreamPayment, AdapterError> {
+        match self.payment_call(name, unsupported, p, extra).await {
+            Ok(answer) => Ok(answer),
+            Err(CallError::Failed(e)) => Err(e),
+            Err(CallError::Duplicate) => {
+                let read = self.payment_call("status", "payment status", p, &[]).await;
+                read_back(read)
+            }
+        }
+    }
+
+    /// One payment operation, without the duplicate read-back.
+    async fn payment_call(
+        &self,
+        name: &'static str,
+        unsupported: &'static str,
+        p: &PaymentRecord,
+        extra: &[(&'static str, &str)],
+    ) -> Result<UpstreamPayment, CallError> {
         let op = self
             .spec
             .ops
@@ -148,12 +180,12 @@ impl DeclarativeAdapter {
         }
         let body = self.client.call(op, &vars, &p.msisdn).await?;
         let amount = p.payment_amount.charging_information.amount.value();
-        mapping::payment(
+        Ok(mapping::payment(
             &body,
             &op.response,
-            &self.spec.options.statuses,
+            &self.spec.statuses,
             Some(&self.expected(&p.upstream_correlator, amount)),
-        )
+        )?)
     }
 
     async fn refund_op(
@@ -162,6 +194,19 @@ impl DeclarativeAdapter {
         p: &PaymentRecord,
         r: &RefundRecord,
     ) -> Result<UpstreamRefund, AdapterError> {
+        match self.refund_call(name, p, r).await {
+            Ok(answer) => Ok(answer),
+            Err(CallError::Failed(e)) => Err(e),
+            Err(CallError::Duplicate) => read_back(self.refund_call("refund_status", p, r).await),
+        }
+    }
+
+    async fn refund_call(
+        &self,
+        name: &'static str,
+        p: &PaymentRecord,
+        r: &RefundRecord,
+    ) -> Result<UpstreamRefund, CallError> {
         let op = self
             .spec
             .ops
@@ -170,12 +215,26 @@ impl DeclarativeAdapter {
         let vars = vars::for_refund(p, r, &self.formats, self.callback.as_ref())
             .map_err(AdapterError::Refused)?;
         let body = self.client.call(op, &vars, &p.msisdn).await?;
-        mapping::refund(
+        Ok(mapping::refund(
             &body,
             &op.response,
-            &self.spec.options.refund_statuses,
+            &self.spec.refund_statuses,
             Some(&self.expected(&r.upstream_correlator, r.amount.value())),
-        )
+        )?)
+    }
+}
+
+/// The answer of the status query that follows a duplicate refusal. The upstream said it has the
+/// transaction, so a failed read can never mean "not sent": the outcome is unknown.
+fn read_back<T>(read: Result<T, CallError>) -> Result<T, AdapterError> {
+    match read {
+        Ok(answer) => Ok(answer),
+        Err(CallError::Failed(e)) => Err(AdapterError::Unknown(format!(
+            "the upstream has this transaction, but reading it back failed: {e}"
+        ))),
+        Err(CallError::Duplicate) => Err(AdapterError::Unknown(
+            "the upstream has this transaction, but reading it back failed".into(),
+        )),
     }
 }
 
@@ -198,6 +257,10 @@ impl Adapter for DeclarativeAdapter {
 
     fn capabilities(&self) -> Capabilities {
         self.spec.capabilities()
+    }
+
+    async fn fetch_token(&self) -> Result<(), AdapterError> {
+        self.client.auth.token(&self.client.http).await
     }
 
     fn parse_callback(&self, request: &CallbackRequest) -> Result<CallbackNotice, CallbackError> {

@@ -1,6 +1,5 @@
 //! A 2xx answer → Switchboard's view, through the configured JSON pointers and status maps.
 
-use std::collections::BTreeMap;
 use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
@@ -10,7 +9,7 @@ use switchboard_adapter::sanitize::scrub_reason;
 use switchboard_adapter::{AdapterError, UpstreamPayment, UpstreamRefund};
 use switchboard_core::{PaymentStatus, RefundStatus};
 
-use crate::spec::{AmountUnits, ResponseSpec};
+use crate::spec::{AmountUnits, ResponseSpec, StatusMap};
 
 /// The text at `pointer` (strings as they are, numbers written out).
 pub fn text_at(body: &Value, pointer: &str) -> Option<String> {
@@ -101,11 +100,11 @@ fn unmapped(word: &str) -> AdapterError {
 pub fn payment(
     body: &Value,
     spec: &ResponseSpec,
-    statuses: &BTreeMap<String, PaymentStatus>,
+    statuses: &StatusMap<PaymentStatus>,
     expected: Option<&Expected<'_>>,
 ) -> Result<UpstreamPayment, AdapterError> {
     let r = read(body, spec, expected)?;
-    let status = *statuses.get(&r.word).ok_or_else(|| unmapped(&r.word))?;
+    let status = statuses.get(&r.word).ok_or_else(|| unmapped(&r.word))?;
     Ok(UpstreamPayment {
         upstream_id: r.upstream_id,
         status,
@@ -119,11 +118,11 @@ pub fn payment(
 pub fn refund(
     body: &Value,
     spec: &ResponseSpec,
-    statuses: &BTreeMap<String, RefundStatus>,
+    statuses: &StatusMap<RefundStatus>,
     expected: Option<&Expected<'_>>,
 ) -> Result<UpstreamRefund, AdapterError> {
     let r = read(body, spec, expected)?;
-    let status = *statuses.get(&r.word).ok_or_else(|| unmapped(&r.word))?;
+    let status = statuses.get(&r.word).ok_or_else(|| unmapped(&r.word))?;
     Ok(UpstreamRefund {
         upstream_id: r.upstream_id,
         status,
@@ -135,7 +134,9 @@ pub fn refund(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::spec::StatusMatching;
     use serde_json::json;
+    use std::collections::BTreeMap;
 
     fn spec() -> ResponseSpec {
         serde_json::from_value(json!({
@@ -146,12 +147,40 @@ mod tests {
         .unwrap()
     }
 
-    fn statuses() -> BTreeMap<String, PaymentStatus> {
-        BTreeMap::from([
+    fn statuses_matching(matching: StatusMatching) -> StatusMap<PaymentStatus> {
+        let words = BTreeMap::from([
             ("SUCCESS".into(), PaymentStatus::Succeeded),
             ("FAILED".into(), PaymentStatus::Denied),
             ("PENDING".into(), PaymentStatus::Processing),
-        ])
+            ("IN_PROGRESS".into(), PaymentStatus::Processing),
+        ]);
+        StatusMap::compile("statuses", &words, matching).unwrap()
+    }
+
+    fn statuses() -> StatusMap<PaymentStatus> {
+        statuses_matching(StatusMatching::Exact)
+    }
+
+    #[test]
+    fn loose_status_words_ignore_case_and_separators() {
+        let body = |word: &str| json!({"status": word, "merchant_tx_id": "sb-1", "amount": 250});
+        let loose = statuses_matching(StatusMatching::Loose);
+        for word in [
+            "success",
+            "Success",
+            "in-progress",
+            "InProgress",
+            "in progress",
+        ] {
+            assert!(
+                payment(&body(word), &spec(), &loose, Some(&expected())).is_ok(),
+                "{word}"
+            );
+            assert!(
+                payment(&body(word), &spec(), &statuses(), Some(&expected())).is_err(),
+                "exact: {word}"
+            );
+        }
     }
 
     fn expected() -> Expected<'static> {

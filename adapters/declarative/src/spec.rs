@@ -7,9 +7,10 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::Value;
 use switchboard_adapter::signing::Encoding;
-use switchboard_adapter::{Capabilities, Capability, ErrorRules};
+use switchboard_adapter::{Capabilities, Capability, ErrorRules, RuleOutcome};
 use switchboard_core::{PaymentStatus, RefundStatus, Secret};
 
+use crate::client::MONEY_MOVING;
 use crate::template::{BodyTemplate, Template};
 use crate::vars::{PAYMENT_VARS, REFUND_VARS, VALIDATE_VARS};
 
@@ -35,6 +36,9 @@ pub struct Options {
     /// Upstream refund status words → Switchboard's.
     #[serde(default)]
     pub refund_statuses: BTreeMap<String, RefundStatus>,
+    /// How an answer's status word is compared with the keys of the status maps.
+    #[serde(default)]
+    pub status_match: StatusMatching,
     /// Where a failed answer carries the upstream's error code and message.
     #[serde(default)]
     pub error_fields: ErrorFields,
@@ -47,6 +51,75 @@ pub struct Options {
 
 fn two() -> u32 {
     2
+}
+
+/// `status_match`: `exact` (the default), or `loose`: ASCII case, `_`, `-` and spaces ignored
+/// (`"IN_PROGRESS"` = `"inProgress"`), for upstreams that spell one word several ways.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StatusMatching {
+    #[default]
+    Exact,
+    Loose,
+}
+
+impl StatusMatching {
+    fn key(self, word: &str) -> String {
+        match self {
+            StatusMatching::Exact => word.to_owned(),
+            StatusMatching::Loose => word
+                .chars()
+                .filter(|c| !matches!(c, '_' | '-' | ' '))
+                .map(|c| c.to_ascii_lowercase())
+                .collect(),
+        }
+    }
+}
+
+/// A status map, compiled: its keys as `status_match` compares them.
+#[derive(Debug, Clone)]
+pub struct StatusMap<S> {
+    words: BTreeMap<String, S>,
+    matching: StatusMatching,
+}
+
+impl<S: Copy + PartialEq> StatusMap<S> {
+    /// Fails (naming the key) when two words mean the same under `matching` but map differently.
+    pub(crate) fn compile(
+        field: &str,
+        words: &BTreeMap<String, S>,
+        matching: StatusMatching,
+    ) -> Result<Self, SpecError> {
+        let mut compiled: BTreeMap<String, S> = BTreeMap::new();
+        for (word, status) in words {
+            let key = matching.key(word);
+            if key.is_empty() {
+                return Err(err(format!("{field}.{word}"), "an empty status word"));
+            }
+            match compiled.insert(key, *status) {
+                Some(other) if other != *status => {
+                    return Err(err(
+                        format!("{field}.{word}"),
+                        "under status_match = \"loose\" this is the same word as another key, mapped differently",
+                    ))
+                }
+                _ => {}
+            }
+        }
+        Ok(StatusMap {
+            words: compiled,
+            matching,
+        })
+    }
+
+    /// Switchboard's status for the upstream's `word`, if the map has it.
+    pub fn get(&self, word: &str) -> Option<S> {
+        self.words.get(&self.matching.key(word)).copied()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.words.is_empty()
+    }
 }
 
 /// How each request is authenticated. Secrets are the channel's `credentials`.
@@ -68,6 +141,9 @@ pub enum AuthSpec {
     ClientCredentials {
         #[serde(default)]
         scope: Option<String>,
+        /// The token endpoint below `base_url` (`"/token"`), when the channel sets no `token_url`.
+        #[serde(default)]
+        token_path: Option<String>,
     },
     /// OAuth2 password grant (client as Basic) whose refresh token rotates on every refresh.
     #[serde(rename = "oauth2_password")]
@@ -76,6 +152,9 @@ pub enum AuthSpec {
         password: Secret,
         #[serde(default)]
         scope: Option<String>,
+        /// As for client credentials.
+        #[serde(default)]
+        token_path: Option<String>,
     },
     /// HMAC-SHA256 under `credentials.client_secret` over `canonical`.
     Hmac {
@@ -250,6 +329,8 @@ pub struct Operation {
 #[derive(Debug, Clone)]
 pub struct Spec {
     pub options: Options,
+    pub statuses: StatusMap<PaymentStatus>,
+    pub refund_statuses: StatusMap<RefundStatus>,
     pub canonical: Option<Template>,
     pub callback_canonical: Option<Template>,
     pub ops: BTreeMap<&'static str, Operation>,
@@ -376,6 +457,59 @@ fn compile_op(
     })
 }
 
+/// `outcome = "duplicate"` reads the transaction back, so it is only allowed where a read-back
+/// exists: in the money-moving operations (or the channel's table) of a file with `status` (and
+/// `refund_status` when `refund` is declared).
+fn check_duplicates(
+    channel_rules: &ErrorRules,
+    ops: &BTreeMap<&'static str, Operation>,
+) -> Result<(), SpecError> {
+    let duplicate = |rules: &ErrorRules| {
+        rules
+            .iter()
+            .position(|r| r.outcome == RuleOutcome::Duplicate)
+    };
+    let reader = |name: &str| match name {
+        "refund" => "refund_status",
+        _ => "status",
+    };
+    for (name, op) in ops {
+        let Some(i) = duplicate(&op.errors) else {
+            continue;
+        };
+        let field = format!("operations.{name}.errors[{i}]");
+        if !MONEY_MOVING.contains(name) {
+            return Err(err(
+                field,
+                "outcome \"duplicate\" is for create, prepare and refund (the requests that carry the idempotency key)",
+            ));
+        }
+        if !ops.contains_key(reader(name)) {
+            return Err(err(
+                field,
+                format!(
+                    "outcome \"duplicate\" reads the transaction back and needs operations.{}",
+                    reader(name)
+                ),
+            ));
+        }
+    }
+    if let Some(i) = duplicate(channel_rules) {
+        for name in MONEY_MOVING.iter().filter(|n| ops.contains_key(*n)) {
+            if !ops.contains_key(reader(name)) {
+                return Err(err(
+                    format!("errors[{i}]"),
+                    format!(
+                        "outcome \"duplicate\" reads the transaction back; operations.{name} has no operations.{}",
+                        reader(name)
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 impl Operation {
     /// Whether the path, a header or the body uses placeholder `name`.
     pub fn uses(&self, name: &str) -> bool {
@@ -388,6 +522,25 @@ impl Operation {
                 .body
                 .as_ref()
                 .is_some_and(|b| b.names().contains(&name))
+    }
+}
+
+impl AuthSpec {
+    /// Whether requests carry an OAuth2 bearer token (so a token endpoint is needed).
+    pub fn uses_tokens(&self) -> bool {
+        matches!(
+            self,
+            AuthSpec::ClientCredentials { .. } | AuthSpec::Password { .. }
+        )
+    }
+
+    /// `token_path`, for the OAuth2 types.
+    pub fn token_path(&self) -> Option<&str> {
+        match self {
+            AuthSpec::ClientCredentials { token_path, .. }
+            | AuthSpec::Password { token_path, .. } => token_path.as_deref(),
+            _ => None,
+        }
     }
 }
 
@@ -511,6 +664,16 @@ impl Spec {
                 header_name("auth.header", header)?;
                 None
             }
+            AuthSpec::ClientCredentials {
+                token_path: Some(p),
+                ..
+            }
+            | AuthSpec::Password {
+                token_path: Some(p),
+                ..
+            } if !p.starts_with('/') => {
+                return Err(err("auth.token_path", "must start with '/'"));
+            }
             _ => None,
         };
         let callback_canonical = match &options.callbacks {
@@ -535,7 +698,16 @@ impl Spec {
             }
             None => None,
         };
+        check_duplicates(&options.errors, &ops)?;
+        let statuses = StatusMap::compile("statuses", &options.statuses, options.status_match)?;
+        let refund_statuses = StatusMap::compile(
+            "refund_statuses",
+            &options.refund_statuses,
+            options.status_match,
+        )?;
         Ok(Spec {
+            statuses,
+            refund_statuses,
             options,
             canonical,
             callback_canonical,
@@ -658,5 +830,50 @@ mod tests {
         canonical["auth"] = json!({"type": "hmac", "timestamp_header": "X-T", "signature_header": "X-S",
                                    "canonical": "{method}\n{url}"});
         assert_eq!(error_of(canonical).field, "auth.canonical");
+    }
+
+    #[test]
+    fn duplicates_need_a_read_back_and_a_money_moving_request() {
+        let dup = json!([{"status": 409, "outcome": "duplicate"}]);
+        let mut no_status = base();
+        no_status["operations"]["create"]["errors"] = dup.clone();
+        let e = error_of(no_status);
+        assert_eq!(e.field, "operations.create.errors[0]");
+        assert!(e.reason.contains("operations.status"), "{e}");
+
+        let status_op =
+            json!({"method": "GET", "path": "/s/{idempotency_key}", "response": {"status": "/s"}});
+        let mut in_status = base();
+        in_status["operations"]["status"] = status_op.clone();
+        in_status["operations"]["status"]["errors"] = dup.clone();
+        assert_eq!(error_of(in_status).field, "operations.status.errors[0]");
+
+        let mut channel_wide = base();
+        channel_wide["errors"] =
+            json!([{"status": 500, "outcome": "unknown"}, {"status": 409, "outcome": "duplicate"}]);
+        assert_eq!(error_of(channel_wide.clone()).field, "errors[1]");
+        channel_wide["operations"]["status"] = status_op;
+        assert!(Spec::from_options(&options(channel_wide)).is_ok());
+    }
+
+    #[test]
+    fn loose_status_words_must_not_collide_and_token_paths_are_paths() {
+        let mut loose = base();
+        loose["status_match"] = json!("loose");
+        loose["statuses"] =
+            json!({"IN_PROGRESS": "processing", "inprogress": "processing", "OK": "succeeded"});
+        let spec = Spec::from_options(&options(loose.clone())).unwrap();
+        assert_eq!(
+            spec.statuses.get("In-Progress"),
+            Some(PaymentStatus::Processing)
+        );
+        loose["statuses"]["in progress"] = json!("denied");
+        let e = error_of(loose);
+        assert!(e.field.starts_with("statuses."), "{e}");
+
+        let mut grant = base();
+        grant["auth"] = json!({"type": "oauth2_password", "username": "u", "password": "p",
+                               "token_path": "token"});
+        assert_eq!(error_of(grant).field, "auth.token_path");
     }
 }

@@ -3,7 +3,7 @@
 //!
 //! A string that is exactly one placeholder with `:number` (`"{amount.minor:number}"`) renders as
 //! a JSON number; an exactly-one-placeholder field whose variable is absent (no callback address
-//! configured) is left out of the body.
+//! configured) is left out of the body, and so is an object all of whose fields were left out.
 
 use std::collections::BTreeMap;
 
@@ -206,6 +206,11 @@ impl BodyTemplate {
                         map.insert(k.clone(), v);
                     }
                 }
+                // An object whose every field was left out is left out too (a `webhook` table
+                // without a callback address); a literal `{}` stays.
+                if map.is_empty() && !fields.is_empty() {
+                    return Ok(None);
+                }
                 Value::Object(map)
             }
             BodyTemplate::Array(items) => Value::Array(
@@ -293,6 +298,13 @@ mod tests {
         );
         let bad = BodyTemplate::parse(&json!({"a": {"b": "{zip}"}}), KNOWN).unwrap_err();
         assert_eq!(bad.0, ".a.b");
+        let webhook = json!({"n": 1, "webhook": {"url": "{callback.url}"}, "empty": {}});
+        let body = BodyTemplate::parse(&webhook, KNOWN).unwrap();
+        assert_eq!(
+            body.render(&vars()).unwrap().unwrap(),
+            json!({"n": 1, "empty": {}}),
+            "an object whose fields are all absent is left out; a literal {{}} stays"
+        );
         let mixed = BodyTemplate::parse(&json!({"u": "x {callback.url}"}), KNOWN).unwrap();
         assert_eq!(mixed.render(&vars()), Err("callback.url".into()));
     }

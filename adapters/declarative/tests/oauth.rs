@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use serde_json::json;
+use switchboard_adapter::testing::payment_record;
 use switchboard_adapter::{Adapter, ChannelSettings, UpstreamHttp};
 use switchboard_adapter_declarative::factory;
 use switchboard_core::{PaymentRecord, PaymentStatus};
@@ -44,18 +45,7 @@ fn adapter(
 }
 
 fn record(phone: &str, id: &str, currency: &str) -> PaymentRecord {
-    serde_json::from_value(json!({
-        "id": id, "merchant_id": "m", "flow": "one_step", "phase": {"phase": "submitting"},
-        "status": "processing", "version": 1, "msisdn": phone, "operator_id": "op",
-        "channel_id": "declarative-oauth", "client_correlator": null, "reference_code": format!("ref-{id}"),
-        "payment_amount": {"chargingInformation": {"amount": 100, "currency": currency, "description": "Game credits"}},
-        "upstream_correlator": PaymentRecord::upstream_correlator_for(id), "upstream_id": null,
-        "server_reference_code": null, "validation_info": null, "validation_attempts": 0,
-        "pending_action": null, "sink": null, "sink_credential": null,
-        "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z",
-        "payment_date": null, "denial_reason": null, "fingerprint": "f", "needs_review": false
-    }))
-    .expect("valid record")
+    payment_record(id, phone, "100", currency)
 }
 
 #[tokio::test]

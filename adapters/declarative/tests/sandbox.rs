@@ -3,17 +3,18 @@
 //!
 //! Timings are short; every wait is a bounded poll, and nothing asserts on durations.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use switchboard_adapter::testing::{channel_file, learned, payment_record, refund_record, settle};
 use switchboard_adapter::{
     Adapter, AdapterError, CallbackError, CallbackNotice, CallbackRequest, CallbackSettings,
-    Capability, ChannelSettings, UpstreamHttp, UpstreamPayment,
+    Capability, ChannelSettings, UpstreamHttp,
 };
 use switchboard_adapter_declarative::{check_file, factory};
 use switchboard_core::{ErrorCode, PaymentRecord, PaymentStatus, RefundRecord, RefundStatus};
-use switchboard_sandbox::{start, Inbox, SandboxConfig, SandboxHandle, Timings};
+use switchboard_sandbox::testing::start_for_tests as sandbox;
+use switchboard_sandbox::{Inbox, SandboxHandle};
 
 const AGGREGATOR: &str = "dcb-it";
 const CHANNEL_FILE: &str = concat!(
@@ -22,25 +23,9 @@ const CHANNEL_FILE: &str = concat!(
 );
 const NOTIFICATION_WAIT: Duration = Duration::from_secs(10);
 
-async fn sandbox() -> SandboxHandle {
-    let mut config = SandboxConfig::with_default_operators(SocketAddr::from(([127, 0, 0, 1], 0)));
-    config.timings = Timings {
-        async_delay_ms: 200,
-        reservation_ttl_ms: 300,
-        slow_ms: 1500,
-        token_ttl_secs: 3600,
-    };
-    start(config).await.expect("sandbox starts")
-}
-
 /// The shipped channel file, pointed at this sandbox.
 fn settings(sb: &SandboxHandle) -> ChannelSettings {
-    let text = std::fs::read_to_string(CHANNEL_FILE).expect("channel file");
-    let table: toml::Table = toml::from_str(&text).expect("valid TOML");
-    let mut settings: ChannelSettings =
-        serde_json::from_value(serde_json::to_value(table).unwrap()).expect("valid channel");
-    settings.id = "dcb_aggregator_it".into();
-    settings.base_url = sb.base_url(AGGREGATOR);
+    let mut settings = channel_file(CHANNEL_FILE, "dcb_aggregator_it", sb.base_url(AGGREGATOR));
     settings.timeouts.request_ms = 600;
     settings
 }
@@ -51,60 +36,11 @@ fn adapter(sb: &SandboxHandle) -> Arc<dyn Adapter> {
 
 /// A stored 1-step payment of EUR 2.50 for the Italian number ending in `digits`.
 fn record(digits: &str, id: &str) -> PaymentRecord {
-    serde_json::from_value(serde_json::json!({
-        "id": id, "merchant_id": "m", "flow": "one_step", "phase": {"phase": "submitting"},
-        "status": "processing", "version": 1, "msisdn": format!("+3934012345{digits}"), "operator_id": "vodafone-it",
-        "channel_id": "dcb_aggregator_it", "client_correlator": "merchant-cc", "reference_code": format!("ref-{id}"),
-        "payment_amount": {"chargingInformation": {"amount": 2.5, "currency": "EUR", "description": "Game credits"}},
-        "upstream_correlator": PaymentRecord::upstream_correlator_for(id), "upstream_id": null,
-        "server_reference_code": null, "validation_info": null, "validation_attempts": 0,
-        "pending_action": null, "sink": null, "sink_credential": null,
-        "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z",
-        "payment_date": null, "denial_reason": null, "fingerprint": "f", "needs_review": false
-    }))
-    .expect("valid record")
+    payment_record(id, &format!("+3934012345{digits}"), "2.5", "EUR")
 }
 
-fn refund_record(payment_id: &str, id: &str, amount: &str) -> RefundRecord {
-    let amount: serde_json::Value = serde_json::from_str(amount).unwrap();
-    serde_json::from_value(serde_json::json!({
-        "id": id, "merchant_id": "m", "payment_id": payment_id, "refund_type": "partial",
-        "amount": amount, "currency": "EUR",
-        "charging_information": {"amount": amount, "currency": "EUR", "description": "refund"},
-        "merchant_identifier": null, "refund_details": null, "reason": null, "client_correlator": null,
-        "reference_code": format!("ref-{id}"), "phase": {"phase": "submitting"}, "status": "processing",
-        "channel_id": "dcb_aggregator_it", "upstream_correlator": format!("sb-{id}"), "upstream_id": null,
-        "sink": null, "sink_credential": null, "created_at": chrono::Utc::now(),
-        "updated_at": chrono::Utc::now(), "refund_date": null, "denial_reason": null, "version": 1,
-        "next_check_at": null, "reconcile_attempts": 0, "needs_review": false, "fingerprint": "f"
-    }))
-    .expect("valid refund record")
-}
-
-fn learned(mut record: PaymentRecord, answer: &UpstreamPayment) -> PaymentRecord {
-    record.upstream_id = answer.upstream_id.clone();
-    record.status = answer.status;
-    record
-}
-
-async fn settle(
-    a: &Arc<dyn Adapter>,
-    record: &PaymentRecord,
-    want: PaymentStatus,
-) -> UpstreamPayment {
-    let mut last = None;
-    for _ in 0..100 {
-        let answer = a.payment_status(record).await.expect("status query works");
-        if answer.status == want {
-            return answer;
-        }
-        last = Some(answer.status);
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!(
-        "payment {} never reached {want}; last seen {last:?}",
-        record.id
-    );
+fn refund(payment_id: &str, id: &str, amount: &str) -> RefundRecord {
+    refund_record(payment_id, id, amount, "EUR")
 }
 
 #[tokio::test]
@@ -300,7 +236,7 @@ async fn refunds_go_through_once_and_are_bounded() {
     let rec = record("00", "rf-1");
     let p = a.create_payment(&rec).await.unwrap();
     let paid = learned(rec, &p);
-    let r = refund_record("rf-1", "r1", "1.5");
+    let r = refund("rf-1", "r1", "1.5");
     let done = a.create_refund(&paid, &r).await.unwrap();
     assert_eq!(done.status, RefundStatus::Succeeded);
     assert!(done.upstream_id.is_some());
@@ -311,10 +247,7 @@ async fn refunds_go_through_once_and_are_bounded() {
         a.create_refund(&paid, &r).await.unwrap().upstream_id,
         done.upstream_id
     );
-    match a
-        .create_refund(&paid, &refund_record("rf-1", "r2", "1.5"))
-        .await
-    {
+    match a.create_refund(&paid, &refund("rf-1", "r2", "1.5")).await {
         Err(AdapterError::Refused(e)) => assert_eq!(e.code, ErrorCode::RefundUnauthorizedAmount),
         other => panic!("expected a refusal, got {other:?}"),
     }

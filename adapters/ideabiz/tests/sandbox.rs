@@ -3,30 +3,23 @@
 //! Timings are short; every wait is a bounded poll or a sleep past a token's lifetime, and nothing
 //! asserts on durations.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use switchboard_adapter::testing::{learned, payment_record, refused, settle};
 use switchboard_adapter::{
     Adapter, AdapterError, CallbackError, CallbackNotice, CallbackRef, CallbackRequest,
     CallbackSettings, ChannelSettings, UpstreamHttp, UpstreamPayment,
 };
 use switchboard_adapter_ideabiz::{factory, KIND};
 use switchboard_core::{ErrorCode, PaymentRecord, PaymentStatus};
-use switchboard_sandbox::{
-    start, Captured, IdeabizPlatform, Inbox, SandboxConfig, SandboxHandle, Timings,
-};
+use switchboard_sandbox::testing::test_config;
+use switchboard_sandbox::{start, Captured, IdeabizPlatform, Inbox, SandboxConfig, SandboxHandle};
 
 const PLATFORM: &str = "dialog-lk";
 
 fn config(platform: IdeabizPlatform) -> SandboxConfig {
-    let mut config = SandboxConfig::with_default_operators(SocketAddr::from(([127, 0, 0, 1], 0)));
-    config.timings = Timings {
-        async_delay_ms: 200,
-        reservation_ttl_ms: 300,
-        slow_ms: 1500,
-        token_ttl_secs: 3600,
-    };
+    let mut config = test_config();
     config.ideabiz = vec![platform];
     config
 }
@@ -63,58 +56,10 @@ fn adapter(sandbox: &SandboxHandle) -> Arc<dyn Adapter> {
     adapter_for(&sandbox.base_url(PLATFORM))
 }
 
-/// A stored 1-step payment for the Sri Lankan number ending in `digits` (the sandbox's script).
+/// A stored 1-step payment of LKR 100 for the Sri Lankan number ending in `digits` (the
+/// sandbox's script).
 fn record(digits: &str, id: &str) -> PaymentRecord {
-    serde_json::from_value(serde_json::json!({
-        "id": id, "merchant_id": "m", "flow": "one_step", "phase": {"phase": "submitting"},
-        "status": "processing", "version": 1, "msisdn": format!("+947771234{digits}"), "operator_id": "dialog-lk",
-        "channel_id": "ideabiz-test", "client_correlator": "merchant-cc", "reference_code": format!("ref-{id}"),
-        "payment_amount": {"chargingInformation": {"amount": 100, "currency": "LKR", "description": "Game credits"}},
-        "upstream_correlator": PaymentRecord::upstream_correlator_for(id), "upstream_id": null,
-        "server_reference_code": null, "validation_info": null, "validation_attempts": 0,
-        "pending_action": null, "sink": null, "sink_credential": null,
-        "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z",
-        "payment_date": null, "denial_reason": null, "fingerprint": "f", "needs_review": false
-    }))
-    .expect("valid record")
-}
-
-/// What the gateway would store after an answer.
-fn learned(mut record: PaymentRecord, answer: &UpstreamPayment) -> PaymentRecord {
-    record.upstream_id = answer.upstream_id.clone();
-    record.status = answer.status;
-    record
-}
-
-/// Polls the status until it is `want` (bounded: a few seconds at most).
-async fn settle(
-    adapter: &Arc<dyn Adapter>,
-    record: &PaymentRecord,
-    want: PaymentStatus,
-) -> UpstreamPayment {
-    let mut last = None;
-    for _ in 0..100 {
-        let answer = adapter
-            .payment_status(record)
-            .await
-            .expect("status query works");
-        if answer.status == want {
-            return answer;
-        }
-        last = Some(answer.status);
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!(
-        "payment {} never reached {want}; last seen {last:?}",
-        record.id
-    );
-}
-
-fn refused(result: Result<UpstreamPayment, AdapterError>) -> (ErrorCode, String) {
-    match result {
-        Err(AdapterError::Refused(e)) => (e.code, e.message),
-        other => panic!("expected a refusal, got {other:?}"),
-    }
+    payment_record(id, &format!("+947771234{digits}"), "100", "LKR")
 }
 
 /// Password grants so far (token pairs issued minus the refreshes).

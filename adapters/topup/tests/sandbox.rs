@@ -2,7 +2,6 @@
 //!
 //! Timings are short; every wait is a bounded poll, and nothing asserts on durations.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,24 +13,18 @@ use switchboard_adapter::{
 use switchboard_adapter_topup::{factory, TopUpAdapter, KIND};
 use switchboard_core::topup::parse_lpa;
 use switchboard_core::{ErrorCode, LineType, Msisdn, ProductType, TopUpRecord, TopUpStatus};
+use switchboard_sandbox::testing::start_for_tests;
 use switchboard_sandbox::{
-    start, Captured, Inbox, SandboxConfig, SandboxHandle, Timings, DEFAULT_TOPUP_API_KEY,
-    DEFAULT_TOPUP_PROVIDER,
+    Captured, Inbox, SandboxHandle, DEFAULT_TOPUP_API_KEY, DEFAULT_TOPUP_PROVIDER,
 };
 
 const BUNDLE: &str = "mts-ru-bundle-10gb-30d";
 const BUNDLE_PRICE: &str = "500";
 
+/// The test timings' slow answer (1.5 s) is longer than the channel's request deadline below, so
+/// 85 times out.
 async fn sandbox() -> SandboxHandle {
-    let mut config = SandboxConfig::with_default_operators(SocketAddr::from(([127, 0, 0, 1], 0)));
-    config.timings = Timings {
-        async_delay_ms: 200,
-        reservation_ttl_ms: 300,
-        // Longer than the channel's request deadline below, so 85 times out.
-        slow_ms: 1500,
-        token_ttl_secs: 3600,
-    };
-    start(config).await.expect("sandbox starts")
+    start_for_tests().await
 }
 
 fn settings_for(base_url: &str, key: &str, options: serde_json::Value) -> ChannelSettings {

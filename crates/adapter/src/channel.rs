@@ -41,6 +41,10 @@ pub struct ChannelSettings {
     /// nothing upstream. Absent: unlimited.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate_limit: Option<ChannelRateLimit>,
+    /// The circuit breaker of each of this channel's operations (`[circuit]`; defaults documented on
+    /// [`CircuitSettings`]).
+    #[serde(default)]
+    pub circuit: CircuitSettings,
     /// Settings only one adapter style understands (e.g. a platform user name). Each adapter documents
     /// its keys and refuses to build when a required one is missing. Secrets here may come from the
     /// environment like any other key.
@@ -59,6 +63,75 @@ pub struct ChannelSettings {
 pub struct ChannelRateLimit {
     pub requests: u32,
     pub per_secs: u64,
+}
+
+/// `[circuit]` of a channel: when an operation's breaker opens, how long it stays open, how it
+/// closes again. Only technical failures count (not reached, timeout, 5xx, "not processed"); a
+/// business refusal is an answer. The same settings apply to each operation (payment, refund, …)
+/// separately.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CircuitSettings {
+    /// Opens after this many technical failures in a row.
+    pub consecutive_failures: u32,
+    /// Opens when at least this share (percent) of the calls in the window failed...
+    pub failure_rate_percent: u32,
+    /// ...and the window holds at least this many calls.
+    pub min_calls: u32,
+    /// Length of the rolling window (10 buckets of a tenth each).
+    pub window_secs: u64,
+    /// How long an open circuit lets nothing through before it half-opens.
+    pub cool_down_ms: u64,
+    /// Requests allowed through at once while half-open (probes).
+    pub half_open_probes: u32,
+    /// Probe successes in a row that close it again (one probe failure opens it).
+    pub close_after: u32,
+}
+
+impl CircuitSettings {
+    pub const CONSECUTIVE_FAILURES: u32 = 3;
+    pub const FAILURE_RATE_PERCENT: u32 = 50;
+    pub const MIN_CALLS: u32 = 20;
+    pub const WINDOW_SECS: u64 = 30;
+    pub const COOL_DOWN_MS: u64 = 10_000;
+    pub const HALF_OPEN_PROBES: u32 = 2;
+    pub const CLOSE_AFTER: u32 = 3;
+
+    /// What is wrong with these settings, each as `key: reason`.
+    pub fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        let mut at_least_one = |name: &str, v: u64| {
+            if v == 0 {
+                problems.push(format!("{name} must be above 0"));
+            }
+        };
+        at_least_one("consecutive_failures", self.consecutive_failures.into());
+        at_least_one("min_calls", self.min_calls.into());
+        at_least_one("cool_down_ms", self.cool_down_ms);
+        at_least_one("half_open_probes", self.half_open_probes.into());
+        at_least_one("close_after", self.close_after.into());
+        if !(1..=100).contains(&self.failure_rate_percent) {
+            problems.push("failure_rate_percent must be 1 to 100".into());
+        }
+        if !(1..=3600).contains(&self.window_secs) {
+            problems.push("window_secs must be 1 to 3600".into());
+        }
+        problems
+    }
+}
+
+impl Default for CircuitSettings {
+    fn default() -> Self {
+        CircuitSettings {
+            consecutive_failures: Self::CONSECUTIVE_FAILURES,
+            failure_rate_percent: Self::FAILURE_RATE_PERCENT,
+            min_calls: Self::MIN_CALLS,
+            window_secs: Self::WINDOW_SECS,
+            cool_down_ms: Self::COOL_DOWN_MS,
+            half_open_probes: Self::HALF_OPEN_PROBES,
+            close_after: Self::CLOSE_AFTER,
+        }
+    }
 }
 
 fn default_priority() -> u32 {

@@ -35,12 +35,16 @@ impl UpstreamHttp {
 }
 
 /// Sends one upstream request with the current trace context (`traceparent`, when traces are on)
-/// and classifies a failed send. Every adapter sends through here.
+/// and classifies a failed send. Every adapter sends through here (so a contract check can record
+/// the exchange: [`crate::record::recording`]).
 pub async fn send_upstream(
     mut request: reqwest::RequestBuilder,
 ) -> Result<reqwest::Response, AdapterError> {
     for (name, value) in switchboard_core::trace_context::headers() {
         request = request.header(name, value);
+    }
+    if crate::record::active() {
+        return crate::record::send_recorded(request).await;
     }
     request.send().await.map_err(|e| classify_send_error(&e))
 }

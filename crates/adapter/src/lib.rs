@@ -8,10 +8,13 @@ mod capability;
 mod channel;
 mod error;
 mod http;
+pub mod record;
 mod registry;
 mod rules;
 pub mod sanitize;
 pub mod signing;
+#[cfg(feature = "test-support")]
+pub mod testing;
 
 mod token;
 
@@ -24,7 +27,7 @@ pub use callback::{
     CallbackError, CallbackNotice, CallbackRef, CallbackRequest, CallbackSettings, CallbackTarget,
 };
 pub use capability::{Capabilities, Capability};
-pub use channel::{ChannelRateLimit, ChannelSettings, Credentials, Timeouts};
+pub use channel::{ChannelRateLimit, ChannelSettings, CircuitSettings, Credentials, Timeouts};
 pub use error::{AdapterBuildError, AdapterError};
 pub use http::{classify_send_error, join_path, send_upstream, UpstreamHttp};
 pub use registry::{AdapterFactory, AdapterRegistry};
@@ -66,6 +69,13 @@ pub trait Adapter: Send + Sync + 'static {
     fn parse_callback(&self, request: &CallbackRequest) -> Result<CallbackNotice, CallbackError> {
         let _ = request;
         Err(CallbackError::Unsupported)
+    }
+
+    /// Fetches a fresh access token (or reuses the cached one), so a contract check can try the
+    /// channel's credentials on their own. Styles that authenticate without a token keep the
+    /// default.
+    async fn fetch_token(&self) -> Result<(), AdapterError> {
+        Err(AdapterError::Unsupported("access token"))
     }
 
     /// Called once when the gateway starts: registers Switchboard's callback address upstream where

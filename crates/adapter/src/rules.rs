@@ -65,6 +65,10 @@ pub enum RuleOutcome {
     Unknown,
     /// The upstream has no such resource (status queries).
     NotFound,
+    /// The upstream already has a transaction under this idempotency key and refuses to process
+    /// it again instead of replaying its answer. Whoever can, reads that transaction back (the
+    /// declarative adapter runs its status operation); otherwise it may have been applied.
+    Duplicate,
 }
 
 /// One rule.
@@ -142,6 +146,10 @@ impl ErrorRule {
             RuleOutcome::NotSent => AdapterError::NotSent(what()),
             RuleOutcome::Unknown => AdapterError::Unknown(what()),
             RuleOutcome::NotFound => AdapterError::NotFound,
+            RuleOutcome::Duplicate => AdapterError::Unknown(format!(
+                "upstream answered {}: it already has this transaction",
+                answer.status
+            )),
         }
     }
 }
@@ -167,12 +175,19 @@ impl ErrorRules {
         Ok(())
     }
 
+    /// The first rule that matches `answer`.
+    pub fn find(&self, answer: &FailedAnswer<'_>) -> Option<&ErrorRule> {
+        self.0.iter().find(|r| r.matches(answer))
+    }
+
+    /// The rules, in order.
+    pub fn iter(&self) -> impl Iterator<Item = &ErrorRule> {
+        self.0.iter()
+    }
+
     /// The first matching rule's outcome, or `None` (the caller's own fallback decides).
     pub fn classify(&self, answer: &FailedAnswer<'_>, msisdn: &Msisdn) -> Option<AdapterError> {
-        self.0
-            .iter()
-            .find(|r| r.matches(answer))
-            .map(|r| r.apply(answer, msisdn))
+        self.find(answer).map(|r| r.apply(answer, msisdn))
     }
 
     /// [`Self::classify`] with the safe fallback: 401, 403 and 429 never reached processing
@@ -296,5 +311,20 @@ mod tests {
         assert!(bad(serde_json::json!([{"outcome": "maybe"}])).contains("maybe"));
         let no_code = rules(serde_json::json!([{"outcome": "unknown"}, {"outcome": "refused"}]));
         assert_eq!(no_code.validate().map_err(|(i, _)| i), Err(1));
+    }
+
+    #[test]
+    fn a_duplicate_is_found_and_read_naively_as_unknown() {
+        let dup = rules(serde_json::json!([{"status": 409, "outcome": "duplicate"}]));
+        let dup_answer = answer(409, None, None);
+        assert_eq!(
+            dup.find(&dup_answer).map(|r| r.outcome),
+            Some(RuleOutcome::Duplicate)
+        );
+        // Read naively, a duplicate may have been applied: never NotSent, never a refusal.
+        assert!(matches!(
+            dup.classify(&dup_answer, &msisdn()),
+            Some(AdapterError::Unknown(_))
+        ));
     }
 }

@@ -49,13 +49,14 @@ pub fn scrub_message(message: &str, msisdn: &Msisdn, code: ErrorCode) -> String 
 /// subscriber's number is not at hand: digit runs of 7 or more masked, no control characters, at
 /// most [`MAX_MESSAGE_CHARS`]. `None` when nothing is left.
 pub fn scrub_reason(text: &str) -> Option<String> {
+    scrub_text(text, MAX_MESSAGE_CHARS)
+}
+
+/// [`scrub_reason`] with another bound: at most `max_chars` characters are kept.
+pub fn scrub_text(text: &str, max_chars: usize) -> Option<String> {
     let mut out = String::with_capacity(text.len());
     let mut digits = String::new();
-    for c in text
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(MAX_MESSAGE_CHARS)
-    {
+    for c in text.chars().filter(|c| !c.is_control()).take(max_chars) {
         if c.is_ascii_digit() {
             digits.push(c);
         } else {

@@ -6,13 +6,15 @@ use std::time::Duration;
 
 use actix_web::dev::ServerHandle;
 use actix_web::{middleware, web, App, HttpServer};
-use switchboard_adapter::{AdapterRegistry, UpstreamHttp};
+use switchboard_adapter::{
+    Adapter, AdapterRegistry, CallbackSettings, Capabilities, ChannelSettings, UpstreamHttp,
+};
 use switchboard_adapter_camara as camara;
 use switchboard_adapter_declarative as declarative;
 use switchboard_adapter_ideabiz as ideabiz;
 use switchboard_adapter_topup as topup_provider;
 
-use switchboard_router::{Channel, NumberPlan, NumberPlanError, OperatorInfo, Router};
+use switchboard_router::{Channel, Health, NumberPlan, NumberPlanError, OperatorInfo, Router};
 use switchboard_sandbox::{SandboxConfig, SandboxHandle, Timings};
 use switchboard_store::{
     EmbeddedStore, MemorySettings, MemoryStore, RedisSettings, RedisStore, Store,
@@ -23,13 +25,7 @@ use crate::auth::{Merchants, TokenIssuer};
 use crate::config::{Config, StoreBackend, SANDBOX_SCHEME};
 use crate::http::Endpoint;
 use crate::state::AppState;
-use crate::{api, auth, health, http, openapi, routing, topup};
-
-/// Upstreams the built-in sandbox simulates (`base_url = "sandbox://<id>"`): read from the
-/// sandbox's own default configuration, so a new simulator needs no list kept here.
-pub fn sandbox_ids() -> Vec<String> {
-    SandboxConfig::default().ids().map(str::to_owned).collect()
-}
+use crate::{api, auth, dashboard, health, http, openapi, routing, topup};
 
 /// Every adapter kind Switchboard speaks. Adding an upstream style is one line here.
 pub fn adapter_registry() -> AdapterRegistry {
@@ -138,16 +134,14 @@ pub async fn start_worker(mut config: Config) -> Result<RunningWorker, StartErro
     })
 }
 
-async fn start_sandbox(config: &mut Config) -> Result<Option<SandboxHandle>, StartError> {
-    let uses_sandbox = config
-        .channels
-        .values()
-        .any(|c| c.enabled && c.base_url.starts_with(SANDBOX_SCHEME));
-    if !uses_sandbox {
+pub(crate) async fn start_sandbox(
+    config: &mut Config,
+) -> Result<Option<SandboxHandle>, StartError> {
+    if config.sandbox_channels().next().is_none() {
         return Ok(None);
     }
     let s = &config.sandbox;
-    let mut sandbox_config = SandboxConfig::with_default_operators(s.listen);
+    let mut sandbox_config = SandboxConfig::from_upstreams(s.listen, s.upstreams.clone());
     sandbox_config.timings = Timings {
         async_delay_ms: s.async_delay_ms,
         reservation_ttl_ms: s.reservation_ttl_ms,
@@ -202,39 +196,65 @@ fn build_router(config: &Config, callback: Option<&str>) -> Result<Router, Start
     let key = callback.map(|_| callback_key(config));
     let mut channels = Vec::new();
     for (id, settings) in config.channels.iter().filter(|(_, c)| c.enabled) {
-        let mut settings = settings.clone();
-        settings.id = id.clone();
-        settings.callback =
-            callback
-                .zip(key.as_ref())
-                .map(|(base, key)| switchboard_adapter::CallbackSettings {
-                    url: format!("{base}/callbacks/{id}"),
-                    key: key.clone(),
-                });
-        let adapter = registry
-            .build(&settings, &http)
-            .map_err(|e| StartError::Config(e.to_string()))?;
-        let supported = adapter.capabilities();
-        let missing = settings.capabilities.missing_from(&supported);
-        if !missing.is_empty() {
-            return Err(StartError::Config(format!(
-                "channel '{id}': adapter '{}' cannot do {missing:?}",
-                settings.adapter
-            )));
-        }
+        let callback = callback
+            .zip(key.as_ref())
+            .map(|(base, key)| callback_settings(base, id, key));
+        let (adapter, capabilities) = channel_adapter(&registry, &http, id, settings, callback)?;
         channels.push(Channel {
             id: id.clone(),
             adapter,
-            capabilities: settings.capabilities.intersect(&supported),
+            capabilities,
             priority: settings.priority,
             weight: settings.weight,
-
             operators: settings.operators.clone(),
-            health: Default::default(),
+            health: Health::new(settings.circuit),
+            control: Default::default(),
         });
     }
     let plan = number_plan(config).map_err(|e| StartError::Config(e.to_string()))?;
-    Ok(Router::new(plan, channels))
+    Ok(Router::with_policy(plan, channels, config.routing.scoring))
+}
+
+/// Where operators notify this deployment about channel `id`.
+fn callback_settings(base: &str, id: &str, key: &[u8]) -> CallbackSettings {
+    CallbackSettings {
+        url: format!("{base}/callbacks/{id}"),
+        key: key.to_vec(),
+    }
+}
+
+/// The adapter of channel `id` (its options checked by the adapter's factory), and the
+/// capabilities it serves: the configured ones, each of which the style must be able to do.
+pub(crate) fn channel_adapter(
+    registry: &AdapterRegistry,
+    http: &UpstreamHttp,
+    id: &str,
+    settings: &ChannelSettings,
+    callback: Option<CallbackSettings>,
+) -> Result<(Arc<dyn Adapter>, Capabilities), StartError> {
+    let mut settings = settings.clone();
+    settings.id = id.to_owned();
+    settings.callback = callback;
+    let adapter = registry
+        .build(&settings, http)
+        .map_err(|e| StartError::Config(e.to_string()))?;
+    let supported = adapter.capabilities();
+    let missing = settings.capabilities.missing_from(&supported);
+    if !missing.is_empty() {
+        return Err(StartError::Config(format!(
+            "channel '{id}': adapter '{}' cannot do {missing:?}",
+            settings.adapter
+        )));
+    }
+    let capabilities = settings.capabilities.intersect(&supported);
+    Ok((adapter, capabilities))
+}
+
+/// The callback address and token key of channel `id` for a one-off run (`channel check`):
+/// `None` when the deployment has no public address.
+pub(crate) fn one_off_callback(config: &Config, id: &str) -> Option<CallbackSettings> {
+    let base = callback_base(config, None)?;
+    Some(callback_settings(&base, id, &callback_key(config)))
 }
 
 /// `store.subscriber_key_secret`, or one derived from `callbacks.secret` (shared by every replica
@@ -281,6 +301,7 @@ fn build_store(config: &Config) -> Result<Arc<dyn Store>, StartError> {
                 idempotency_ttl_secs: s.idempotency_ttl_secs,
                 response_timeout_ms: s.response_timeout_ms,
                 connect_timeout_ms: s.connect_timeout_ms,
+                claim_replicas: s.claim_replicas,
             };
             // Connects lazily: a replica started while Redis is down serves 503 and is not ready
             // until Redis answers, then recovers by itself.
@@ -303,12 +324,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(Endpoint::at("/openapi/carrier-billing.yaml").get(openapi::carrier_billing))
         .service(Endpoint::at("/openapi/topup.yaml").get(openapi::topup))
         .service(Endpoint::at("/openapi/carrier-billing-refund.yaml").get(openapi::refund))
+        .service(Endpoint::at("/openapi/admin.yaml").get(openapi::admin))
         .configure(api::carrier_billing::routes)
         .configure(api::refund::routes)
         .configure(api::topup::routes)
         .configure(api::webhooks::routes)
         .configure(api::callbacks::routes)
-        .configure(api::admin::routes);
+        .configure(api::admin::routes)
+        .configure(dashboard::routes);
 }
 
 /// Everything handlers and workers share, built from the configuration. `bound`: the address the
@@ -339,6 +362,8 @@ pub async fn build_state(
         limits: crate::limits::RateLimits::from_config(&config),
         webhook_allow,
         observe,
+        controls: Default::default(),
+        admins: crate::auth::admin::AdminTokens::from_config(&config),
         config: Arc::new(config),
     }))
 }
@@ -375,6 +400,15 @@ pub async fn start(mut config: Config) -> Result<Running, StartError> {
         reason: e.to_string(),
     })?;
     let state = build_state(config, Some(bound)).await?;
+    // Ops' routing controls before the first request (a store that is down: the refresh task
+    // applies them once it answers).
+    if let Err(e) = state
+        .controls
+        .refresh(state.store.as_ref(), &state.router)
+        .await
+    {
+        tracing::warn!(error = %e.message, "routing controls not loaded at start");
+    }
     let app_state = state.clone();
     let mut server = HttpServer::new(move || {
         App::new()
@@ -403,8 +437,10 @@ pub async fn start(mut config: Config) -> Result<Running, StartError> {
     let server_task = tokio::spawn(server);
     let routing_every = Duration::from_millis(state.config.routing.overrides_refresh_ms);
     let catalogue_every = Duration::from_secs(state.config.topup.catalogue_refresh_secs);
+    let controls_every = Duration::from_millis(state.config.routing.controls_refresh_ms.max(50));
     let mut workers = vec![
         routing::spawn_refresh(state.clone(), routing_every),
+        crate::routing_controls::spawn_refresh(state.clone(), controls_every),
         topup::catalogue::spawn_refresh(state.clone(), catalogue_every),
         register_callbacks(&state),
         crate::observe::spawn_refresh(

@@ -4,7 +4,9 @@
 pub mod api;
 pub mod app;
 pub mod auth;
+pub mod channel_check;
 pub mod config;
+pub mod dashboard;
 pub mod events;
 mod health;
 pub mod http;
@@ -16,6 +18,7 @@ pub mod payments;
 pub mod reconcile;
 pub mod refunds;
 pub mod routing;
+pub mod routing_controls;
 pub mod state;
 pub mod telemetry;
 pub mod topup;
@@ -23,5 +26,6 @@ pub mod workers;
 
 pub use app::{start, Running, StartError};
 pub use openapi::{
-    CARRIER_BILLING as CARRIER_BILLING_OPENAPI, REFUND as REFUND_OPENAPI, TOPUP as TOPUP_OPENAPI,
+    ADMIN as ADMIN_OPENAPI, CARRIER_BILLING as CARRIER_BILLING_OPENAPI, REFUND as REFUND_OPENAPI,
+    TOPUP as TOPUP_OPENAPI,
 };

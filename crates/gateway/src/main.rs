@@ -34,6 +34,20 @@ enum Command {
     /// Run only the background workers (webhook delivery and reconciliation), sharing the work with
     /// every other worker on the same store (redis). For scale-out.
     Worker,
+    /// Partner tools for channel files.
+    Channel {
+        #[command(subcommand)]
+        command: ChannelCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ChannelCommand {
+    /// Check a channel file against its live upstream: validate it, then fetch a token, make a
+    /// small 1-step payment, query its status, try a refusal (--refuse-phone) and register
+    /// callbacks, each where the style has it. Exit status 1 when a step fails, 2 when the file is
+    /// invalid.
+    Check(switchboard_gateway::channel_check::CheckArgs),
 }
 
 #[global_allocator]
@@ -60,6 +74,12 @@ async fn main() -> ExitCode {
         .config
         .map(ConfigSource::File)
         .unwrap_or(ConfigSource::Default);
+    if let Some(Command::Channel {
+        command: ChannelCommand::Check(args),
+    }) = &cli.command
+    {
+        return switchboard_gateway::channel_check::run(&source, args).await;
+    }
     let config = match config::load(&source) {
         Ok(c) => c,
         Err(e) => {

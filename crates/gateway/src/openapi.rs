@@ -28,3 +28,12 @@ pub async fn carrier_billing() -> HttpResponse {
         .content_type("application/yaml")
         .body(CARRIER_BILLING)
 }
+
+/// The operations API (`/admin/...`): every admin route, its methods, parameters and answers.
+pub const ADMIN: &str = include_str!("../openapi/admin.yaml");
+
+pub async fn admin() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/yaml")
+        .body(ADMIN)
+}

@@ -26,4 +26,8 @@ pub struct AppState {
     pub webhook_allow: switchboard_webhooks::AllowList,
     /// Metrics and rolling stats (`/metrics`, `/admin/stats`).
     pub observe: Arc<crate::observe::Observer>,
+    /// The version of ops' routing controls applied to `router`.
+    pub controls: crate::routing_controls::AppliedControls,
+    /// The admin API's tokens (named, with roles).
+    pub admins: crate::auth::admin::AdminTokens,
 }

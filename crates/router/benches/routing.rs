@@ -48,6 +48,7 @@ fn router(operators: usize, prefixes: usize) -> Router {
             weight: 1,
             operators: vec![format!("op-{i}")],
             health: Health::default(),
+            control: Default::default(),
         })
         .collect();
     Router::new(plan, channels)

@@ -1,91 +1,144 @@
-//! A channel's recent health: after a few consecutive failures (unreachable or no answer) it is put
-//! behind its healthy peers for a cool-down, so requests go to the best *healthy* channel first. An
-//! unhealthy channel is still tried as a last resort. (Full circuit breakers come later.)
+//! A channel's health: one circuit breaker and rolling window per operation (payment, refund,
+//! top-up, …), so a channel whose refunds fail still takes payments. See `circuit.rs` for the
+//! breaker and `window.rs` for the window.
 
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
-/// Consecutive failures that mark a channel unhealthy.
-pub const FAILURE_THRESHOLD: u32 = 3;
-/// How long an unhealthy channel waits behind the others.
-pub const COOL_DOWN_MS: u64 = 10_000;
+use switchboard_adapter::{Capability, CircuitSettings};
 
-/// A channel's circuit as ops see it (`/admin/channels`, `switchboard_channel_health`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CircuitState {
-    /// Traffic flows.
-    Closed,
-    /// Probing after a cool-down.
-    HalfOpen,
-    /// Put aside after failures.
-    Open,
+use crate::circuit::{Admission, Breaker, CircuitState};
+use crate::window::WindowStats;
+
+/// What one upstream call says about the channel's health.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallHealth {
+    /// The channel answered: a success or a business refusal (denied, insufficient credit, unknown
+    /// subscriber are outcomes, not health).
+    Answered(Duration),
+    /// Technical: not reached, timeout, 5xx, "not processed".
+    Failed,
+    /// Says nothing (the operation is not offered, the record is unknown upstream).
+    Neutral,
 }
 
-impl CircuitState {
-    /// The number exported as `switchboard_channel_health` (3 is a channel disabled in configuration).
-    pub fn gauge(self) -> i64 {
-        match self {
-            CircuitState::Closed => 0,
-            CircuitState::HalfOpen => 1,
-            CircuitState::Open => 2,
-        }
+/// Operations with a breaker of their own: every [`Capability`].
+const OPERATIONS: usize = 6;
+
+fn slot(capability: Capability) -> usize {
+    match capability {
+        Capability::Payment => 0,
+        Capability::TwoStepPayment => 1,
+        Capability::PaymentStatus => 2,
+        Capability::Refund => 3,
+        Capability::Topup => 4,
+        Capability::Lookup => 5,
     }
 }
 
-#[derive(Debug, Default)]
-pub struct Health {
-    consecutive_failures: AtomicU32,
-    down_until_ms: AtomicU64,
+/// Milliseconds on a monotonic clock shared by every breaker of the process.
+pub fn now_ms() -> u64 {
+    static START: OnceLock<Instant> = OnceLock::new();
+    START.get_or_init(Instant::now).elapsed().as_millis() as u64
 }
 
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or_default()
+pub struct Health {
+    operations: [Breaker; OPERATIONS],
+}
+
+impl Default for Health {
+    fn default() -> Self {
+        Health::new(CircuitSettings::default())
+    }
+}
+
+impl std::fmt::Debug for Health {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Health")
+            .field("circuit", &self.circuit())
+            .finish()
+    }
 }
 
 impl Health {
-    /// The channel answered (success or a definite refusal).
-    pub fn record_answer(&self) {
-        self.consecutive_failures.store(0, Ordering::Relaxed);
-        self.down_until_ms.store(0, Ordering::Relaxed);
-    }
-
-    /// The channel could not be reached or did not answer in time.
-    pub fn record_failure(&self) {
-        self.record_failure_at(now_ms());
-    }
-
-    fn record_failure_at(&self, now: u64) {
-        let failures = self.consecutive_failures.fetch_add(1, Ordering::Relaxed) + 1;
-        if failures >= FAILURE_THRESHOLD {
-            self.down_until_ms
-                .store(now + COOL_DOWN_MS, Ordering::Relaxed);
+    pub fn new(settings: CircuitSettings) -> Health {
+        Health {
+            operations: std::array::from_fn(|_| Breaker::new(settings)),
         }
     }
 
-    /// The circuit today: open while cooling down, else closed.
+    pub fn settings(&self) -> &CircuitSettings {
+        self.operations[0].settings()
+    }
+
+    pub(crate) fn breaker(&self, capability: Capability) -> &Breaker {
+        &self.operations[slot(capability)]
+    }
+
+    /// May a new request for `capability` be sent now (see [`Admission`])? Status queries and
+    /// reconciliation do not ask: they keep their own backoff.
+    pub fn admit(&self, capability: Capability) -> Admission {
+        self.admit_at(capability, now_ms())
+    }
+
+    pub fn admit_at(&self, capability: Capability, now_ms: u64) -> Admission {
+        self.breaker(capability).admit(now_ms)
+    }
+
+    /// Records what a call for `capability` said about the channel.
+    pub fn record(&self, capability: Capability, call: CallHealth) {
+        self.record_at(capability, call, now_ms())
+    }
+
+    pub fn record_at(&self, capability: Capability, call: CallHealth, now_ms: u64) {
+        let breaker = self.breaker(capability);
+        match call {
+            CallHealth::Answered(took) => breaker.record_answer(now_ms, took.as_millis() as u64),
+            CallHealth::Failed => breaker.record_failure(now_ms),
+            CallHealth::Neutral => breaker.record_neutral(),
+        }
+    }
+
+    /// The circuit of one operation now.
+    pub fn circuit_of(&self, capability: Capability) -> CircuitState {
+        self.state_of_at(capability, now_ms())
+    }
+
+    /// The breaker's state of one operation at `now_ms`.
+    pub fn state_of_at(&self, capability: Capability, now_ms: u64) -> CircuitState {
+        self.breaker(capability).state_at(now_ms)
+    }
+
+    /// The window of one operation now.
+    pub fn stats_of(&self, capability: Capability) -> WindowStats {
+        self.breaker(capability).window.stats(now_ms())
+    }
+
+    /// The channel's circuit as one summary: the worst state across its operations.
     pub fn circuit(&self) -> CircuitState {
-        if self.is_healthy() {
-            CircuitState::Closed
-        } else {
-            CircuitState::Open
-        }
+        self.circuit_at(now_ms())
     }
 
-    /// Failures (unreachable or no answer) since the last answer.
+    pub fn circuit_at(&self, now_ms: u64) -> CircuitState {
+        self.operations
+            .iter()
+            .map(|b| b.state_at(now_ms))
+            .max()
+            .unwrap_or(CircuitState::Closed)
+    }
+
+    /// Technical failures in a row of the operation with the longest run.
     pub fn consecutive_failures(&self) -> u32 {
-        self.consecutive_failures.load(Ordering::Relaxed)
+        self.operations
+            .iter()
+            .map(Breaker::consecutive_failures)
+            .max()
+            .unwrap_or(0)
     }
 
+    /// Every circuit of the channel is closed.
     pub fn is_healthy(&self) -> bool {
-        self.is_healthy_at(now_ms())
-    }
-
-    fn is_healthy_at(&self, now: u64) -> bool {
-        self.down_until_ms.load(Ordering::Relaxed) <= now
+        self.circuit() == CircuitState::Closed
     }
 }
 
@@ -94,16 +147,27 @@ mod tests {
     use super::*;
 
     #[test]
-    fn unhealthy_after_the_threshold_until_the_cool_down_or_an_answer() {
+    fn each_operation_has_its_own_circuit_and_the_summary_is_the_worst() {
         let h = Health::default();
-        for _ in 0..FAILURE_THRESHOLD - 1 {
-            h.record_failure_at(1_000);
+        let threshold = CircuitSettings::CONSECUTIVE_FAILURES;
+        for _ in 0..threshold {
+            h.record_at(Capability::Refund, CallHealth::Failed, 1_000);
         }
-        assert!(h.is_healthy_at(1_000));
-        h.record_failure_at(1_000);
-        assert!(!h.is_healthy_at(1_000));
-        assert!(h.is_healthy_at(1_000 + COOL_DOWN_MS));
-        h.record_answer();
-        assert!(h.is_healthy_at(1_000));
+        assert_eq!(h.admit_at(Capability::Payment, 1_000), Admission::Pass);
+        assert!(!h.admit_at(Capability::Refund, 1_000).allowed());
+        assert_eq!(h.circuit_at(1_000), CircuitState::Open);
+        assert_eq!(h.consecutive_failures(), threshold);
+        // A business refusal is an answer: it does not count against the payment circuit.
+        for _ in 0..10 {
+            h.record_at(
+                Capability::Payment,
+                CallHealth::Answered(Duration::from_millis(3)),
+                1_000,
+            );
+        }
+        let cool = CircuitSettings::COOL_DOWN_MS;
+        assert_eq!(h.circuit_at(1_000 + cool), CircuitState::HalfOpen);
+        h.record_at(Capability::Refund, CallHealth::Neutral, 1_000 + cool);
+        assert_eq!(h.circuit_at(1_000 + cool), CircuitState::HalfOpen);
     }
 }

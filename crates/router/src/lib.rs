@@ -1,11 +1,15 @@
 //! Routing: which operator a number belongs to, and which channels can serve it.
 
+mod circuit;
+mod control;
 mod explain;
 mod hash;
 mod health;
 mod number_plan;
 mod ported;
+mod score;
 mod weight;
+mod window;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -13,13 +17,19 @@ use std::sync::Arc;
 use switchboard_adapter::{Adapter, Capabilities, Capability};
 use switchboard_core::{ApiError, ErrorCode, Msisdn};
 
+pub use circuit::{Admission, CircuitState};
+pub use control::{ChannelControl, ChannelState, CircuitOverride, Controls, InFlight};
 pub use explain::{explain, Ranked};
-pub use health::{CircuitState, Health};
+pub use health::{now_ms, CallHealth, Health};
 pub use number_plan::{NumberPlan, NumberPlanError, OperatorInfo};
 pub use ported::{
     Compacted, Compaction, MnpTable, PortedBuilder, PortedError, PortedNumbers, PortedTo,
     MAX_OPERATORS,
 };
+pub use score::{assess, Assessment, RoutingPolicy};
+pub use switchboard_adapter::CircuitSettings;
+pub use weight::priority_order;
+pub use window::WindowStats;
 
 /// A ready channel: its adapter and what it may be used for.
 pub struct Channel {
@@ -28,11 +38,53 @@ pub struct Channel {
     /// Configured capabilities cut to what the adapter supports.
     pub capabilities: Capabilities,
     pub priority: u32,
-    /// Share of traffic among healthy channels of the same priority.
+    /// Prior share of traffic among usable channels of the same priority (see [`RoutingPolicy`]).
     pub weight: u32,
     pub operators: Vec<String>,
     pub health: Health,
+    /// What ops set at run time (state, weight, priority, circuit override).
+    pub control: ChannelControl,
 }
+
+impl Channel {
+    /// The priority routing uses now: ops' override, else the configured one.
+    pub fn routing_priority(&self) -> u32 {
+        self.control.priority().unwrap_or(self.priority)
+    }
+
+    /// The weight routing uses now: ops' override, else the configured one.
+    pub fn routing_weight(&self) -> u32 {
+        self.control.weight().unwrap_or(self.weight)
+    }
+
+    /// Whether new requests may be routed here (not disabled or draining by ops).
+    pub fn takes_new_requests(&self) -> bool {
+        self.control.state() == ChannelState::Enabled
+    }
+
+    /// The circuit of `capability` at `now_ms`, ops' override first.
+    pub fn circuit_at(&self, capability: Capability, now_ms: u64) -> CircuitState {
+        match self.control.circuit() {
+            CircuitOverride::Open => CircuitState::Open,
+            CircuitOverride::Closed => CircuitState::Closed,
+            CircuitOverride::Auto => self.health.state_of_at(capability, now_ms),
+        }
+    }
+
+    /// May a new request for `capability` be sent now? Ops' override first, then the breaker.
+    pub fn admit(&self, capability: Capability) -> Admission {
+        match self.control.circuit() {
+            CircuitOverride::Open => Admission::Refused {
+                retry_after_ms: self.health.settings().cool_down_ms,
+            },
+            CircuitOverride::Closed => Admission::Pass,
+            CircuitOverride::Auto => self.health.admit(capability),
+        }
+    }
+}
+
+/// `Retry-After` of a request whose operator's channels are all paused by ops.
+pub const PAUSED_RETRY_AFTER_SECS: u64 = 30;
 
 /// Why a request cannot be routed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -41,6 +93,12 @@ pub enum RouteError {
     UnknownNumber,
     #[error("operator {operator} has no channel for {capability:?}")]
     NoChannel {
+        operator: String,
+        capability: Capability,
+    },
+    /// The operator has channels for it, all taken out of routing by ops (disabled or draining).
+    #[error("every channel of operator {operator} for {capability:?} is paused by ops")]
+    Paused {
         operator: String,
         capability: Capability,
     },
@@ -60,6 +118,11 @@ impl From<RouteError> for ApiError {
                     _ => "This operation is not available for the subscriber's operator.",
                 },
             ),
+            RouteError::Paused { .. } => ApiError::new(
+                ErrorCode::Unavailable,
+                "The subscriber's operator is paused for maintenance. Try again later.",
+            )
+            .retry_after(PAUSED_RETRY_AFTER_SECS),
         }
     }
 }
@@ -67,19 +130,29 @@ impl From<RouteError> for ApiError {
 /// The decision for one request.
 pub struct Route<'a> {
     pub operator: &'a OperatorInfo,
-    /// Channels able to do the operation, best first.
+    /// Channels able to do the operation, best first; those with an open circuit last.
     pub channels: Vec<Arc<Channel>>,
+    /// The operation it was routed for.
+    pub capability: Capability,
+    /// The scoring it was ordered by.
+    pub policy: RoutingPolicy,
 }
 
 pub struct Router {
     plan: NumberPlan,
+    policy: RoutingPolicy,
     /// Per operator of the plan (by index), its channels in priority order.
     by_operator: Vec<Vec<Arc<Channel>>>,
     by_id: HashMap<String, Arc<Channel>>,
 }
 
 impl Router {
+    /// A router with the default [`RoutingPolicy`].
     pub fn new(plan: NumberPlan, channels: Vec<Channel>) -> Router {
+        Router::with_policy(plan, channels, RoutingPolicy::default())
+    }
+
+    pub fn with_policy(plan: NumberPlan, channels: Vec<Channel>, policy: RoutingPolicy) -> Router {
         let mut by_operator: Vec<Vec<Arc<Channel>>> = vec![Vec::new(); plan.operators().len()];
         let mut by_id = HashMap::new();
         for channel in channels {
@@ -96,6 +169,7 @@ impl Router {
         }
         Router {
             plan,
+            policy,
             by_operator,
             by_id,
         }
@@ -167,18 +241,48 @@ impl Router {
                     .collect()
             })
             .unwrap_or_default();
-        // Healthy channels first, each group in priority order (the sort is stable); equal ones share
-        // the traffic by weight.
-        channels.sort_by_key(|c| !c.health.is_healthy());
-        weight::spread(&mut channels, &mut rand::rng());
-
         if channels.is_empty() {
             return Err(RouteError::NoChannel {
                 operator: operator.id.clone(),
                 capability,
             });
         }
-        Ok(Route { operator, channels })
+        channels.retain(|c| c.takes_new_requests());
+        if channels.is_empty() {
+            return Err(RouteError::Paused {
+                operator: operator.id.clone(),
+                capability,
+            });
+        }
+        self.order(&mut channels, capability);
+        Ok(Route {
+            operator,
+            channels,
+            capability,
+            policy: self.policy,
+        })
+    }
+
+    /// Orders channels for a new `capability` request by the routing rule: usable ones by priority,
+    /// equal priorities by score, open circuits last (for callers that choose their own channel set,
+    /// like a top-up product's providers).
+    pub fn order(&self, channels: &mut [Arc<Channel>], capability: Capability) {
+        self.order_with(channels, capability, now_ms(), &mut rand::rng());
+    }
+
+    /// As [`Router::order`], with the clock and the randomness given (tests, benchmarks).
+    pub fn order_with<R: rand::Rng>(
+        &self,
+        channels: &mut [Arc<Channel>],
+        capability: Capability,
+        now_ms: u64,
+        rng: &mut R,
+    ) {
+        score::order(channels, capability, &self.policy, now_ms, rng);
+    }
+
+    pub fn policy(&self) -> &RoutingPolicy {
+        &self.policy
     }
 
     /// The channel a payment was sent through (for later operations on it).
@@ -221,6 +325,7 @@ mod tests {
             weight: 1,
             operators: vec!["movistar-es".into()],
             health: Health::default(),
+            control: Default::default(),
         }
     }
 
@@ -261,23 +366,44 @@ mod tests {
         assert_eq!(two.channels.len(), 1);
     }
 
-    #[test]
-    fn unhealthy_channels_go_behind_healthy_ones() {
-        let r = router();
-        let direct = r.channel("direct").unwrap();
-        for _ in 0..health::FAILURE_THRESHOLD {
-            direct.health.record_failure();
+    const FAILURES: u32 = CircuitSettings::CONSECUTIVE_FAILURES;
+
+    fn fail(c: &Channel, capability: Capability, times: u32, now: u64) {
+        for _ in 0..times {
+            c.health.record_at(capability, CallHealth::Failed, now);
         }
-        let route = r
-            .route(&Msisdn::parse("+34600000001").unwrap(), Capability::Payment)
-            .unwrap();
-        let ids: Vec<_> = route.channels.iter().map(|c| c.id.as_str()).collect();
-        assert_eq!(ids, ["backup", "direct"], "still tried, last");
-        direct.health.record_answer();
-        let route = r
-            .route(&Msisdn::parse("+34600000001").unwrap(), Capability::Payment)
-            .unwrap();
-        assert_eq!(route.channels[0].id, "direct");
+    }
+
+    fn ids(channels: &[Arc<Channel>]) -> Vec<&str> {
+        channels.iter().map(|c| c.id.as_str()).collect()
+    }
+
+    #[test]
+    fn open_circuits_go_last_and_half_open_ones_keep_their_place() {
+        use rand::SeedableRng;
+        let r = router();
+        let mut rng = rand::rngs::StdRng::seed_from_u64(1);
+        let direct = r.channel("direct").unwrap();
+        fail(&direct, Capability::Payment, FAILURES, 1_000);
+        let mut order = vec![direct.clone(), r.channel("backup").unwrap()];
+        r.order_with(&mut order, Capability::Payment, 1_000, &mut rng);
+        assert_eq!(ids(&order), ["backup", "direct"], "listed, last");
+        assert!(!direct.health.admit_at(Capability::Payment, 1_000).allowed());
+        // Only the payment circuit opened: a two-step payment still goes direct.
+        let mut two = vec![direct.clone()];
+        r.order_with(&mut two, Capability::TwoStepPayment, 1_000, &mut rng);
+        assert_eq!(
+            direct.health.admit_at(Capability::TwoStepPayment, 1_000),
+            Admission::Pass
+        );
+        // After the cool-down it is half-open and first again by priority, so probes reach it.
+        let later = 1_000 + CircuitSettings::COOL_DOWN_MS;
+        r.order_with(&mut order, Capability::Payment, later, &mut rng);
+        assert_eq!(ids(&order), ["direct", "backup"]);
+        assert_eq!(
+            direct.health.admit_at(Capability::Payment, later),
+            Admission::Probe
+        );
     }
 
     #[test]
@@ -285,9 +411,7 @@ mod tests {
         let r = router();
         let msisdn = Msisdn::parse("+34600000001").unwrap();
         let direct = r.channel("direct").unwrap();
-        for _ in 0..health::FAILURE_THRESHOLD {
-            direct.health.record_failure();
-        }
+        fail(&direct, Capability::Payment, FAILURES, now_ms());
         let ranked = explain(&r.route(&msisdn, Capability::Payment).unwrap());
         let ids: Vec<_> = ranked.iter().map(|c| c.channel.id.as_str()).collect();
         assert_eq!(ids, ["backup", "direct"]);
@@ -297,36 +421,165 @@ mod tests {
             ranked[0].reason
         );
         assert!(
-            ranked[1].reason.contains("circuit open"),
+            ranked[1].reason.contains("circuit open") && ranked[1].reason.contains("skipped"),
             "{}",
             ranked[1].reason
         );
-        assert_eq!(
-            direct.health.consecutive_failures(),
-            health::FAILURE_THRESHOLD
-        );
-        direct.health.record_answer();
-        assert_eq!(direct.health.circuit(), CircuitState::Closed);
+        assert_eq!(direct.health.consecutive_failures(), FAILURES);
+        assert_eq!(direct.health.circuit(), CircuitState::Open);
+        assert_eq!(direct.health.circuit().gauge(), 2);
     }
 
     #[test]
-    fn equal_channels_share_traffic_by_weight() {
+    fn the_route_test_names_the_score_of_equal_channels() {
+        let mut a = channel("a", 100, &[Capability::Payment]);
+        a.weight = 2;
+        let b = channel("b", 100, &[Capability::Payment]);
+        let r = Router::new(router().plan.clone(), vec![a, b]);
+        let ranked = explain(&r.route_to("movistar-es", Capability::Payment).unwrap());
+        for c in &ranked {
+            assert!(c.reason.contains("score"), "{}", c.reason);
+            assert!(
+                c.reason.contains("5 % of decisions explore"),
+                "{}",
+                c.reason
+            );
+        }
+    }
+
+    /// Runs `n` decisions over `channels` and counts how often each leads.
+    fn leads(
+        r: &Router,
+        channels: &[Arc<Channel>],
+        n: usize,
+        now: u64,
+        seed: u64,
+    ) -> HashMap<String, usize> {
         use rand::SeedableRng;
+        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+        let mut counts = HashMap::new();
+        for _ in 0..n {
+            let mut order = channels.to_vec();
+            r.order_with(&mut order, Capability::Payment, now, &mut rng);
+            *counts.entry(order[0].id.clone()).or_insert(0) += 1;
+        }
+        counts
+    }
+
+    fn answer(c: &Channel, times: u32, ms: u64, now: u64) {
+        for _ in 0..times {
+            c.health.record_at(
+                Capability::Payment,
+                CallHealth::Answered(std::time::Duration::from_millis(ms)),
+                now,
+            );
+        }
+    }
+
+    /// Two channels of equal priority and weight, plus a backup, none with a closed-circuit trip:
+    /// a circuit that never opens (the tests look at scores only).
+    fn peers() -> (Router, [Arc<Channel>; 3]) {
+        let lenient = CircuitSettings {
+            consecutive_failures: 1_000,
+            failure_rate_percent: 100,
+            ..CircuitSettings::default()
+        };
+        let mut list = Vec::new();
+        for (id, priority) in [("a", 100), ("b", 100), ("backup", 200)] {
+            let mut c = channel(id, priority, &[Capability::Payment]);
+            c.health = Health::new(lenient);
+            list.push(c);
+        }
+        let r = Router::new(router().plan.clone(), list);
+        let all = ["a", "b", "backup"].map(|id| r.channel(id).unwrap());
+        (r, all)
+    }
+
+    #[test]
+    fn equal_channels_without_history_share_traffic_by_weight() {
         let mut heavy = channel("heavy", 100, &[Capability::Payment]);
         heavy.weight = 3;
         let light = channel("light", 100, &[Capability::Payment]);
         let backup = channel("backup", 200, &[Capability::Payment]);
-        let all = [Arc::new(heavy), Arc::new(light), Arc::new(backup)];
-        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
-        let mut heavy_first = 0;
-        for _ in 0..4000 {
-            let mut order = all.to_vec();
-            weight::spread(&mut order, &mut rng);
-            assert_eq!(order[2].id, "backup", "lower priority stays last");
-            heavy_first += usize::from(order[0].id == "heavy");
-        }
-        // Weight 3 against 1: about three quarters of the first picks.
-        assert!((2800..3200).contains(&heavy_first), "{heavy_first}");
+        let r = Router::new(router().plan.clone(), vec![heavy, light, backup]);
+        let all = ["heavy", "light", "backup"].map(|id| r.channel(id).unwrap());
+        let counts = leads(&r, &all, 4000, 1_000, 7);
+        assert_eq!(counts.get("backup"), None, "lower priority never leads");
+        // Weight 3 against 1: about three quarters (exploration moves a few percent).
+        let heavy_first = counts["heavy"];
+        assert!((2700..3200).contains(&heavy_first), "{heavy_first}");
+    }
+
+    #[test]
+    fn a_lower_success_rate_earns_less_traffic() {
+        let (r, all) = peers();
+        answer(&all[0], 100, 20, 1_000);
+        answer(&all[1], 70, 20, 1_000);
+        fail(&all[1], Capability::Payment, 30, 1_000);
+        let counts = leads(&r, &all, 4000, 1_000, 11);
+        // Scores 1.0 and (75/105)^4 ≈ 0.26: b leads about a fifth of the time.
+        let b = counts["b"];
+        assert!((500..1100).contains(&b), "{counts:?}");
+    }
+
+    #[test]
+    fn a_slower_channel_earns_less_traffic() {
+        let (r, all) = peers();
+        answer(&all[0], 100, 20, 1_000);
+        answer(&all[1], 100, 1_800, 1_000);
+        let counts = leads(&r, &all, 4000, 1_000, 3);
+        // p95 20 ms against 2 000 ms with a 500 ms scale: 0.96 against 0.2.
+        let b = counts["b"];
+        assert!((400..1000).contains(&b), "{counts:?}");
+    }
+
+    #[test]
+    fn a_channel_under_the_floor_is_eliminated_but_explored_and_recovers() {
+        let (r, all) = peers();
+        answer(&all[0], 50, 20, 1_000);
+        answer(&all[1], 5, 20, 1_000);
+        fail(&all[1], Capability::Payment, 25, 1_000);
+        let a = assess(&all[1], Capability::Payment, r.policy(), 1_000);
+        assert!(a.eliminated, "{a:?}");
+        let counts = leads(&r, &all, 4000, 1_000, 5);
+        // Only exploration puts it first: half of the 5 % (it is one of two).
+        let b = counts.get("b").copied().unwrap_or(0);
+        assert!((50..150).contains(&b), "{counts:?}");
+        // With no exploration it never leads.
+        let strict = Router::with_policy(
+            r.plan.clone(),
+            Vec::new(),
+            RoutingPolicy {
+                exploration_percent: 0,
+                ..RoutingPolicy::default()
+            },
+        );
+        assert_eq!(leads(&strict, &all, 500, 1_000, 5).get("b"), None);
+        // Explored traffic that succeeds lifts it over the floor: it competes again.
+        answer(&all[1], 40, 20, 1_000);
+        assert!(!assess(&all[1], Capability::Payment, r.policy(), 1_000).eliminated);
+        assert!(leads(&strict, &all, 500, 1_000, 5)["b"] > 50);
+    }
+
+    #[test]
+    fn the_same_seed_gives_the_same_decisions() {
+        let (r, all) = peers();
+        assert_eq!(
+            leads(&r, &all, 200, 1_000, 42),
+            leads(&r, &all, 200, 1_000, 42)
+        );
+    }
+
+    #[test]
+    fn the_policy_is_checked() {
+        assert!(RoutingPolicy::default().problems().is_empty());
+        let bad = RoutingPolicy {
+            exploration_percent: 101,
+            elimination_floor_percent: 0,
+            latency_scale_ms: 0,
+        };
+        assert_eq!(bad.problems().len(), 2);
+        assert!(CircuitSettings::default().problems().is_empty());
     }
 
     #[test]
@@ -350,6 +603,62 @@ mod tests {
             .err()
             .unwrap();
         assert_eq!(ApiError::from(err).code, ErrorCode::IdentifierNotFound);
+    }
+
+    #[test]
+    fn ops_controls_steer_new_requests() {
+        let r = router();
+        let msisdn = Msisdn::parse("+34600000001").unwrap();
+        let ids = |r: &Router| -> Vec<String> {
+            r.route(&msisdn, Capability::Payment)
+                .map(|route| route.channels.iter().map(|c| c.id.clone()).collect())
+                .unwrap_or_default()
+        };
+        let direct = r.channel("direct").unwrap();
+        // A priority set by ops reorders; draining takes the channel out of new requests.
+        direct.control.apply(&Controls {
+            priority: Some(300),
+            ..Controls::default()
+        });
+        assert_eq!(ids(&r), ["backup", "direct"]);
+        direct.control.apply(&Controls {
+            state: Some(ChannelState::Draining),
+            ..Controls::default()
+        });
+        assert_eq!(ids(&r), ["backup"]);
+        // Every capable channel paused: 503-worthy, not "not applicable".
+        r.channel("backup").unwrap().control.apply(&Controls {
+            state: Some(ChannelState::Disabled),
+            ..Controls::default()
+        });
+        let err = r.route(&msisdn, Capability::Payment).err().unwrap();
+        assert!(matches!(err, RouteError::Paused { .. }), "{err:?}");
+        assert_eq!(ApiError::from(err).code, ErrorCode::Unavailable);
+        // A forced-open circuit refuses new requests; forced closed passes whatever the breaker says.
+        direct.control.apply(&Controls {
+            circuit: Some(CircuitOverride::Open),
+            ..Controls::default()
+        });
+        assert!(!direct.admit(Capability::Payment).allowed());
+        assert_eq!(
+            direct.circuit_at(Capability::Payment, now_ms()),
+            CircuitState::Open
+        );
+        for _ in 0..CircuitSettings::CONSECUTIVE_FAILURES {
+            direct
+                .health
+                .record(Capability::Payment, CallHealth::Failed);
+        }
+        direct.control.apply(&Controls {
+            circuit: Some(CircuitOverride::Closed),
+            ..Controls::default()
+        });
+        assert_eq!(direct.admit(Capability::Payment), Admission::Pass);
+        direct.control.apply(&Controls::default());
+        assert!(
+            !direct.admit(Capability::Payment).allowed(),
+            "the breaker's own verdict"
+        );
     }
 
     #[test]

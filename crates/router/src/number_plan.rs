@@ -137,6 +137,18 @@ impl NumberPlan {
             .map(|i| *i as usize)
     }
 
+    /// The prefix the number plan matched for `msisdn` (the route test's `matched_prefix`): the
+    /// longest of its operator's prefixes the number starts with.
+    pub fn matched_prefix(&self, msisdn: &Msisdn) -> Option<&str> {
+        let number = msisdn.as_str();
+        self.lookup(msisdn)?
+            .prefixes
+            .iter()
+            .filter(|p| number.starts_with(p.as_str()))
+            .max_by_key(|p| p.len())
+            .map(String::as_str)
+    }
+
     pub fn operator(&self, id: &str) -> Option<&OperatorInfo> {
         self.index_of(id).map(|i| &self.operators[i])
     }
@@ -230,6 +242,14 @@ mod tests {
         assert_eq!(op("+4915123456"), Some("other"));
         assert_eq!(op("+4416123456"), None);
         assert_eq!(plan.index_of("other"), Some(3));
+        let prefix = |n: &str| plan.matched_prefix(&Msisdn::parse(n).unwrap());
+        assert_eq!(
+            prefix("+4915123456"),
+            Some("+4915"),
+            "the longest of the operator's"
+        );
+        assert_eq!(prefix("+34611111111"), Some("+3"));
+        assert_eq!(prefix("+4416123456"), None);
         assert_eq!(plan.operator("block").unwrap().country, "ES");
         assert!(plan.operator("atlantis").is_none());
     }

@@ -32,6 +32,8 @@ mod request;
 mod routes;
 mod state;
 mod store;
+#[cfg(feature = "test-support")]
+pub mod testing;
 mod topup;
 mod traceparents;
 mod watchers;
@@ -44,7 +46,10 @@ use actix_web::dev::{ServerHandle, Service};
 use actix_web::http::header::HeaderName;
 use actix_web::{web, App, HttpServer};
 
-pub use config::{IdeabizPlatform, OperatorMode, SandboxConfig, SandboxOperator, Timings};
+pub use config::{
+    IdeabizPlatform, OperatorMode, SandboxConfig, SandboxOperator, SandboxUpstreams, Timings,
+    DEFAULT_UPSTREAMS_TOML,
+};
 pub use consent::CONSENT_PATH;
 pub use dcb::{
     canonical_request as dcb_canonical_request, sign as dcb_sign, DcbAggregator, DCB_API_PATH,

@@ -1,11 +1,12 @@
 //! `switchboard-sandbox`: runs the simulated operators on their own.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
 use clap::Parser;
 use switchboard_sandbox::{
-    SandboxConfig, CARRIER_BILLING_PATH, DCB_API_PATH, IDEABIZ_CARRIER_BILLING_PATH,
-    IDEABIZ_TOKEN_PATH,
+    SandboxConfig, SandboxUpstreams, CARRIER_BILLING_PATH, DCB_API_PATH,
+    IDEABIZ_CARRIER_BILLING_PATH, IDEABIZ_TOKEN_PATH,
 };
 use tracing_subscriber::EnvFilter;
 
@@ -16,6 +17,10 @@ struct Args {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:9080")]
     listen: SocketAddr,
+    /// The simulated upstreams, in the shape of `config/sandbox.toml` (default: that file, as
+    /// embedded at build time).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
     /// Delay of asynchronous transitions (processing → final), in ms.
     #[arg(long)]
     async_delay_ms: Option<u64>,
@@ -38,7 +43,19 @@ async fn main() -> std::io::Result<()> {
         )
         .init();
     let args = Args::parse();
-    let mut config = SandboxConfig::with_default_operators(args.listen);
+    let upstreams = match &args.config {
+        None => SandboxUpstreams::defaults(),
+        Some(path) => std::fs::read_to_string(path)
+            .map_err(|e| e.to_string())
+            .and_then(|text| SandboxUpstreams::parse(&text))
+            .map_err(|e| {
+                std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    format!("{}: {e}", path.display()),
+                )
+            })?,
+    };
+    let mut config = SandboxConfig::from_upstreams(args.listen, upstreams);
     let timings = &mut config.timings;
     if let Some(ms) = args.async_delay_ms {
         timings.async_delay_ms = ms;

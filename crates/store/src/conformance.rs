@@ -1,6 +1,7 @@
 //! The behaviour every [`Store`] backend must show. Each backend's tests call [`run_all`] with a
 //! factory for fresh, empty stores, so memory, Redis and Redis Cluster are held to the same rules.
 
+mod controls;
 mod limits;
 mod lists;
 pub mod mnp;
@@ -154,6 +155,7 @@ where
     outbox::run(&fresh).await;
     mnp::run(&fresh).await;
     stats::run(&fresh).await;
+    controls::run(&fresh).await;
 }
 
 async fn claims_keys_once_per_merchant(store: &dyn Store) {

@@ -9,7 +9,10 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use switchboard_core::{Msisdn, PaymentRecord, RefundRecord, TopUpRecord};
 
-use crate::{DeadLetter, Delivery, IdempotencyKey, Milli, SpendPeriod, WebhookEndpoint};
+use crate::{
+    AuditEntry, DeadLetter, Delivery, IdempotencyKey, Milli, RoutingControls, SpendPeriod,
+    WebhookEndpoint,
+};
 
 /// One changed row. `…Freed` rows free a key only while it still names `id` (as the memory store
 /// does), so they never undo a later claim of the same key.
@@ -105,6 +108,13 @@ pub(crate) enum Row {
         period: SpendPeriod,
         payment_id: String,
         amount: Option<Milli>,
+    },
+    /// The routing controls document after a change.
+    Controls(RoutingControls),
+    /// The audit entry of the change that made `version` (`None`: trimmed).
+    Audit {
+        version: u64,
+        entry: Option<AuditEntry>,
     },
     /// A single-use marker, kept until `until` (`None`: forgotten).
     Once {

@@ -3,6 +3,7 @@
 //! be atomic is one call, so a networked backend can do it in one round trip (a script).
 
 pub mod conformance;
+mod controls;
 mod embedded;
 mod journal;
 mod limits;
@@ -26,6 +27,7 @@ use chrono::{DateTime, Utc};
 use switchboard_core::{Amount, Msisdn, PaymentRecord, RefundRecord, TopUpRecord};
 
 pub use self::redis::{RedisSettings, RedisStore};
+pub use controls::{AuditEntry, RoutingControls, AUDIT_LEN};
 pub use embedded::EmbeddedStore;
 pub use limits::{
     month_of, Milli, RateDecision, RateQuota, SpendOutcome, SpendPeriod, SPEND_RETENTION,
@@ -390,6 +392,22 @@ pub trait Store: Send + Sync + 'static {
         from: u64,
         to: u64,
     ) -> Result<Vec<StatsBucket>, StoreError>;
+
+    /// The runtime routing controls document and its version (see `controls.rs`).
+    async fn routing_controls(&self) -> Result<RoutingControls, StoreError>;
+
+    /// Replaces the controls document if its version is still `expected_version`, and appends
+    /// `audit` to the audit log, in one atomic step. The new version, or `None` (nothing written)
+    /// when someone changed the controls first.
+    async fn set_routing_controls(
+        &self,
+        expected_version: u64,
+        document: &str,
+        audit: &AuditEntry,
+    ) -> Result<Option<u64>, StoreError>;
+
+    /// The newest audit entries first, at most `limit` (the log keeps [`AUDIT_LEN`]).
+    async fn audit_log(&self, limit: usize) -> Result<Vec<AuditEntry>, StoreError>;
 
     /// Cheap liveness check for `/readyz`.
     async fn ping(&self) -> Result<(), StoreError>;

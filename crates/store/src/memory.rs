@@ -310,6 +310,8 @@ pub struct MemoryStore {
     mnp: Mutex<crate::memory_mnp::MnpTables>,
     /// The rolling stats buckets (see `stats.rs`).
     stats: crate::stats::MemoryStats,
+    /// Runtime routing controls and the audit log (see `controls.rs`).
+    controls: crate::controls::MemoryControls,
 }
 
 impl Default for MemoryStore {
@@ -332,6 +334,7 @@ impl MemoryStore {
             limits: crate::limits::MemoryLimits::default(),
             mnp: Mutex::default(),
             stats: Default::default(),
+            controls: Default::default(),
         }
     }
 
@@ -527,8 +530,14 @@ impl MemoryStore {
         let mut outbox = self.outbox()?;
         let mut mnp = self.mnp()?;
         let mut spend = self.limits.spend.lock().map_err(|_| poisoned())?;
+        let (mut controls, mut audit) = (None, Vec::new());
         for row in rows {
             match row {
+                Row::Controls(c) => controls = Some(c),
+                Row::Audit {
+                    version,
+                    entry: Some(entry),
+                } => audit.push((version, entry)),
                 Row::Refund(_) | Row::RefundKey { .. } => refunds.restore(row),
                 Row::Delivery { .. }
                 | Row::DeadLetter { .. }
@@ -551,7 +560,7 @@ impl MemoryStore {
             }
         }
         outbox.restored();
-        Ok(())
+        self.controls.restore(controls, audit)
     }
 
     /// From now on every step hands the rows it changed to `sink` before it returns.
@@ -565,8 +574,8 @@ impl MemoryStore {
             .lock()
             .map_err(|_| poisoned())?
             .log
-            .attach(sink);
-        Ok(())
+            .attach(sink.clone());
+        self.controls.journal_to(sink)
     }
 
     fn lock(&self) -> Result<std::sync::MutexGuard<'_, Inner>, StoreError> {
@@ -1034,6 +1043,23 @@ impl Store for MemoryStore {
         to: u64,
     ) -> Result<Vec<crate::StatsBucket>, StoreError> {
         self.stats.read(series, from, to)
+    }
+
+    async fn routing_controls(&self) -> Result<crate::RoutingControls, StoreError> {
+        self.controls.get()
+    }
+
+    async fn set_routing_controls(
+        &self,
+        expected_version: u64,
+        document: &str,
+        audit: &crate::AuditEntry,
+    ) -> Result<Option<u64>, StoreError> {
+        self.controls.set(expected_version, document, audit)
+    }
+
+    async fn audit_log(&self, limit: usize) -> Result<Vec<crate::AuditEntry>, StoreError> {
+        self.controls.audit(limit)
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

@@ -151,14 +151,22 @@ impl Drop for RedisServer {
     }
 }
 
-/// A Redis Cluster of three masters (no replicas), each its own `redis-server`.
+/// A Redis Cluster of three masters, each its own `redis-server`, optionally each with a replica.
 pub struct RedisCluster {
     nodes: Vec<RedisServer>,
 }
 
 impl RedisCluster {
+    /// Three masters, no replicas.
     pub fn start() -> RedisCluster {
-        let nodes: Vec<RedisServer> = (0..3)
+        Self::start_with_replicas(0, Duration::from_millis(5000))
+    }
+
+    /// Three masters with `replicas` replicas each; a master that stops answering for
+    /// `node_timeout` is failed over to its replica.
+    pub fn start_with_replicas(replicas: usize, node_timeout: Duration) -> RedisCluster {
+        let timeout = node_timeout.as_millis().to_string();
+        let nodes: Vec<RedisServer> = (0..3 * (1 + replicas))
             .map(|_| {
                 RedisServer::start_with(
                     &[
@@ -169,7 +177,7 @@ impl RedisCluster {
                         "--cluster-config-file",
                         "nodes.conf",
                         "--cluster-node-timeout",
-                        "5000",
+                        &timeout,
                     ],
                     true,
                 )
@@ -183,7 +191,7 @@ impl RedisCluster {
             .arg("--cluster")
             .arg("create")
             .args(&addresses)
-            .args(["--cluster-replicas", "0", "--cluster-yes"])
+            .args(["--cluster-replicas", &replicas.to_string(), "--cluster-yes"])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -192,7 +200,78 @@ impl RedisCluster {
         assert!(status.success(), "redis-cli --cluster create failed");
         let cluster = RedisCluster { nodes };
         cluster.wait_until_ok();
+        if replicas > 0 {
+            cluster.wait_until_replicated(replicas);
+        }
         cluster
+    }
+
+    /// The ports of the nodes that are masters now.
+    pub fn master_ports(&self) -> Vec<u16> {
+        self.live()
+            .filter(|n| query_role(n.port).as_deref() == Some("master"))
+            .map(|n| n.port)
+            .collect()
+    }
+
+    /// SIGKILLs the node on `port`, as a crash would.
+    pub fn kill(&mut self, port: u16) {
+        if let Some(node) = self.nodes.iter_mut().find(|n| n.port == port) {
+            node.kill();
+        }
+    }
+
+    /// Waits until the surviving nodes agree that every slot is served again (a replica took
+    /// over the killed master's slots).
+    pub fn wait_until_failed_over(&self) {
+        let deadline = Instant::now() + CLUSTER_TIMEOUT;
+        while self.master_ports().len() < 3 {
+            assert!(
+                Instant::now() < deadline,
+                "no replica took over: {:?}",
+                self.roles()
+            );
+            thread::sleep(POLL * 5);
+        }
+        self.wait_until_ok();
+    }
+
+    /// Each live node's port, role and view of the cluster (for failure messages).
+    fn roles(&self) -> Vec<(u16, Option<String>, bool)> {
+        self.live()
+            .map(|n| {
+                let ok = n
+                    .query(&["CLUSTER", "INFO"])
+                    .is_some_and(|i| i.contains("cluster_state:ok"));
+                (n.port, query_role(n.port), ok)
+            })
+            .collect()
+    }
+
+    fn live(&self) -> impl Iterator<Item = &RedisServer> {
+        self.nodes.iter().filter(|n| n.child.is_some())
+    }
+
+    /// Every master has its replicas connected and in sync (a replica that never finished its
+    /// first sync cannot take over).
+    fn wait_until_replicated(&self, replicas: usize) {
+        let deadline = Instant::now() + CLUSTER_TIMEOUT;
+        loop {
+            let masters: Vec<&RedisServer> = self
+                .live()
+                .filter(|n| query_role(n.port).as_deref() == Some("master"))
+                .collect();
+            let synced = masters.len() == 3
+                && masters.iter().all(|m| {
+                    m.query(&["INFO", "replication"])
+                        .is_some_and(|info| info.matches("state=online").count() == replicas)
+                });
+            if synced {
+                return;
+            }
+            assert!(Instant::now() < deadline, "replicas did not sync");
+            thread::sleep(POLL * 5);
+        }
     }
 
     /// The nodes' URLs (seed nodes for the store).
@@ -215,7 +294,7 @@ impl RedisCluster {
     fn wait_until_ok(&self) {
         let deadline = Instant::now() + CLUSTER_TIMEOUT;
         loop {
-            let ok = self.nodes.iter().all(|n| {
+            let ok = self.live().all(|n| {
                 n.query(&["CLUSTER", "INFO"])
                     .is_some_and(|info| info.contains("cluster_state:ok"))
             });
@@ -226,6 +305,14 @@ impl RedisCluster {
             thread::sleep(POLL * 5);
         }
     }
+}
+
+/// `master` or `slave`, as the node on `port` reports its role.
+fn query_role(port: u16) -> Option<String> {
+    let info = query(port, &["INFO", "replication"])?;
+    info.lines()
+        .find_map(|l| l.strip_prefix("role:"))
+        .map(|r| r.trim().to_string())
 }
 
 /// The process id the server on `port` reports, if it answers.

@@ -8,9 +8,9 @@ use switchboard_core::{Msisdn, PaymentStatus, TopUpStatus};
 use switchboard_store::conformance::{self, sample_payment, sample_refund, sample_topup};
 use switchboard_store::testing::TempDir;
 use switchboard_store::{
-    DeliveryResult, EmbeddedStore, Endpoint, EventTarget, IdempotencyKey, InsertOutcome,
-    OutboxEvent, OverrideChanges, RefundInsert, SpendOutcome, SpendPeriod, Store, TopUpInsert,
-    UpdateOutcome, WebhookEndpoint,
+    AuditEntry, DeliveryResult, EmbeddedStore, Endpoint, EventTarget, IdempotencyKey,
+    InsertOutcome, OutboxEvent, OverrideChanges, RefundInsert, SpendOutcome, SpendPeriod, Store,
+    TopUpInsert, UpdateOutcome, WebhookEndpoint,
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -181,6 +181,22 @@ async fn write_everything(store: &EmbeddedStore) {
         SpendOutcome::Reserved { total: 1_500 }
     ));
     assert!(store.use_once("auth-req-1", 300).await.unwrap());
+    for (version, doc) in [(0, "{\"a\":1}"), (1, "{\"a\":2}")] {
+        let audit = AuditEntry {
+            at: Utc::now(),
+            actor: "ops".into(),
+            action: format!("change {version}"),
+            before: String::new(),
+            after: doc.into(),
+        };
+        assert_eq!(
+            store
+                .set_routing_controls(version, doc, &audit)
+                .await
+                .unwrap(),
+            Some(version + 1)
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -293,6 +309,16 @@ async fn a_reopened_store_gives_back_everything_it_acknowledged() {
         store.operator_override_changes(1, 10).await.unwrap(),
         OverrideChanges::Trimmed { head: 3 }
     ));
+
+    // Routing controls and their audit log, newest first.
+    let controls = store.routing_controls().await.unwrap();
+    assert_eq!(
+        (controls.version, controls.document.as_str()),
+        (2, "{\"a\":2}")
+    );
+    let audit = store.audit_log(10).await.unwrap();
+    let actions: Vec<&str> = audit.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(actions, ["change 1", "change 0"]);
 
     // Limits: the reservation holds; a used single-use token stays used.
     assert_eq!(store.spent(&period()).await.unwrap(), 1_500);

@@ -842,3 +842,32 @@ async fn no_phone_number_in_any_key_name() {
     .unwrap();
     assert_eq!(other_secret.spent(&period).await.unwrap(), 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn claims_wait_for_replicas_when_asked() {
+    // No replica: a claim cannot reach one, so it is not acknowledged.
+    let server = RedisServer::start();
+    let store = RedisStore::connect(&RedisSettings {
+        claim_replicas: 1,
+        response_timeout_ms: 300,
+        ..server.settings("wait")
+    })
+    .unwrap();
+    let err = store
+        .insert_payment(&sample_payment("p1", "m1", 1), &[cc("c1")])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, StoreError::Unavailable(m) if m.contains("0 of 1 replicas")),
+        "{err}"
+    );
+
+    // A cluster with a replica per master: every claim is on two nodes before it is acknowledged,
+    // wherever its merchant's slot lives, and the store behaves as any other.
+    let cluster = RedisCluster::start_with_replicas(1, Duration::from_secs(5));
+    conformance::run_all(factory(RedisSettings {
+        claim_replicas: 1,
+        ..cluster.settings("conf-wait")
+    }))
+    .await;
+}

@@ -5,6 +5,7 @@ use serde::Deserialize;
 use serde_json::json;
 use switchboard_core::{ApiError, ErrorCode, Msisdn};
 
+use crate::auth::admin::{AdminIdentity, AdminRole};
 use crate::http::{parse_json, parse_query_pairs, Endpoint, HttpError};
 use crate::payments::store_error;
 use crate::state::AppState;
@@ -17,16 +18,41 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .delete(remove_override),
         )
         .configure(super::admin_outbox::routes)
-        .configure(super::admin_stats::routes);
+        .configure(super::admin_control::routes)
+        .configure(super::admin_stats::routes)
+        .configure(super::admin_routing::routes);
 }
 
-pub(crate) fn authorize(req: &HttpRequest, state: &AppState) -> Result<(), ApiError> {
-    let expected = state.config.admin.token.expose();
-    // An empty configured token disables the admin API.
-    if expected.is_empty() || !bearer_matches(req, expected) {
-        return Err(ApiError::of(ErrorCode::Unauthenticated));
+/// The caller of an admin route that reads: any admin token (401 otherwise).
+pub(crate) fn authorize(req: &HttpRequest, state: &AppState) -> Result<AdminIdentity, ApiError> {
+    state
+        .admins
+        .identify(bearer(req))
+        .ok_or_else(|| ApiError::of(ErrorCode::Unauthenticated))
+}
+
+/// The caller of an admin route that changes something: an `operator` token (401 without a valid
+/// token, 403 for a `viewer`).
+pub(crate) fn authorize_change(
+    req: &HttpRequest,
+    state: &AppState,
+) -> Result<AdminIdentity, ApiError> {
+    let who = authorize(req, state)?;
+    if who.role < AdminRole::Operator {
+        return Err(ApiError::new(
+            ErrorCode::PermissionDenied,
+            "This admin token may only read.",
+        ));
     }
-    Ok(())
+    Ok(who)
+}
+
+fn bearer(req: &HttpRequest) -> &str {
+    req.headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default()
 }
 
 /// Whether the request's `Authorization: Bearer …` is `expected` (constant-time enough for equal
@@ -121,7 +147,7 @@ async fn set_override(
     body: web::Bytes,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, HttpError> {
-    authorize(&req, &state)?;
+    authorize_change(&req, &state)?;
     let msisdn = number(&path)?;
     let input: OverrideInput = parse_json(&body)?;
     if state.router.plan().operator(&input.operator_id).is_none() {
@@ -148,7 +174,7 @@ async fn remove_override(
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, HttpError> {
-    authorize(&req, &state)?;
+    authorize_change(&req, &state)?;
     let msisdn = number(&path)?;
     let existed = state
         .store

@@ -93,7 +93,7 @@ async fn replay_one(
     path: web::Path<OneLetter>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, HttpError> {
-    authorize(&req, &state)?;
+    super::admin::authorize_change(&req, &state)?;
     let replayed = state
         .store
         .replay_dead_letter(&path.merchant, &path.id, chrono::Utc::now())
@@ -110,7 +110,7 @@ async fn replay_all(
     req: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, HttpError> {
-    authorize(&req, &state)?;
+    super::admin::authorize_change(&req, &state)?;
     let mut replayed = 0usize;
     for merchant in merchants(&req, &state)? {
         let letters = state

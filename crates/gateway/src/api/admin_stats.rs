@@ -16,9 +16,15 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 async fn stats(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, HttpError> {
     super::admin::authorize(&req, &state)?;
+    Ok(HttpResponse::Ok().json(document(&state).await))
+}
+
+/// The stats document as `/admin/stats` answers it now (also the source of `/admin/channels`'
+/// figures).
+pub(crate) async fn document(state: &AppState) -> serde_json::Value {
     let now = chrono::Utc::now().timestamp().max(0) as u64;
     let observe = &state.observe;
-    let doc = if observe.backend == "redis" {
+    if observe.backend == "redis" {
         match Fleet::read(state.store.as_ref(), observe, now).await {
             Ok(fleet) => stats::document(observe, &fleet, "fleet", now),
             Err(e) => {
@@ -29,6 +35,5 @@ async fn stats(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRespo
         }
     } else {
         stats::replica_document(observe, now)
-    };
-    Ok(HttpResponse::Ok().json(doc))
+    }
 }

@@ -1,7 +1,9 @@
 //! The merchant-facing APIs.
 
 pub mod admin;
+mod admin_control;
 mod admin_outbox;
+mod admin_routing;
 mod admin_stats;
 pub mod callbacks;
 pub mod carrier_billing;

@@ -1,6 +1,7 @@
 //! Merchant authentication: OAuth2 client credentials or CIBA (phone-bound) → signed bearer tokens →
 //! a [`Caller`] per request; the OpenID discovery documents; merchants' operator allow-lists.
 
+pub mod admin;
 mod caller;
 pub mod ciba;
 mod discovery;

@@ -40,6 +40,14 @@ fn read(path: &Path) -> Result<String, ConfigError> {
 
 /// Wraps one channel file as `channels.<id>`: the id is the file name unless the file sets `id`.
 fn channel_layer(file_stem: &str, text: &str, origin: &str) -> Result<Figment, ConfigError> {
+    channel_layer_with_id(file_stem, text, origin).map(|(_, layer)| layer)
+}
+
+fn channel_layer_with_id(
+    file_stem: &str,
+    text: &str,
+    origin: &str,
+) -> Result<(String, Figment), ConfigError> {
     let mut table: toml::Table =
         toml::from_str(text).map_err(|e| ConfigError::Invalid(format!("{origin}: {e}")))?;
     let id = match table.remove("id") {
@@ -52,14 +60,30 @@ fn channel_layer(file_stem: &str, text: &str, origin: &str) -> Result<Figment, C
         None => file_stem.to_string(),
     };
     let mut channels = toml::Table::new();
-    channels.insert(id, toml::Value::Table(table));
+    channels.insert(id.clone(), toml::Value::Table(table));
     let mut root = toml::Table::new();
     root.insert("channels".into(), toml::Value::Table(channels));
+    Ok((id, Figment::from(Serialized::defaults(root))))
+}
+
+/// Wraps a `sandbox.toml` (the simulated upstreams) as `sandbox.upstreams`.
+fn sandbox_layer(text: &str, origin: &str) -> Result<Figment, ConfigError> {
+    let upstreams: toml::Table =
+        toml::from_str(text).map_err(|e| ConfigError::Invalid(format!("{origin}: {e}")))?;
+    let mut sandbox = toml::Table::new();
+    sandbox.insert("upstreams".into(), toml::Value::Table(upstreams));
+    let mut root = toml::Table::new();
+    root.insert("sandbox".into(), toml::Value::Table(sandbox));
     Ok(Figment::from(Serialized::defaults(root)))
 }
 
 fn file_layers(mut figment: Figment, main: &Path) -> Result<Figment, ConfigError> {
     figment = figment.merge(Toml::string(&read(main)?));
+    let sandbox = main.parent().unwrap_or(Path::new(".")).join("sandbox.toml");
+    if sandbox.is_file() {
+        let origin = sandbox.display().to_string();
+        figment = figment.merge(sandbox_layer(&read(&sandbox)?, &origin)?);
+    }
     let dir = main.parent().unwrap_or(Path::new(".")).join("channels");
     if dir.is_dir() {
         let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
@@ -120,9 +144,12 @@ fn known_ids(figment: &Figment) -> HashMap<String, String> {
     ids
 }
 
-/// Reads every layer and checks the result as a whole.
-pub fn load(source: &ConfigSource) -> Result<Config, ConfigError> {
-    let mut figment = Figment::from(Toml::string(EMBEDDED_MAIN));
+/// Embedded defaults and the file layers of `source`, without the environment.
+fn file_and_default_layers(source: &ConfigSource) -> Result<Figment, ConfigError> {
+    let mut figment = Figment::from(Toml::string(EMBEDDED_MAIN)).merge(sandbox_layer(
+        switchboard_sandbox::DEFAULT_UPSTREAMS_TOML,
+        "embedded sandbox.toml",
+    )?);
     for (id, text) in EMBEDDED_CHANNELS {
         figment = figment.merge(channel_layer(id, text, "embedded channel")?);
     }
@@ -136,13 +163,47 @@ pub fn load(source: &ConfigSource) -> Result<Config, ConfigError> {
         ConfigSource::File(path) => figment = file_layers(figment, path)?,
         ConfigSource::EmbeddedOnly => {}
     }
+    Ok(figment)
+}
+
+fn with_env(figment: Figment) -> Figment {
     let ids = known_ids(&figment);
-    figment = figment.merge(env_layer(ids));
-    let config: Config = figment
+    figment.merge(env_layer(ids))
+}
+
+fn extract(figment: &Figment) -> Result<Config, ConfigError> {
+    figment
         .extract()
-        .map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        .map_err(|e| ConfigError::Invalid(e.to_string()))
+}
+
+/// Reads every layer and checks the result as a whole.
+pub fn load(source: &ConfigSource) -> Result<Config, ConfigError> {
+    let config = extract(&with_env(file_and_default_layers(source)?))?;
     super::validate(&config).map_err(ConfigError::Invalid)?;
     Ok(config)
+}
+
+/// [`load`], plus one channel file read as written (a partner's file under check): it replaces
+/// any configured channel of the same id, takes secrets from the environment like every channel,
+/// and is checked with the rest. Returns the configuration and the channel's id.
+pub fn load_with_channel_file(
+    source: &ConfigSource,
+    file: &Path,
+) -> Result<(Config, String), ConfigError> {
+    let origin = file.display().to_string();
+    let stem = file
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or_default();
+    let (id, layer) = channel_layer_with_id(stem, &read(file)?, &origin)?;
+    let mut config = extract(&with_env(file_and_default_layers(source)?))?;
+    let channel = with_env(layer)
+        .extract_inner(&format!("channels.{id}"))
+        .map_err(|e| ConfigError::Invalid(format!("{origin}: {e}")))?;
+    config.channels.insert(id.clone(), channel);
+    super::validate(&config).map_err(ConfigError::Invalid)?;
+    Ok((config, id))
 }
 
 #[cfg(test)]
@@ -162,6 +223,8 @@ mod tests {
             ["movistar-es"]
         );
         assert!(config.operators.contains_key("telekom-de"));
+        let simulated: Vec<&str> = config.sandbox.upstreams.ids().collect();
+        assert!(simulated.contains(&"dcb-it"), "{simulated:?}");
         // Every file in config/channels/ is also embedded, so both layers agree.
         let files = std::fs::read_dir(concat!(
             env!("CARGO_MANIFEST_DIR"),
@@ -197,6 +260,18 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("sb-config-{}", std::process::id()));
         std::fs::create_dir_all(dir.join("channels")).unwrap();
         std::fs::write(dir.join("switchboard.toml"), "[server]\nport = 9191\n").unwrap();
+        // A simulated operator and its channel: configuration only.
+        std::fs::write(
+            dir.join("sandbox.toml"),
+            "[camara.orange-es]\nmode = \"async\"\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join("channels/orange.toml"),
+            "adapter = \"camara\"\nbase_url = \"sandbox://orange-es\"\noperators = [\"movistar-es\"]\n\
+             capabilities = [\"payment\"]\n[credentials]\nclient_id = \"sandbox-client\"\nclient_secret = \"sandbox-secret\"\n",
+        )
+        .unwrap();
         std::fs::write(
             dir.join("channels/extra.toml"),
             "adapter = \"camara\"\nbase_url = \"http://127.0.0.1:1\"\noperators = [\"movistar-es\"]\n\
@@ -218,6 +293,11 @@ mod tests {
             "untouched defaults survive"
         );
         assert_eq!(config.channels["extra"].priority, 50);
+        let simulated: Vec<&str> = config.sandbox.upstreams.ids().collect();
+        assert!(
+            simulated.contains(&"orange-es") && simulated.contains(&"movistar-es"),
+            "the file adds to the embedded upstreams: {simulated:?}"
+        );
         assert!(config.channels.contains_key("movistar_es_sandbox"));
         std::fs::remove_dir_all(dir).ok();
     }

@@ -5,7 +5,7 @@ mod load;
 mod model;
 mod validate;
 
-pub use load::{load, ConfigError, ConfigSource};
+pub use load::{load, load_with_channel_file, ConfigError, ConfigSource};
 pub use model::*;
 pub use validate::validate;
 

@@ -94,6 +94,10 @@ pub struct StoreConfig {
     pub memory_max_records: usize,
     pub response_timeout_ms: u64,
     pub connect_timeout_ms: u64,
+    /// Redis: replicas that must hold a new payment, refund or top-up claim before the operator is
+    /// called (`WAIT`); 0 trusts the master alone. See README "Redis Cluster failover".
+    #[serde(default)]
+    pub claim_replicas: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -159,12 +163,23 @@ pub struct ReconcileConfig {
     pub batch: usize,
 }
 
+fn default_controls_refresh_ms() -> u64 {
+    500
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RoutingConfig {
     /// How often each replica syncs its copy of the MNP override table: it fetches the changes
     /// since its version (a full reload only if the store's change log no longer has them).
     pub overrides_refresh_ms: u64,
+    /// How often each replica reads the version of ops' runtime routing controls (and the
+    /// controls when it changed). Default 500 ms, so a change is effective everywhere within 1 s.
+    #[serde(default = "default_controls_refresh_ms")]
+    pub controls_refresh_ms: u64,
+    /// `[routing.scoring]`: how equal-priority channels share traffic (crates/router/README.md).
+    #[serde(default)]
+    pub scoring: switchboard_router::RoutingPolicy,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -177,9 +192,23 @@ pub struct TopUpConfig {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AdminConfig {
-    /// Bearer token of the `/admin` API; empty disables it.
+    /// Bearer token of the `/admin` API, an operator token named `admin`; empty: none.
     #[serde(default)]
     pub token: Secret,
+    /// Named admin tokens with a role, their secrets as argon2id hashes.
+    #[serde(default)]
+    pub tokens: Vec<AdminTokenConfig>,
+}
+
+/// `[[admin.tokens]]`: one named admin token.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminTokenConfig {
+    /// Who it is, as the audit log names them.
+    pub name: String,
+    pub role: crate::auth::admin::AdminRole,
+    /// argon2id PHC string of the token (`switchboard --hash-secret`).
+    pub token_hash: String,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -204,11 +233,18 @@ pub struct SandboxSettings {
     pub async_delay_ms: u64,
     pub reservation_ttl_ms: u64,
     pub slow_ms: u64,
+    /// The simulated upstreams (`config/sandbox.toml`, layered like every file): what a channel may
+    /// name as `sandbox://<id>`.
+    #[serde(default)]
+    pub upstreams: switchboard_sandbox::SandboxUpstreams,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OperatorConfig {
+    /// How ops call it (`"Movistar ES"`), shown by `/admin/operators` and the dashboard; optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     pub country: String,
     pub prefixes: Vec<String>,
     pub currencies: Vec<String>,
@@ -324,3 +360,14 @@ impl Default for WorkersConfig {
 
 /// Marks channels served by the in-process sandbox: `base_url = "sandbox://<operator>"`.
 pub const SANDBOX_SCHEME: &str = "sandbox://";
+
+impl Config {
+    /// Enabled channels served by the built-in sandbox, each with the simulated upstream it names
+    /// (`base_url = "sandbox://<upstream>"`).
+    pub fn sandbox_channels(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.channels
+            .iter()
+            .filter(|(_, c)| c.enabled)
+            .filter_map(|(id, c)| Some((id.as_str(), c.base_url.strip_prefix(SANDBOX_SCHEME)?)))
+    }
+}

@@ -58,6 +58,7 @@ pub fn validate(config: &Config) -> Result<(), String> {
         }
         shared_keys(config, &mut problems);
     }
+    admin_tokens(config, &mut problems);
     if config.auth.token_ttl_secs == 0 {
         problems.push("auth.token_ttl_secs must be above 0".into());
     }
@@ -77,6 +78,9 @@ pub fn validate(config: &Config) -> Result<(), String> {
     }
     webhooks(&config.webhooks, &mut problems);
     problems.extend(config.telemetry.problems());
+    for problem in config.routing.scoring.problems() {
+        problems.push(format!("routing.scoring.{problem}"));
+    }
     if config.payments.max_per_page == 0 {
         problems.push("payments.max_per_page must be above 0".into());
     }
@@ -88,6 +92,9 @@ pub fn validate(config: &Config) -> Result<(), String> {
         problems.push("reconcile.min_delay_ms must not exceed reconcile.max_delay_ms".into());
     }
     for (id, op) in &config.operators {
+        if let Some(problem) = op.name.as_deref().and_then(operator_name_problem) {
+            problems.push(format!("operators.{id}.name {problem}"));
+        }
         if op.country.len() != 2 || !op.country.bytes().all(|b| b.is_ascii_uppercase()) {
             problems.push(format!(
                 "operators.{id}.country '{}' must be an ISO 3166 alpha-2 code",
@@ -166,10 +173,11 @@ pub fn validate(config: &Config) -> Result<(), String> {
         }
         let url = &ch.base_url;
         if let Some(op) = url.strip_prefix(SANDBOX_SCHEME) {
-            let simulated = crate::app::sandbox_ids();
-            if !simulated.iter().any(|s| s == op) {
+            let simulated: Vec<&str> = config.sandbox.upstreams.ids().collect();
+            if !simulated.contains(&op) {
                 problems.push(format!(
-                    "channels.{id}.base_url: the sandbox has no operator '{op}' (it has {})",
+                    "channels.{id}.base_url: the sandbox has no operator '{op}' (it has {}; \
+                     add it to sandbox.toml)",
                     simulated.join(", ")
                 ));
             }
@@ -181,6 +189,9 @@ pub fn validate(config: &Config) -> Result<(), String> {
         if ch.timeouts.connect_ms == 0 || ch.timeouts.request_ms == 0 {
             problems.push(format!("channels.{id}.timeouts must be above 0"));
         }
+        for problem in ch.circuit.problems() {
+            problems.push(format!("channels.{id}.circuit.{problem}"));
+        }
         if ch.capabilities.iter().next().is_none() {
             problems.push(format!("channels.{id}.capabilities must not be empty"));
         }
@@ -189,6 +200,22 @@ pub fn validate(config: &Config) -> Result<(), String> {
         Ok(())
     } else {
         Err(problems.join("; "))
+    }
+}
+
+/// Longest operator display name.
+const OPERATOR_NAME_MAX: usize = 64;
+
+/// What is wrong with an operator's display name, if anything.
+fn operator_name_problem(name: &str) -> Option<String> {
+    if name.trim().is_empty() {
+        Some("must not be blank (leave it out instead)".into())
+    } else if name.chars().count() > OPERATOR_NAME_MAX {
+        Some(format!("must be at most {OPERATOR_NAME_MAX} characters"))
+    } else if name.chars().any(char::is_control) {
+        Some("must not contain control characters".into())
+    } else {
+        None
     }
 }
 
@@ -220,12 +247,60 @@ fn webhooks(w: &super::model::WebhooksConfig, problems: &mut Vec<String>) {
     }
 }
 
+/// `[[admin.tokens]]`: a name each (unique, for the audit log) and a valid argon2 hash.
+fn admin_tokens(config: &Config, problems: &mut Vec<String>) {
+    let mut names = std::collections::BTreeSet::new();
+    for (i, t) in config.admin.tokens.iter().enumerate() {
+        let name = t.name.trim();
+        if name.is_empty() || name.len() > 64 || name.chars().any(char::is_control) {
+            problems.push(format!(
+                "admin.tokens[{i}].name must be 1 to 64 printable characters"
+            ));
+        } else if name == "admin" || !names.insert(name.to_string()) {
+            problems.push(format!(
+                "admin.tokens[{i}].name '{name}' is taken (names are unique; 'admin' is admin.token's)"
+            ));
+        }
+        if let Err(e) = crate::auth::check_hash(&t.token_hash) {
+            problems.push(format!("admin.tokens[{i}].token_hash: {e}"));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn defaults() -> Config {
         crate::config::defaults_for_test()
+    }
+
+    #[test]
+    fn admin_tokens_need_unique_names_and_argon2_hashes() {
+        let mut c = defaults();
+        let token = |name: &str, hash: &str| crate::config::AdminTokenConfig {
+            name: name.into(),
+            role: crate::auth::admin::AdminRole::Viewer,
+            token_hash: hash.into(),
+        };
+        let good = crate::auth::hash_secret("s3cret");
+        c.admin.tokens = vec![
+            token("alice", &good),
+            token("alice", &good),
+            token("admin", &good),
+            token("bob", "plain-text"),
+        ];
+        let err = validate(&c).unwrap_err();
+        assert!(
+            err.contains("admin.tokens[1].name 'alice' is taken"),
+            "{err}"
+        );
+        assert!(
+            err.contains("admin.tokens[2].name 'admin' is taken"),
+            "{err}"
+        );
+        assert!(err.contains("admin.tokens[3].token_hash"), "{err}");
+        assert!(!err.contains("admin.tokens[0]"), "{err}");
     }
 
     #[test]
@@ -252,6 +327,54 @@ mod tests {
             "{err}"
         );
         assert!(err.contains("'EURO' is not an ISO 4217 code"), "{err}");
+    }
+
+    #[test]
+    fn circuit_and_scoring_settings_are_checked() {
+        let mut c = defaults();
+        let circuit = &mut c.channels.get_mut("movistar_es_sandbox").unwrap().circuit;
+        circuit.failure_rate_percent = 120;
+        circuit.half_open_probes = 0;
+        c.routing.scoring.exploration_percent = 101;
+        let err = validate(&c).unwrap_err();
+        assert!(
+            err.contains(
+                "channels.movistar_es_sandbox.circuit.failure_rate_percent must be 1 to 100"
+            ),
+            "{err}"
+        );
+        assert!(
+            err.contains("channels.movistar_es_sandbox.circuit.half_open_probes must be above 0"),
+            "{err}"
+        );
+        assert!(
+            err.contains("routing.scoring.exploration_percent must be 0 to 100"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_circuit_table_in_a_channel_file_is_read_with_defaults_for_the_rest() {
+        let settings: switchboard_adapter::ChannelSettings = toml::from_str(
+            r#"
+            adapter = "camara"
+            base_url = "sandbox://movistar-es"
+            operators = ["movistar-es"]
+            capabilities = ["payment"]
+            [circuit]
+            consecutive_failures = 7
+            "#,
+        )
+        .unwrap();
+        assert_eq!(settings.circuit.consecutive_failures, 7);
+        assert_eq!(
+            settings.circuit.cool_down_ms,
+            switchboard_adapter::CircuitSettings::COOL_DOWN_MS
+        );
+        let typo = toml::from_str::<switchboard_adapter::ChannelSettings>(
+            "adapter = \"camara\"\nbase_url = \"x\"\noperators = []\ncapabilities = []\n[circuit]\ncool_down = 1\n",
+        );
+        assert!(typo.is_err(), "unknown keys are refused");
     }
 
     #[test]
@@ -315,6 +438,26 @@ mod tests {
         c.callbacks.secret = switchboard_core::Secret::new(String::new());
         c.auth.allow_ephemeral_keys = true;
         assert!(validate(&c).is_ok(), "allowed on purpose");
+    }
+
+    #[test]
+    fn operator_names_are_optional_but_must_be_readable() {
+        let mut c = defaults();
+        let op = c.operators.get_mut("movistar-es").unwrap();
+        op.name = Some("Movistar ES".into());
+        assert!(validate(&c).is_ok());
+        for (bad, expected) in [
+            ("  ", "must not be blank"),
+            ("Movistar\nES", "control characters"),
+            (&"x".repeat(65)[..], "at most 64"),
+        ] {
+            c.operators.get_mut("movistar-es").unwrap().name = Some(bad.to_string());
+            let err = validate(&c).unwrap_err();
+            assert!(
+                err.contains("operators.movistar-es.name") && err.contains(expected),
+                "{bad:?}: {err}"
+            );
+        }
     }
 
     #[test]

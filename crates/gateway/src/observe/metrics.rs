@@ -15,10 +15,9 @@ use switchboard_router::Router;
 use super::histogram::AtomicHistogram;
 use super::{CallResult, Kind, Limit, Observer, Outcome, STORE_OPS, WEBHOOK_OUTCOMES};
 
-/// Health numbers of `switchboard_channel_health`.
-pub const HEALTHY: i64 = 0;
-pub const COOLING_DOWN: i64 = 1;
-pub const DISABLED: i64 = 2;
+/// `switchboard_channel_health` of a channel disabled in configuration (0–2 are
+/// `CircuitState::gauge`: closed, half-open, open).
+pub const DISABLED: i64 = 3;
 
 struct Exposition {
     observe: Arc<Observer>,
@@ -198,16 +197,12 @@ impl Exposition {
         )?;
         let mut d = e.encode_descriptor(
             "switchboard_channel_health",
-            "Channel health: 0 healthy, 1 cooling down (behind its peers after consecutive failures), 2 disabled.",
+            "Channel circuit (the worst of its operations): 0 closed, 1 half-open (probing), 2 open (skipped for new requests), 3 disabled in configuration.",
             None,
             MetricType::Gauge,
         )?;
         for channel in self.router.channels() {
-            let v = if channel.health.is_healthy() {
-                HEALTHY
-            } else {
-                COOLING_DOWN
-            };
+            let v = channel.health.circuit().gauge();
             labelled(&mut d, &[("channel", channel.id.as_str())], |m| {
                 m.encode_gauge(&v)
             })?;

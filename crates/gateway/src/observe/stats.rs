@@ -165,6 +165,27 @@ pub fn document(observe: &Observer, source: &dyn Buckets, scope: &str, now_secs:
     })
 }
 
+/// One channel's windows (`{"1m": ENTRY, "15m": …, "1h": …}`) exactly as `doc` (a [`document`])
+/// lists them; a channel the document does not list (disabled in configuration) gets idle entries.
+pub fn channel_windows(doc: &Value, channel: &str, operators: &[String]) -> Value {
+    let windows = WINDOWS
+        .iter()
+        .map(|(name, _)| {
+            let listed = doc["windows"][name]["channels"]
+                .as_array()
+                .and_then(|list| list.iter().find(|e| e["channel"] == channel));
+            let entry = listed.cloned().unwrap_or_else(|| {
+                let mut id = Map::new();
+                id.insert("channel".into(), json!(channel));
+                id.insert("operators".into(), json!(operators));
+                entry(id, &Totals::default(), 0)
+            });
+            (name.to_string(), entry)
+        })
+        .collect();
+    Value::Object(windows)
+}
+
 /// This replica's document.
 pub fn replica_document(observe: &Observer, now_secs: u64) -> Value {
     document(observe, &Local(observe), "replica", now_secs)

@@ -56,6 +56,9 @@ pub enum StoreOp {
     AddStats,
     Stats,
     OutboxPending,
+    RoutingControls,
+    SetRoutingControls,
+    AuditLog,
 }
 
 /// The `operation` label of each [`StoreOp`] (the trait method's name).
@@ -98,6 +101,9 @@ pub const STORE_OPS: &[&str] = &[
     "add_stats",
     "stats",
     "outbox_pending",
+    "routing_controls",
+    "set_routing_controls",
+    "audit_log",
 ];
 
 /// A [`Store`] that measures every call to the one it wraps.
@@ -534,6 +540,30 @@ impl Store for Observed {
             self.inner.review_list(merchant_ids, limit),
         )
         .await
+    }
+
+    async fn routing_controls(&self) -> Result<RoutingControls, StoreError> {
+        self.timed(StoreOp::RoutingControls, self.inner.routing_controls())
+            .await
+    }
+
+    async fn set_routing_controls(
+        &self,
+        expected_version: u64,
+        document: &str,
+        audit: &AuditEntry,
+    ) -> Result<Option<u64>, StoreError> {
+        self.timed(
+            StoreOp::SetRoutingControls,
+            self.inner
+                .set_routing_controls(expected_version, document, audit),
+        )
+        .await
+    }
+
+    async fn audit_log(&self, limit: usize) -> Result<Vec<AuditEntry>, StoreError> {
+        self.timed(StoreOp::AuditLog, self.inner.audit_log(limit))
+            .await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

@@ -20,7 +20,7 @@ mod send;
 
 use std::sync::Arc;
 
-use switchboard_adapter::AdapterError;
+use switchboard_adapter::{AdapterError, Capability};
 use switchboard_core::{ApiError, ErrorCode};
 use switchboard_router::Channel;
 use switchboard_store::IdempotencyKey;
@@ -63,6 +63,9 @@ pub trait Operation: Sync {
         state: &AppState,
         record: &mut Self::Record,
     ) -> Result<Claim<Self::Record>, ApiError>;
+
+    /// The operation asked of the channel: its circuit breaker and window are this capability's.
+    fn capability(&self, record: &Self::Record) -> Capability;
 
     /// The channels to try, best first.
     fn channels(

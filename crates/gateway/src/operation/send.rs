@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use switchboard_adapter::AdapterError;
 use switchboard_core::{ApiError, ErrorCode};
-use switchboard_router::Channel;
+use switchboard_router::{Admission, CallHealth, Channel};
 use switchboard_store::IdempotencyKey;
 use tracing::Instrument;
 
@@ -14,7 +14,9 @@ use super::{save, Operation, Resource, Submitted};
 use crate::observe::{CallResult, Limit, Outcome, Recorder};
 use crate::state::AppState;
 
-/// Tries the channels in order; moves on only when the previous one provably did nothing.
+/// Tries the channels in order; moves on only when the previous one provably did nothing. A channel
+/// whose circuit for this operation is open (or whose half-open probes are all out) is skipped with
+/// nothing sent; when every channel was skipped the answer is 503 with `Retry-After`.
 pub(super) async fn send<O: Operation>(
     state: &AppState,
     op: &O,
@@ -43,23 +45,34 @@ pub(super) async fn send<O: Operation>(
             .retry_after(secs);
             continue;
         }
+        let capability = op.capability(&record);
+        if let Admission::Refused { retry_after_ms } = channel.admit(capability) {
+            let secs = retry_after_ms.div_ceil(1_000).max(1);
+            tracing::info!(channel = %channel.id, retry_after = secs, "circuit open; channel skipped, nothing sent");
+            // The soonest any skipped channel takes requests again.
+            let soonest = last_error.retry_after_secs.map_or(secs, |s| s.min(secs));
+            last_error = ApiError::new(
+                ErrorCode::Unavailable,
+                format!("The operator cannot be reached for now. Retry after {soonest} s."),
+            )
+            .retry_after(soonest);
+            continue;
+        }
         record.set_channel(&channel.id);
         let span = upstream_span::<O::Record>(&channel.id);
         let started = Instant::now();
+        let in_flight = channel.control.sending();
         let answer = op.call(channel, &record).instrument(span.clone()).await;
+        drop(in_flight);
         let took = started.elapsed();
         tried = Some((channel.id.as_str(), took));
         let result = CallResult::of(&answer);
         rec.call(&channel.id, result, took);
         span.record("result", result.as_str());
         let now = Utc::now();
-        match &answer {
-            Ok(_) | Err(AdapterError::Refused(_)) => channel.health.record_answer(),
-            Err(AdapterError::NotSent(_) | AdapterError::Unknown(_)) => {
-                channel.health.record_failure()
-            }
-            Err(AdapterError::NotFound | AdapterError::Unsupported(_)) => {}
-        }
+        channel
+            .health
+            .record(capability, call_health(&answer, took));
         match answer {
             Ok(up) => {
                 record.take_answer(&up, now);
@@ -121,6 +134,15 @@ pub(super) async fn send<O: Operation>(
         tried.map(|(_, t)| t),
     );
     refuse_from(state, &claimed, record, last_error).await
+}
+
+/// What an answer says about the channel: business refusals are outcomes, never health.
+fn call_health<T>(answer: &Result<T, AdapterError>, took: Duration) -> CallHealth {
+    match answer {
+        Ok(_) | Err(AdapterError::Refused(_)) => CallHealth::Answered(took),
+        Err(AdapterError::NotSent(_) | AdapterError::Unknown(_)) => CallHealth::Failed,
+        Err(AdapterError::NotFound | AdapterError::Unsupported(_)) => CallHealth::Neutral,
+    }
 }
 
 async fn answered<R: Resource>(

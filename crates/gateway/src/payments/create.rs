@@ -75,6 +75,10 @@ fn keys_of(record: &PaymentRecord) -> Vec<IdempotencyKey> {
 impl Operation for PaymentRequest {
     type Record = PaymentRecord;
 
+    fn capability(&self, _: &PaymentRecord) -> Capability {
+        self.capability
+    }
+
     fn kind(&self, record: &PaymentRecord) -> Kind {
         match record.flow {
             PaymentFlow::OneStep => Kind::Payment,

@@ -67,6 +67,10 @@ struct RefundRequest<'a> {
 impl Operation for RefundRequest<'_> {
     type Record = RefundRecord;
 
+    fn capability(&self, _: &RefundRecord) -> Capability {
+        Capability::Refund
+    }
+
     fn kind(&self, _: &RefundRecord) -> Kind {
         Kind::Refund
     }

@@ -5,7 +5,7 @@ use crate::observe::Kind;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, SubsecRound, Utc};
-use switchboard_adapter::{AdapterError, UpstreamTopUp};
+use switchboard_adapter::{AdapterError, Capability, UpstreamTopUp};
 use switchboard_core::topup::TopUpRecord;
 use switchboard_core::{ApiError, ErrorCode, NewTopUp};
 use switchboard_router::Channel;
@@ -82,6 +82,10 @@ struct TopUpRequest<'a> {
 impl Operation for TopUpRequest<'_> {
     type Record = TopUpRecord;
 
+    fn capability(&self, _: &TopUpRecord) -> Capability {
+        Capability::Topup
+    }
+
     fn kind(&self, _: &TopUpRecord) -> Kind {
         Kind::Topup
     }
@@ -109,14 +113,16 @@ impl Operation for TopUpRequest<'_> {
         }
     }
 
-    /// Healthy channels first, each group in catalogue order.
+    /// The product's providers that take new requests (not disabled or draining by ops), in the
+    /// routing rule's order (`Router::order`: usable ones by priority and score, open circuits last).
     fn channels(&self, state: &AppState, _: &TopUpRecord) -> Result<Vec<Arc<Channel>>, ApiError> {
         let mut channels: Vec<_> = self
             .channel_ids
             .iter()
             .filter_map(|id| state.router.channel(id))
+            .filter(|c| c.takes_new_requests())
             .collect();
-        channels.sort_by_key(|c| !c.health.is_healthy());
+        state.router.order(&mut channels, Capability::Topup);
         if channels.is_empty() {
             return Err(ApiError::new(
                 ErrorCode::Unavailable,

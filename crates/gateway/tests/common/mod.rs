@@ -6,6 +6,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use serde_json::Value;
+use switchboard_gateway::config::ConfigSource;
 use switchboard_sandbox::SandboxHandle;
 
 pub fn free_port() -> u16 {
@@ -49,16 +50,14 @@ pub fn switchboard(redis_url: &str, sandbox: &SandboxHandle, port: u16) -> Comma
         .env("SWITCHBOARD_CALLBACKS__SECRET", "replicas-callback-secret")
         .stdout(Stdio::null())
         .stderr(Stdio::null());
-    for (channel, operator) in [
-        ("MOVISTAR_ES_SANDBOX", "movistar-es"),
-        ("TELEKOM_DE_SANDBOX", "telekom-de"),
-        ("DIALOG_LK_IDEABIZ", "dialog-lk"),
-        ("TOPUP_PRIMARY", "topup-primary"),
-        ("TOPUP_SECONDARY", "topup-secondary"),
-    ] {
+    // Every default channel that names a simulated upstream goes to the test's sandbox instead.
+    let defaults = switchboard_gateway::config::load(&ConfigSource::EmbeddedOnly)
+        .expect("the embedded defaults load");
+    for (channel, upstream) in defaults.sandbox_channels() {
+        let key = channel.to_uppercase().replace('-', "_");
         cmd.env(
-            format!("SWITCHBOARD_CHANNELS__{channel}__BASE_URL"),
-            sandbox.base_url(operator),
+            format!("SWITCHBOARD_CHANNELS__{key}__BASE_URL"),
+            sandbox.base_url(upstream),
         );
     }
     cmd

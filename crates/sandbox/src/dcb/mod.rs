@@ -37,7 +37,7 @@ pub const DCB_API_PATH: &str = "/dcb/v1";
 pub const DEFAULT_DCB_MERCHANT: &str = "sandbox-merchant";
 /// Default merchant signing secret of the default aggregator.
 pub const DEFAULT_DCB_SECRET: &str = "sandbox-dcb-secret";
-/// Id of the default aggregator (`SandboxConfig::with_default_operators`).
+/// Id of the default aggregator (listed in `config/sandbox.toml`).
 pub const DEFAULT_DCB_AGGREGATOR: &str = "dcb-it";
 
 /// Registers the aggregator routes inside the `/{op}` scope.

@@ -29,10 +29,12 @@ pub(super) enum Table {
     MnpVersion,
     Spend,
     Once,
+    Controls,
+    Audit,
 }
 
 impl Table {
-    pub(super) const ALL: [Table; 15] = [
+    pub(super) const ALL: [Table; 17] = [
         Table::Payments,
         Table::PaymentKeys,
         Table::TopUps,
@@ -48,6 +50,8 @@ impl Table {
         Table::MnpVersion,
         Table::Spend,
         Table::Once,
+        Table::Controls,
+        Table::Audit,
     ];
 
     pub(super) fn def(self) -> Def {
@@ -67,6 +71,8 @@ impl Table {
             Table::MnpVersion => "mnp_version",
             Table::Spend => "spend",
             Table::Once => "use_once",
+            Table::Controls => "routing_controls",
+            Table::Audit => "audit_log",
         })
     }
 }
@@ -253,6 +259,16 @@ pub(super) fn encode(row: &Row) -> Result<Write, StoreError> {
             spend_key(period, payment_id)?,
             amount.map(|a| a.to_string().into_bytes()),
         ),
+        Row::Controls(c) => put(
+            Table::Controls,
+            "controls".into(),
+            json(&(c.version, &c.document))?,
+        ),
+        Row::Audit { version, entry } => put_or_delete(
+            Table::Audit,
+            format!("{version:020}"),
+            entry.as_ref().map(json).transpose()?,
+        ),
         Row::Once { key, until } => put_or_delete(
             Table::Once,
             key.clone(),
@@ -350,6 +366,14 @@ pub(super) fn decode(table: Table, key: &str, value: &[u8]) -> Result<Row, Store
                 amount: Some(number(value)?),
             }
         }
+        Table::Controls => {
+            let (version, document) = parse::<(u64, String)>(value)?;
+            Row::Controls(crate::RoutingControls { version, document })
+        }
+        Table::Audit => Row::Audit {
+            version: number(key.as_bytes())?,
+            entry: Some(parse(value)?),
+        },
         Table::Once => Row::Once {
             key: key.to_string(),
             until: Some(

@@ -29,10 +29,11 @@ use tokio::sync::watch;
 
 use self::writer::{Durable, Journal};
 use crate::{
-    DeadLetter, Delivery, DeliveryResult, IdempotencyKey, InsertOutcome, MemorySettings,
-    MemoryStore, Milli, OutboxEvent, OverrideChanges, OverridePage, PaymentPage, PaymentQuery,
-    RateDecision, RateQuota, RefundInsert, RefundPage, RefundQuery, ReviewList, SpendOutcome,
-    SpendPeriod, StatsBucket, Store, StoreError, TopUpInsert, UpdateOutcome, WebhookEndpoint,
+    AuditEntry, DeadLetter, Delivery, DeliveryResult, IdempotencyKey, InsertOutcome,
+    MemorySettings, MemoryStore, Milli, OutboxEvent, OverrideChanges, OverridePage, PaymentPage,
+    PaymentQuery, RateDecision, RateQuota, RefundInsert, RefundPage, RefundQuery, ReviewList,
+    RoutingControls, SpendOutcome, SpendPeriod, StatsBucket, Store, StoreError, TopUpInsert,
+    UpdateOutcome, WebhookEndpoint,
 };
 
 /// The data file inside the data directory.
@@ -448,6 +449,27 @@ impl Store for EmbeddedStore {
         to: u64,
     ) -> Result<Vec<StatsBucket>, StoreError> {
         self.memory.stats(series, from, to).await
+    }
+
+    async fn routing_controls(&self) -> Result<RoutingControls, StoreError> {
+        self.memory.routing_controls().await
+    }
+
+    async fn set_routing_controls(
+        &self,
+        expected_version: u64,
+        document: &str,
+        audit: &AuditEntry,
+    ) -> Result<Option<u64>, StoreError> {
+        self.write(
+            self.memory
+                .set_routing_controls(expected_version, document, audit),
+        )
+        .await
+    }
+
+    async fn audit_log(&self, limit: usize) -> Result<Vec<AuditEntry>, StoreError> {
+        self.memory.audit_log(limit).await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

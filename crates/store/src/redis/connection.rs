@@ -151,6 +151,37 @@ impl ConnectionLike for Connection {
     }
 }
 
+impl Connection {
+    /// `WAIT replicas timeout` on the connection that wrote `key` (for a cluster: to the master of
+    /// its slot), which covers every write made on that connection before. The replicas that
+    /// acknowledged.
+    pub(crate) async fn wait_for_replicas(
+        &self,
+        key: &str,
+        replicas: u32,
+        timeout: Duration,
+    ) -> redis::RedisResult<u32> {
+        let mut cmd = redis::cmd("WAIT");
+        cmd.arg(replicas).arg(timeout.as_millis() as u64);
+        let acked = match self {
+            Connection::Single(_) => {
+                let mut conn = self.clone();
+                cmd.query_async::<i64>(&mut conn).await?
+            }
+            Connection::Cluster(c) => {
+                use redis::cluster_routing::{
+                    Route, RoutingInfo, SingleNodeRoutingInfo, Slot, SlotAddr,
+                };
+                let route = Route::with_slot(Slot::for_key(key), SlotAddr::Master);
+                let routing = RoutingInfo::SingleNode(SingleNodeRoutingInfo::SpecificNode(route));
+                let reply = c.clone().route_command(cmd, routing).await?;
+                redis::from_redis_value::<i64>(reply)?
+            }
+        };
+        Ok(u32::try_from(acked).unwrap_or(0))
+    }
+}
+
 /// A Redis failure as callers see it. Only the error's category and server code are kept:
 /// the driver's own text may name hosts or carry a URL.
 pub(crate) fn unavailable(op: &str, err: &RedisError) -> StoreError {

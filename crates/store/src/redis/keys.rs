@@ -89,6 +89,17 @@ impl Keys {
         format!("{{{}:mnp}}:log", self.prefix)
     }
 
+    /// Hash `{<prefix>:routing}`: fields `v` (version) and `doc` (the routing controls JSON).
+    /// Its own tag, shared with the audit log so one script writes both.
+    pub(crate) fn routing_controls(&self) -> String {
+        format!("{{{}:routing}}", self.prefix)
+    }
+
+    /// List `{<prefix>:routing}:audit`: audit entries (JSON), newest first.
+    pub(crate) fn audit_log(&self) -> String {
+        format!("{{{}:routing}}:audit", self.prefix)
+    }
+
     /// String `{<prefix>:once:<key>}`: a single-use marker, expiring with its token.
     pub(crate) fn once(&self, key: &str) -> String {
         format!("{{{}:once:{}}}", self.prefix, encode(key))

@@ -7,6 +7,7 @@
 
 mod codec;
 mod connection;
+mod controls;
 mod keys;
 mod limits;
 mod mnp;
@@ -54,6 +55,10 @@ pub struct RedisStore {
     cluster: bool,
     /// Changes the MNP log keeps.
     mnp_log_len: usize,
+    /// Replicas that must hold a claim before it is acknowledged (see [`RedisSettings`]).
+    claim_replicas: u32,
+    /// How long a claim waits for them.
+    replica_timeout: Duration,
 }
 
 impl RedisStore {
@@ -70,6 +75,9 @@ impl RedisStore {
             deadline: settings.call_deadline(),
             cluster: settings.cluster,
             mnp_log_len: crate::MNP_LOG_LEN,
+            claim_replicas: settings.claim_replicas,
+            // Half the answer timeout, so WAIT answers (with what it got) before the command times out.
+            replica_timeout: settings.response_timeout() / 2,
         })
     }
 
@@ -95,6 +103,30 @@ impl RedisStore {
         }
     }
 
+    /// With `claim_replicas` set: returns once that many replicas hold the claim just written to
+    /// `key`, so a master failover cannot lose a claim whose charge is about to be sent. Fewer in
+    /// time: `Unavailable`, and the caller sends nothing (the claim left on the master is settled
+    /// by reconciliation like any claim whose sender stopped).
+    pub(super) async fn replicated(&self, op: &str, key: &str) -> Result<(), StoreError> {
+        let wanted = self.claim_replicas;
+        if wanted == 0 {
+            return Ok(());
+        }
+        let acked = self
+            .call(
+                op,
+                self.conn
+                    .wait_for_replicas(key, wanted, self.replica_timeout),
+            )
+            .await?;
+        if acked < wanted {
+            return Err(StoreError::Unavailable(format!(
+                "redis {op}: the claim reached {acked} of {wanted} replicas in time"
+            )));
+        }
+        Ok(())
+    }
+
     /// `insert.lua`, or with a quota `insert_rated.lua` (the merchant's rate cell is one more key
     /// in the merchant's slot, before the idempotency keys): one round trip either way.
     async fn claim_payment(
@@ -109,7 +141,8 @@ impl RedisStore {
             Some(_) => &self.scripts.insert_rated,
             None => &self.scripts.insert,
         };
-        let mut call = script.key(mk.payment(&record.id));
+        let payment_key = mk.payment(&record.id);
+        let mut call = script.key(&payment_key);
         call.key(mk.list()).key(mk.due()).key(mk.review_payments());
         if quota.is_some() {
             call.key(mk.rate());
@@ -127,7 +160,11 @@ impl RedisStore {
         let reply: Value = self
             .call("insert_payment", call.invoke_async(&mut conn))
             .await?;
-        codec::insert_outcome(reply, keys)
+        let outcome = codec::insert_outcome(reply, keys)?;
+        if outcome == InsertOutcome::Inserted {
+            self.replicated("insert_payment", &payment_key).await?;
+        }
+        Ok(outcome)
     }
 
     /// One merchant's due records: `due.lua` on the index `due_key`, whose members are appended to
@@ -314,7 +351,8 @@ impl Store for RedisStore {
     async fn insert_topup(&self, record: &TopUpRecord) -> Result<TopUpInsert, StoreError> {
         let args = TopUpArgs::of(record)?;
         let mk = self.keys.merchant(&record.merchant_id);
-        let mut call = self.scripts.topup_insert.key(mk.topup(&record.id));
+        let topup_key = mk.topup(&record.id);
+        let mut call = self.scripts.topup_insert.key(&topup_key);
         call.key(mk.topup_due())
             .key(mk.review_topups())
             .key(mk.topup_claim(&record.external_tx_id));
@@ -325,7 +363,11 @@ impl Store for RedisStore {
         let reply: Value = self
             .call("insert_topup", call.invoke_async(&mut conn))
             .await?;
-        codec::topup_insert_outcome(reply)
+        let outcome = codec::topup_insert_outcome(reply)?;
+        if outcome == TopUpInsert::Inserted {
+            self.replicated("insert_topup", &topup_key).await?;
+        }
+        Ok(outcome)
     }
 
     async fn update_topup(
@@ -606,6 +648,24 @@ impl Store for RedisStore {
         to: u64,
     ) -> Result<Vec<crate::StatsBucket>, StoreError> {
         self.stats_impl(series, from, to).await
+    }
+
+    async fn routing_controls(&self) -> Result<crate::RoutingControls, StoreError> {
+        self.routing_controls_impl().await
+    }
+
+    async fn set_routing_controls(
+        &self,
+        expected_version: u64,
+        document: &str,
+        audit: &crate::AuditEntry,
+    ) -> Result<Option<u64>, StoreError> {
+        self.set_routing_controls_impl(expected_version, document, audit)
+            .await
+    }
+
+    async fn audit_log(&self, limit: usize) -> Result<Vec<crate::AuditEntry>, StoreError> {
+        self.audit_log_impl(limit).await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

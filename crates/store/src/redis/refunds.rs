@@ -110,7 +110,8 @@ impl RedisStore {
         paid: Amount,
     ) -> Result<RefundInsert, StoreError> {
         let mk = self.keys.merchant(&record.merchant_id);
-        let mut call = SCRIPTS.insert.key(mk.refund(&record.id));
+        let refund_key = mk.refund(&record.id);
+        let mut call = SCRIPTS.insert.key(&refund_key);
         call.key(mk.refund_ledger(&record.payment_id))
             .key(mk.refund_list(&record.payment_id))
             .key(mk.refund_due())
@@ -135,7 +136,10 @@ impl RedisStore {
         let mut reply = items(reply)?.into_iter();
         let tag = reply.next();
         match int(tag.as_ref())? {
-            0 => Ok(RefundInsert::Inserted),
+            0 => {
+                self.replicated("insert_refund", &refund_key).await?;
+                Ok(RefundInsert::Inserted)
+            }
             1 => {
                 let index = int(reply.next().as_ref())?;
                 let key = usize::try_from(index)

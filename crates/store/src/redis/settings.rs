@@ -29,6 +29,10 @@ pub struct RedisSettings {
     pub response_timeout_ms: u64,
     /// How long one connection attempt may take.
     pub connect_timeout_ms: u64,
+    /// Replicas that must hold a new claim (payment, refund, top-up) before it is acknowledged,
+    /// and so before the operator is called (`WAIT`). 0: the master's word is enough; a master that
+    /// dies before replicating may then lose a claim whose charge went through.
+    pub claim_replicas: u32,
 }
 
 impl RedisSettings {
@@ -99,6 +103,7 @@ impl Default for RedisSettings {
             idempotency_ttl_secs: Self::DEFAULT_IDEMPOTENCY_TTL_SECS,
             response_timeout_ms: Self::DEFAULT_RESPONSE_TIMEOUT_MS,
             connect_timeout_ms: Self::DEFAULT_CONNECT_TIMEOUT_MS,
+            claim_replicas: 0,
         }
     }
 }

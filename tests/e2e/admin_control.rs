@@ -1,0 +1,184 @@
+//! Live channel control end to end: `PATCH /admin/channels/{id}` takes a channel out of routing and
+//! puts it back, named admin tokens with roles, the audit log, and — on Redis — a change made on
+//! one replica reaching every replica and surviving a restart.
+
+use std::time::Duration;
+
+use reqwest::Method;
+use serde_json::{json, Value};
+use switchboard_tests::{body_of, eventually, Env, TestGateway, Timing, ADMIN};
+
+use crate::assert_error;
+use crate::observe::ADMIN_TOKEN;
+
+const CHANNEL: &str = "movistar_es_sandbox";
+const VIEWER_TOKEN: &str = "viewer-secret-token";
+
+async fn patch(gw: &TestGateway, token: &str, channel: &str, body: Value) -> reqwest::Response {
+    gw.call(Method::PATCH, &format!("/admin/channels/{channel}"), token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn admin_json(gw: &TestGateway, path: &str) -> Value {
+    let res = gw
+        .call(Method::GET, path, ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    let (status, url) = (res.status().as_u16(), res.url().path().to_string());
+    let body = body_of(res).await;
+    assert_eq!(status, 200, "{path}: {body}");
+    ADMIN.check_response(&url, status, &body);
+    body
+}
+
+/// The `control` of `channel` as `/admin/channels` shows it.
+async fn control_of(gw: &TestGateway, channel: &str) -> Value {
+    let doc = admin_json(gw, "/admin/channels").await;
+    doc["channels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == channel)
+        .map(|c| c["control"].clone())
+        .unwrap_or_else(|| panic!("{channel} in {doc}"))
+}
+
+fn with_viewer(c: &mut switchboard_gateway::config::Config) {
+    c.admin.tokens = vec![switchboard_gateway::config::AdminTokenConfig {
+        name: "night-shift".into(),
+        role: switchboard_gateway::auth::admin::AdminRole::Viewer,
+        token_hash: switchboard_gateway::auth::hash_secret(VIEWER_TOKEN),
+    }];
+}
+
+pub async fn ops_pause_a_channel_and_the_audit_log_says_who(env: Env) {
+    let gw = env.start_with(Timing::default(), with_viewer).await;
+    let token = gw.demo_token().await;
+
+    // Who may change what, and bad requests change nothing.
+    let res = patch(&gw, "wrong", CHANNEL, json!({"state": "disabled"})).await;
+    assert_error(res, 401, "UNAUTHENTICATED").await;
+    let res = patch(&gw, VIEWER_TOKEN, CHANNEL, json!({"state": "disabled"})).await;
+    assert_error(res, 403, "PERMISSION_DENIED").await;
+    for bad in [
+        json!({}),
+        json!({"weight": 0}),
+        json!({"state": "paused"}),
+        json!({"state": "disabled", "colour": "red"}),
+    ] {
+        let res = patch(&gw, ADMIN_TOKEN, CHANNEL, bad.clone()).await;
+        assert_error(res, 400, "INVALID_ARGUMENT").await;
+    }
+    let res = patch(&gw, ADMIN_TOKEN, "no_such_channel", json!({"weight": 2})).await;
+    assert_error(res, 404, "NOT_FOUND").await;
+    // The viewer reads (the dashboard's token).
+    let res = gw
+        .call(Method::GET, "/admin/channels", VIEWER_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(control_of(&gw, CHANNEL).await["state"], "enabled");
+
+    // Disabled: a new payment for its operator is refused with 503 and nothing is sent.
+    let res = patch(&gw, ADMIN_TOKEN, CHANNEL, json!({"state": "disabled"})).await;
+    assert_eq!(res.status(), 200);
+    let body = body_of(res).await;
+    ADMIN.check_response(&format!("/admin/channels/{CHANNEL}"), 200, &body);
+    assert_eq!(body["control"]["state"], "disabled");
+    assert_eq!(body["after"], json!({"state": "disabled"}));
+    let charged = gw.sandbox().total_charges();
+    let res = gw
+        .create(&token, &TestGateway::body("+34600000001", 1.0))
+        .await;
+    assert!(res.headers().contains_key("retry-after"));
+    assert_error(res, 503, "UNAVAILABLE").await;
+    gw.closing_barrier().await;
+    assert_eq!(gw.sandbox().total_charges(), charged, "nothing was sent");
+
+    // Re-weighted and enabled again: payments flow; the override shows, the state is cleared.
+    let res = patch(
+        &gw,
+        ADMIN_TOKEN,
+        CHANNEL,
+        json!({"state": "enabled", "weight": 7}),
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    let control = control_of(&gw, CHANNEL).await;
+    assert_eq!(
+        (
+            &control["state"],
+            &control["weight"],
+            &control["weight_set"]
+        ),
+        (&json!("enabled"), &json!(7), &json!(true))
+    );
+    let res = gw
+        .create(&token, &TestGateway::body("+34600000001", 1.0))
+        .await;
+    assert_eq!(res.status(), 201);
+
+    // The audit log, newest first, names the token.
+    let audit = admin_json(&gw, "/admin/audit?limit=10").await;
+    let entries = audit["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 2, "refused changes are not logged: {audit}");
+    assert_eq!(entries[0]["actor"], "admin");
+    assert_eq!(
+        entries[0]["action"],
+        format!("PATCH /admin/channels/{CHANNEL}")
+    );
+    assert_eq!(entries[0]["before"], json!({"state": "disabled"}));
+    assert_eq!(entries[0]["after"], json!({"weight": 7}));
+    assert_eq!(entries[1]["before"], json!({}));
+    let res = gw
+        .call(Method::GET, "/admin/audit?limit=0", ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_error(res, 400, "INVALID_ARGUMENT").await;
+    gw.stop().await;
+}
+
+/// Three replicas on one Redis: a channel disabled through one gets no new request through any,
+/// within the refresh period; a replica started later starts with it disabled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_channel_disabled_on_one_replica_is_disabled_on_every_replica() {
+    let redis = switchboard_store::testing::RedisServer::start();
+    let prefix = format!("controls-{}", uuid::Uuid::new_v4().simple());
+    let env = Env::redis(redis.url());
+    let shared = |c: &mut switchboard_gateway::config::Config| c.store.prefix.clone_from(&prefix);
+    let a = env.start_with(Default::default(), shared).await;
+    let b = env.start_with(Default::default(), shared).await;
+    let c = env.start_with(Default::default(), shared).await;
+    let res = patch(&a, ADMIN_TOKEN, CHANNEL, json!({"state": "disabled"})).await;
+    assert_eq!(res.status(), 200);
+    for replica in [&b, &c] {
+        let token = replica.demo_token().await;
+        let refused = eventually(Duration::from_secs(5), || async {
+            let res = replica
+                .create(&token, &TestGateway::body("+34600000001", 1.0))
+                .await;
+            (res.status() == 503).then_some(())
+        })
+        .await;
+        assert!(refused.is_some(), "the replica follows the change");
+        assert_eq!(control_of(replica, CHANNEL).await["state"], "disabled");
+    }
+    // Kept in the store: a new replica routes by it from its first request.
+    let d = env.start_with(Default::default(), shared).await;
+    let token = d.demo_token().await;
+    let res = d
+        .create(&token, &TestGateway::body("+34600000001", 1.0))
+        .await;
+    assert_error(res, 503, "UNAVAILABLE").await;
+    d.closing_barrier().await;
+    assert_eq!(d.sandbox().total_charges(), 0);
+    for gw in [a, b, c, d] {
+        gw.stop().await;
+    }
+}
