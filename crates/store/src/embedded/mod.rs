@@ -15,6 +15,8 @@
 //!   idempotency TTL and of finished-record retention (they count from the restart).
 
 mod codec;
+#[cfg(test)]
+mod failing;
 mod writer;
 
 use std::future::Future;
@@ -64,6 +66,11 @@ impl EmbeddedStore {
     ) -> Result<EmbeddedStore, StoreError> {
         std::fs::create_dir_all(data_dir).map_err(unavailable)?;
         let db = redb::Database::create(data_dir.join(DATA_FILE)).map_err(unavailable)?;
+        EmbeddedStore::on(db, settings)
+    }
+
+    /// The store on an open database (a file, or a test's failing backend).
+    fn on(db: redb::Database, settings: MemorySettings) -> Result<EmbeddedStore, StoreError> {
         let memory = MemoryStore::with_settings(settings);
         memory.restore(writer::read_all(&db)?)?;
         let journal = Journal::new();
