@@ -19,8 +19,8 @@ use switchboard_benches::tools;
 #[derive(Debug, Parser)]
 #[command(name = "switchboard-benches")]
 struct Args {
-    /// Which store(s) the gateway runs on: memory, redis or both.
-    #[arg(long, default_value = "both", value_parser = ["memory", "redis", "both"])]
+    /// Which store(s) the gateway runs on: memory, embedded, redis, both (memory and redis) or all.
+    #[arg(long, default_value = "both", value_parser = ["memory", "embedded", "redis", "both", "all"])]
     store: String,
     /// Interleaved rounds (L0, L1, L3, replay) per store.
     #[arg(long, default_value_t = 3)]
@@ -132,7 +132,9 @@ fn machine() -> serde_json::Value {
 fn run(args: Args) -> Result<()> {
     let stores = match args.store.as_str() {
         "memory" => vec![Store::Memory],
+        "embedded" => vec![Store::Embedded],
         "redis" => vec![Store::Redis],
+        "all" => vec![Store::Memory, Store::Embedded, Store::Redis],
         _ => vec![Store::Memory, Store::Redis],
     };
     let mut needed = vec!["nginx", "wrk"];

@@ -15,6 +15,8 @@ use crate::tools;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Store {
     Memory,
+    /// The durable default: its data directory is fresh in the run's directory.
+    Embedded,
     Redis,
 }
 
@@ -22,6 +24,7 @@ impl Store {
     pub fn name(self) -> &'static str {
         match self {
             Store::Memory => "memory",
+            Store::Embedded => "embedded",
             Store::Redis => "redis",
         }
     }
@@ -51,7 +54,7 @@ impl Stack {
     pub fn start(store: Store, bins: &Binaries, http: &Http) -> Result<Stack> {
         let mut procs = Processes::new(store.name())?;
         let redis_port = match store {
-            Store::Memory => None,
+            Store::Memory | Store::Embedded => None,
             Store::Redis => Some(start_redis(&mut procs)?),
         };
 
@@ -101,8 +104,12 @@ impl Stack {
                 "SWITCHBOARD_CHANNELS__MOVISTAR_ES_SANDBOX__BASE_URL",
                 format!("http://127.0.0.1:{sandbox_port}/{OPERATOR}"),
             );
+        gateway.env("SWITCHBOARD_STORE__BACKEND", store.name());
+        if store == Store::Embedded {
+            gateway.env("SWITCHBOARD_STORE__DATA_DIR", procs.dir().join("data"));
+        }
         if let Some(port) = redis_port {
-            gateway.env("SWITCHBOARD_STORE__BACKEND", "redis").env(
+            gateway.env(
                 "SWITCHBOARD_STORE__URL",
                 format!("redis://127.0.0.1:{port}"),
             );

@@ -46,7 +46,7 @@ pub struct TestGateway {
 }
 
 impl TestGateway {
-    /// Starts on the embedded defaults (memory store, sandbox operators) with test timings and a free
+    /// Starts on the embedded defaults (but the memory store; sandbox operators) with test timings and a free
     /// port; `customize` may change anything else. Scenarios start gateways through [`crate::Env`].
     pub async fn start_with(timing: Timing, customize: impl FnOnce(&mut Config)) -> TestGateway {
         // TEST_LOG=warn (any EnvFilter) shows the gateways' logs while debugging a test.
@@ -58,6 +58,8 @@ impl TestGateway {
         }
 
         let mut config = config::load(&ConfigSource::EmbeddedOnly).expect("embedded config");
+        // Test gateways run side by side: the memory store unless a scenario chooses another.
+        config.store.backend = config::StoreBackend::Memory;
         config.server.port = 0;
         config.server.workers = 2;
         config.auth.keys = vec![signing_key("test", 1)];

@@ -16,7 +16,9 @@ use switchboard_adapter_topup as topup_provider;
 
 use switchboard_router::{Channel, Health, NumberPlan, NumberPlanError, OperatorInfo, Router};
 use switchboard_sandbox::{SandboxConfig, SandboxHandle, Timings};
-use switchboard_store::{MemorySettings, MemoryStore, RedisSettings, RedisStore, Store};
+use switchboard_store::{
+    EmbeddedStore, MemorySettings, MemoryStore, RedisSettings, RedisStore, Store,
+};
 use tokio::task::JoinHandle;
 
 use crate::auth::{Merchants, TokenIssuer};
@@ -119,8 +121,8 @@ impl RunningWorker {
 /// Starts the background workers alone (scale-out: `switchboard worker`). Needs a shared store
 /// (redis) to be useful; with `sandbox://` channels this process gets its own simulators.
 pub async fn start_worker(mut config: Config) -> Result<RunningWorker, StartError> {
-    if config.store.backend == StoreBackend::Memory {
-        tracing::warn!("worker on the memory store: it only sees its own (empty) state");
+    if config.store.backend != StoreBackend::Redis {
+        tracing::warn!("worker on a store of one process: it only sees its own state");
     }
     let sandbox = start_sandbox(&mut config).await?;
     let state = build_state(config, None).await?;
@@ -268,12 +270,26 @@ fn subscriber_key_secret(config: &Config) -> String {
     }
 }
 
+/// The bounds of the memory store, and of the embedded store's working copy.
+fn memory_settings(config: &Config) -> MemorySettings {
+    MemorySettings {
+        idempotency_ttl: std::time::Duration::from_secs(config.store.idempotency_ttl_secs),
+        max_records: config.store.memory_max_records,
+    }
+}
+
 fn build_store(config: &Config) -> Result<Arc<dyn Store>, StartError> {
     match config.store.backend {
-        StoreBackend::Memory => Ok(Arc::new(MemoryStore::with_settings(MemorySettings {
-            idempotency_ttl: std::time::Duration::from_secs(config.store.idempotency_ttl_secs),
-            max_records: config.store.memory_max_records,
-        }))),
+        StoreBackend::Memory => Ok(Arc::new(MemoryStore::with_settings(memory_settings(
+            config,
+        )))),
+        StoreBackend::Embedded => {
+            let dir = &config.store.data_dir;
+            let store = EmbeddedStore::open_with(dir, memory_settings(config)).map_err(|e| {
+                StartError::Config(format!("store.data_dir {}: {e}", dir.display()))
+            })?;
+            Ok(Arc::new(store))
+        }
         StoreBackend::Redis => {
             let s = &config.store;
             let settings = RedisSettings {

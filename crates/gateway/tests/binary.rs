@@ -89,7 +89,9 @@ async fn a_config_file_sets_the_listen_port() {
     let dir = temp_dir("file");
     let file = dir.join("switchboard.toml");
     std::fs::write(&file, format!("[server]\nport = {port}\n")).unwrap();
+    // Its own working directory: the embedded store's data/ goes there.
     let child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .current_dir(&dir)
         .arg("--config")
         .arg(&file)
         .env("SWITCHBOARD_LOG", "warn")
@@ -179,7 +181,10 @@ async fn the_conformance_profile_expires_tokens_and_limits_the_rate() {
     let port = free_port();
     let profile = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../config/profiles/conformance.toml");
+    // Its own working directory: the embedded store's data/ goes there.
+    let dir = temp_dir("conformance");
     let child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .current_dir(&dir)
         .arg("--config")
         .arg(&profile)
         .env("SWITCHBOARD_SERVER__PORT", port.to_string())
@@ -228,4 +233,5 @@ async fn the_conformance_profile_expires_tokens_and_limits_the_rate() {
     assert_eq!(expired.status(), 401);
     let body: serde_json::Value = expired.json().await.unwrap();
     assert_eq!(body["code"], "UNAUTHENTICATED", "{body}");
+    std::fs::remove_dir_all(dir).ok();
 }

@@ -9,6 +9,7 @@ use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
 
+use crate::journal::{ChangeSink, Row, RowLog};
 use crate::StoreError;
 
 /// Audit entries kept (the oldest go first).
@@ -35,10 +36,10 @@ pub struct AuditEntry {
     pub after: String,
 }
 
-/// The memory backend's controls and log.
-#[derive(Debug, Default)]
+/// The memory backend's controls and log (and the rows a change wrote, see `journal.rs`).
+#[derive(Default)]
 pub(crate) struct MemoryControls {
-    inner: Mutex<(RoutingControls, VecDeque<AuditEntry>)>,
+    inner: Mutex<(RoutingControls, VecDeque<AuditEntry>, RowLog)>,
 }
 
 fn poisoned<T>(_: T) -> StoreError {
@@ -57,7 +58,7 @@ impl MemoryControls {
         audit: &AuditEntry,
     ) -> Result<Option<u64>, StoreError> {
         let mut inner = self.inner.lock().map_err(poisoned)?;
-        let (controls, log) = &mut *inner;
+        let (controls, log, rows) = &mut *inner;
         if controls.version != expected_version {
             return Ok(None);
         }
@@ -65,7 +66,45 @@ impl MemoryControls {
         controls.document = document.to_string();
         log.push_front(audit.clone());
         log.truncate(AUDIT_LEN);
-        Ok(Some(controls.version))
+        // Each change adds one entry: the entry is keyed by the version it made.
+        let version = controls.version;
+        rows.note(|| Row::Controls(controls.clone()));
+        rows.note(|| Row::Audit {
+            version,
+            entry: Some(audit.clone()),
+        });
+        if let Some(old) = version.checked_sub(AUDIT_LEN as u64) {
+            rows.note(|| Row::Audit {
+                version: old,
+                entry: None,
+            });
+        }
+        rows.publish();
+        Ok(Some(version))
+    }
+
+    /// Puts back the controls and the audit entries (by the version each made) read from a
+    /// durable copy.
+    pub(crate) fn restore(
+        &self,
+        controls: Option<RoutingControls>,
+        mut audit: Vec<(u64, AuditEntry)>,
+    ) -> Result<(), StoreError> {
+        let mut inner = self.inner.lock().map_err(poisoned)?;
+        if let Some(controls) = controls {
+            inner.0 = controls;
+        }
+        audit.sort_by_key(|(version, _)| std::cmp::Reverse(*version));
+        inner.1 = audit.into_iter().map(|(_, e)| e).take(AUDIT_LEN).collect();
+        Ok(())
+    }
+
+    pub(crate) fn journal_to(
+        &self,
+        sink: std::sync::Arc<dyn ChangeSink>,
+    ) -> Result<(), StoreError> {
+        self.inner.lock().map_err(poisoned)?.2.attach(sink);
+        Ok(())
     }
 
     pub(crate) fn audit(&self, limit: usize) -> Result<Vec<AuditEntry>, StoreError> {

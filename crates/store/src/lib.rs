@@ -4,6 +4,8 @@
 
 pub mod conformance;
 mod controls;
+mod embedded;
+mod journal;
 mod limits;
 mod memory;
 mod memory_mnp;
@@ -26,6 +28,7 @@ use switchboard_core::{Amount, Msisdn, PaymentRecord, RefundRecord, TopUpRecord}
 
 pub use self::redis::{RedisSettings, RedisStore};
 pub use controls::{AuditEntry, RoutingControls, AUDIT_LEN};
+pub use embedded::EmbeddedStore;
 pub use limits::{
     month_of, Milli, RateDecision, RateQuota, SpendOutcome, SpendPeriod, SPEND_RETENTION,
 };

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use switchboard_core::Msisdn;
 
+use crate::journal::{Row, RowLog};
 use crate::StoreError;
 
 /// An amount in thousandths of the currency unit (EUR 12.345 = 12_345).
@@ -74,9 +75,16 @@ pub const SPEND_RETENTION: Duration = Duration::from_secs(62 * 24 * 3600);
 /// The memory backend's limit state, each behind its own mutex (every call is one locked step).
 #[derive(Default)]
 pub(crate) struct MemoryLimits {
-    /// period → (payment id → amount).
-    spend: Mutex<HashMap<SpendPeriod, BTreeMap<String, Milli>>>,
+    pub(crate) spend: Mutex<SpendTable>,
     rate: Mutex<RateTable>,
+}
+
+#[derive(Default)]
+pub(crate) struct SpendTable {
+    /// period → (payment id → amount).
+    pub(crate) periods: HashMap<SpendPeriod, BTreeMap<String, Milli>>,
+    /// This step's changed rows (see `journal.rs`).
+    pub(crate) log: RowLog,
 }
 
 #[derive(Default)]
@@ -102,18 +110,25 @@ impl MemoryLimits {
         limit: Milli,
     ) -> Result<SpendOutcome, StoreError> {
         let mut spend = self.spend.lock().map_err(|_| poisoned())?;
-        let entries = spend.entry(period.clone()).or_default();
+        let SpendTable { periods, log } = &mut *spend;
+        let entries = periods.entry(period.clone()).or_default();
         let total: Milli = entries.values().sum();
         if entries.contains_key(payment_id) {
             return Ok(SpendOutcome::Reserved { total });
         }
         if total.saturating_add(amount) > limit {
             if entries.is_empty() {
-                spend.remove(period);
+                periods.remove(period);
             }
             return Ok(SpendOutcome::OverLimit { total });
         }
         entries.insert(payment_id.to_string(), amount);
+        log.note(|| Row::Spend {
+            period: period.clone(),
+            payment_id: payment_id.to_string(),
+            amount: Some(amount),
+        });
+        log.publish();
         Ok(SpendOutcome::Reserved {
             total: total + amount,
         })
@@ -125,19 +140,28 @@ impl MemoryLimits {
         payment_id: &str,
     ) -> Result<bool, StoreError> {
         let mut spend = self.spend.lock().map_err(|_| poisoned())?;
-        let Some(entries) = spend.get_mut(period) else {
+        let SpendTable { periods, log } = &mut *spend;
+        let Some(entries) = periods.get_mut(period) else {
             return Ok(false);
         };
         let removed = entries.remove(payment_id).is_some();
         if entries.is_empty() {
-            spend.remove(period);
+            periods.remove(period);
+        }
+        if removed {
+            log.note(|| Row::Spend {
+                period: period.clone(),
+                payment_id: payment_id.to_string(),
+                amount: None,
+            });
+            log.publish();
         }
         Ok(removed)
     }
 
     pub(crate) fn spent(&self, period: &SpendPeriod) -> Result<Milli, StoreError> {
         let spend = self.spend.lock().map_err(|_| poisoned())?;
-        Ok(spend.get(period).map_or(0, |e| e.values().sum()))
+        Ok(spend.periods.get(period).map_or(0, |e| e.values().sum()))
     }
 
     pub(crate) fn rate_limit(

@@ -3,13 +3,14 @@
 //! so the record and its events change together (locks are always taken in that order).
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use switchboard_core::{Msisdn, PaymentRecord, PaymentStatus, Phase, TopUpRecord};
 
+use crate::journal::{ChangeSink, Journaled, Row, RowLog};
 use crate::memory_outbox::OutboxTables;
 use crate::memory_refunds::RefundTables;
 use crate::memory_retention::{Claimed, Held, MemorySettings, Retention};
@@ -40,6 +41,8 @@ struct Inner {
     once: HashMap<String, std::time::Instant>,
     /// Claim expiry, finished records, the cap (see `memory_retention.rs`).
     retention: Retention,
+    /// This step's changed rows, for a durable copy (see `journal.rs`).
+    log: RowLog,
 }
 
 /// Whether a payment may be dropped: nothing more to learn from the operator, no review pending.
@@ -62,6 +65,7 @@ impl Inner {
             topup_claims: HashMap::new(),
             once: HashMap::new(),
             retention: Retention::new(settings),
+            log: RowLog::default(),
         }
     }
 
@@ -140,6 +144,11 @@ impl Inner {
                 let slot = (merchant.clone(), key.clone());
                 if self.keys.get(&slot) == Some(id) {
                     self.keys.remove(&slot);
+                    self.log.note(|| Row::PaymentKeyFreed {
+                        merchant: merchant.clone(),
+                        key: key.clone(),
+                        id: id.clone(),
+                    });
                 }
             }
             Claimed::TopUp {
@@ -150,6 +159,11 @@ impl Inner {
                 let slot = (merchant.clone(), external_tx_id.clone());
                 if self.topup_claims.get(&slot) == Some(id) {
                     self.topup_claims.remove(&slot);
+                    self.log.note(|| Row::TopUpClaimFreed {
+                        merchant: merchant.clone(),
+                        external_tx_id: external_tx_id.clone(),
+                        id: id.clone(),
+                    });
                 }
             }
         }
@@ -169,10 +183,12 @@ impl Inner {
                     return Ok(());
                 };
                 let merchant = p.merchant_id.clone();
-                let refunds_gone = refunds
-                    .lock()
-                    .map_err(|_| poisoned())?
-                    .drop_payment(&merchant, id);
+                let refunds_gone = {
+                    let mut refunds = refunds.lock().map_err(|_| poisoned())?;
+                    let gone = refunds.drop_payment(&merchant, id);
+                    self.log.absorb(&mut refunds.log);
+                    gone
+                };
                 if !refunds_gone {
                     self.retention.note(held, true, now);
                     return Ok(());
@@ -180,6 +196,7 @@ impl Inner {
                 let Some(p) = self.payments.remove(id) else {
                     return Ok(());
                 };
+                self.log.note(|| Row::PaymentGone(p.id.clone()));
                 self.unindex_status(&p);
                 if let Some(index) = self.by_merchant.get_mut(&merchant) {
                     index.remove(&(p.created_at, p.id.clone()));
@@ -202,6 +219,10 @@ impl Inner {
             }
             Held::TopUp(merchant, id) => {
                 if let Some(t) = self.topups.remove(&(merchant.clone(), id.clone())) {
+                    self.log.note(|| Row::TopUpGone {
+                        merchant: t.merchant_id.clone(),
+                        id: t.id.clone(),
+                    });
                     self.release_claim(&Claimed::TopUp {
                         merchant: t.merchant_id,
                         external_tx_id: t.external_tx_id,
@@ -211,6 +232,66 @@ impl Inner {
             }
         }
         Ok(())
+    }
+}
+
+impl Inner {
+    /// Puts back a payment, top-up or single-use row read from a durable copy, through the same
+    /// indexes and retention a write goes through (TTLs count from now).
+    fn restore(&mut self, row: Row, now: Instant) {
+        match row {
+            Row::Payment(record) => {
+                let finished = payment_finished(&record);
+                self.retention
+                    .note(Held::Payment(record.id.clone()), finished, now);
+                self.by_merchant
+                    .entry(record.merchant_id.clone())
+                    .or_default()
+                    .insert((record.created_at, record.id.clone()));
+                self.index_status(&record);
+                self.payments.insert(record.id.clone(), record);
+            }
+            Row::PaymentKey { merchant, key, id } => {
+                let claim = Claimed::Payment {
+                    merchant: merchant.clone(),
+                    key: key.clone(),
+                    id: id.clone(),
+                };
+                self.retention.claimed(claim, now);
+                self.keys.insert((merchant, key), id);
+            }
+            Row::TopUp(record) => {
+                let held = Held::TopUp(record.merchant_id.clone(), record.id.clone());
+                self.retention.note(held, topup_finished(&record), now);
+                self.topups
+                    .insert((record.merchant_id.clone(), record.id.clone()), record);
+            }
+            Row::TopUpClaim {
+                merchant,
+                external_tx_id,
+                id,
+            } => {
+                let claim = Claimed::TopUp {
+                    merchant: merchant.clone(),
+                    external_tx_id: external_tx_id.clone(),
+                    id: id.clone(),
+                };
+                self.retention.claimed(claim, now);
+                self.topup_claims.insert((merchant, external_tx_id), id);
+            }
+            Row::Once {
+                key,
+                until: Some(until),
+            } => {
+                if let Ok(left) = (until - Utc::now()).to_std() {
+                    // A marker kept "forever" stays for a century.
+                    let century = std::time::Duration::from_secs(100 * 365 * 24 * 3600);
+                    let expiry = now.checked_add(left.min(century)).unwrap_or(now + century);
+                    self.once.insert(key, expiry);
+                }
+            }
+            _ => {}
+        }
     }
 }
 
@@ -283,12 +364,34 @@ impl MemoryStore {
             .map_err(|_| StoreError::Unavailable("memory store poisoned".into()))
     }
 
-    /// Queues the events of a write that succeeded; the caller still holds the record's lock.
-    fn append_events(&self, merchant_id: &str, events: &[OutboxEvent]) -> Result<(), StoreError> {
-        if !events.is_empty() {
-            self.outbox()?.append(merchant_id, events);
+    /// Queues the events of a write that succeeded and publishes the step's rows with the
+    /// outbox's, as one step; the caller still holds the record's lock.
+    fn commit(
+        &self,
+        log: &mut RowLog,
+        merchant_id: &str,
+        events: &[OutboxEvent],
+    ) -> Result<(), StoreError> {
+        if events.is_empty() {
+            log.publish();
+            return Ok(());
         }
+        let mut outbox = self.outbox()?;
+        outbox.append(merchant_id, events);
+        log.absorb(&mut outbox.log);
+        log.publish();
         Ok(())
+    }
+
+    /// One locked step on a table whose changes are published before the lock is let go.
+    fn step<Table: Journaled, T>(
+        lock: Result<std::sync::MutexGuard<'_, Table>, StoreError>,
+        f: impl FnOnce(&mut Table) -> T,
+    ) -> Result<T, StoreError> {
+        let mut table = lock?;
+        let out = f(&mut table);
+        table.log().publish();
+        Ok(out)
     }
 
     /// The claim of a payment's keys, with the merchant's rate limit after the keys (a replay does
@@ -299,8 +402,20 @@ impl MemoryStore {
         keys: &[IdempotencyKey],
         quota: Option<crate::RateQuota>,
     ) -> Result<InsertOutcome, StoreError> {
-        let now = Instant::now();
         let mut inner = self.lock()?;
+        let outcome = self.claim_payment_in(&mut inner, record, keys, quota);
+        inner.log.publish();
+        outcome
+    }
+
+    fn claim_payment_in(
+        &self,
+        inner: &mut Inner,
+        record: &PaymentRecord,
+        keys: &[IdempotencyKey],
+        quota: Option<crate::RateQuota>,
+    ) -> Result<InsertOutcome, StoreError> {
+        let now = Instant::now();
         inner.sweep(&self.refunds, now)?;
         for key in keys {
             let slot = (record.merchant_id.clone(), key.clone());
@@ -332,6 +447,11 @@ impl MemoryStore {
             inner
                 .keys
                 .insert((record.merchant_id.clone(), key.clone()), record.id.clone());
+            inner.log.note(|| Row::PaymentKey {
+                merchant: record.merchant_id.clone(),
+                key: key.clone(),
+                id: record.id.clone(),
+            });
             inner.retention.claimed(
                 Claimed::Payment {
                     merchant: record.merchant_id.clone(),
@@ -352,7 +472,110 @@ impl MemoryStore {
             .insert((record.created_at, record.id.clone()));
         inner.index_status(record);
         inner.payments.insert(record.id.clone(), record.clone());
+        inner.log.note(|| Row::Payment(record.clone()));
         Ok(InsertOutcome::Inserted)
+    }
+
+    fn insert_topup_in(
+        &self,
+        inner: &mut Inner,
+        record: &TopUpRecord,
+    ) -> Result<TopUpInsert, StoreError> {
+        let now = Instant::now();
+        inner.sweep(&self.refunds, now)?;
+        let claim = (record.merchant_id.clone(), record.external_tx_id.clone());
+        if let Some(id) = inner.topup_claims.get(&claim) {
+            let existing = inner
+                .topups
+                .get(&(record.merchant_id.clone(), id.clone()))
+                .ok_or_else(|| {
+                    StoreError::Corrupt(format!("external_tx_id points at missing top-up {id}"))
+                })?;
+            return Ok(TopUpInsert::Existing(Box::new(existing.clone())));
+        }
+        let slot = (record.merchant_id.clone(), record.id.clone());
+        if inner.topups.contains_key(&slot) {
+            return Err(StoreError::Corrupt(format!(
+                "top-up id {} reused",
+                record.id
+            )));
+        }
+        inner.make_room(&self.refunds, now)?;
+        inner.topup_claims.insert(claim, record.id.clone());
+        inner.log.note(|| Row::TopUpClaim {
+            merchant: record.merchant_id.clone(),
+            external_tx_id: record.external_tx_id.clone(),
+            id: record.id.clone(),
+        });
+        inner.retention.claimed(
+            Claimed::TopUp {
+                merchant: record.merchant_id.clone(),
+                external_tx_id: record.external_tx_id.clone(),
+                id: record.id.clone(),
+            },
+            now,
+        );
+        let held = Held::TopUp(record.merchant_id.clone(), record.id.clone());
+        inner.retention.note(held, topup_finished(record), now);
+        inner.topups.insert(slot, record.clone());
+        inner.log.note(|| Row::TopUp(record.clone()));
+        Ok(TopUpInsert::Inserted)
+    }
+
+    /// Loads rows read from a durable copy (see `embedded/`) into an empty store.
+    pub(crate) fn restore(&self, rows: impl IntoIterator<Item = Row>) -> Result<(), StoreError> {
+        let now = Instant::now();
+        let mut inner = self.lock()?;
+        let mut refunds = self.refund_tables()?;
+        let mut outbox = self.outbox()?;
+        let mut mnp = self.mnp()?;
+        let mut spend = self.limits.spend.lock().map_err(|_| poisoned())?;
+        let (mut controls, mut audit) = (None, Vec::new());
+        for row in rows {
+            match row {
+                Row::Controls(c) => controls = Some(c),
+                Row::Audit {
+                    version,
+                    entry: Some(entry),
+                } => audit.push((version, entry)),
+                Row::Refund(_) | Row::RefundKey { .. } => refunds.restore(row),
+                Row::Delivery { .. }
+                | Row::DeadLetter { .. }
+                | Row::OutboxSeq { .. }
+                | Row::Stopped { .. }
+                | Row::Endpoint { .. } => outbox.restore(row),
+                Row::Override { .. } | Row::MnpVersion(_) => mnp.restore(row),
+                Row::Spend {
+                    period,
+                    payment_id,
+                    amount: Some(amount),
+                } => {
+                    spend
+                        .periods
+                        .entry(period)
+                        .or_default()
+                        .insert(payment_id, amount);
+                }
+                row => inner.restore(row, now),
+            }
+        }
+        outbox.restored();
+        self.controls.restore(controls, audit)
+    }
+
+    /// From now on every step hands the rows it changed to `sink` before it returns.
+    pub(crate) fn journal_to(&self, sink: Arc<dyn ChangeSink>) -> Result<(), StoreError> {
+        self.lock()?.log.attach(sink.clone());
+        self.refund_tables()?.log.attach(sink.clone());
+        self.outbox()?.log.attach(sink.clone());
+        self.mnp()?.rows.attach(sink.clone());
+        self.limits
+            .spend
+            .lock()
+            .map_err(|_| poisoned())?
+            .log
+            .attach(sink.clone());
+        self.controls.journal_to(sink)
     }
 
     fn lock(&self) -> Result<std::sync::MutexGuard<'_, Inner>, StoreError> {
@@ -399,17 +622,23 @@ impl Store for MemoryStore {
         let before = std::mem::replace(stored, record.clone());
         inner.unindex_status(&before);
         inner.index_status(record);
+        inner.log.note(|| Row::Payment(record.clone()));
         for key in release {
             let slot = (record.merchant_id.clone(), key.clone());
             if inner.keys.get(&slot) == Some(&record.id) {
                 inner.keys.remove(&slot);
+                inner.log.note(|| Row::PaymentKeyFreed {
+                    merchant: record.merchant_id.clone(),
+                    key: key.clone(),
+                    id: record.id.clone(),
+                });
             }
         }
         let finished = payment_finished(record);
         inner
             .retention
             .note(Held::Payment(record.id.clone()), finished, Instant::now());
-        self.append_events(&record.merchant_id, events)?;
+        self.commit(&mut inner.log, &record.merchant_id, events)?;
         Ok(UpdateOutcome::Updated)
     }
 
@@ -489,40 +718,10 @@ impl Store for MemoryStore {
     }
 
     async fn insert_topup(&self, record: &TopUpRecord) -> Result<TopUpInsert, StoreError> {
-        let now = Instant::now();
         let mut inner = self.lock()?;
-        inner.sweep(&self.refunds, now)?;
-        let claim = (record.merchant_id.clone(), record.external_tx_id.clone());
-        if let Some(id) = inner.topup_claims.get(&claim) {
-            let existing = inner
-                .topups
-                .get(&(record.merchant_id.clone(), id.clone()))
-                .ok_or_else(|| {
-                    StoreError::Corrupt(format!("external_tx_id points at missing top-up {id}"))
-                })?;
-            return Ok(TopUpInsert::Existing(Box::new(existing.clone())));
-        }
-        let slot = (record.merchant_id.clone(), record.id.clone());
-        if inner.topups.contains_key(&slot) {
-            return Err(StoreError::Corrupt(format!(
-                "top-up id {} reused",
-                record.id
-            )));
-        }
-        inner.make_room(&self.refunds, now)?;
-        inner.topup_claims.insert(claim, record.id.clone());
-        inner.retention.claimed(
-            Claimed::TopUp {
-                merchant: record.merchant_id.clone(),
-                external_tx_id: record.external_tx_id.clone(),
-                id: record.id.clone(),
-            },
-            now,
-        );
-        let held = Held::TopUp(record.merchant_id.clone(), record.id.clone());
-        inner.retention.note(held, topup_finished(record), now);
-        inner.topups.insert(slot, record.clone());
-        Ok(TopUpInsert::Inserted)
+        let outcome = self.insert_topup_in(&mut inner, record);
+        inner.log.publish();
+        outcome
     }
 
     async fn update_topup(
@@ -540,11 +739,12 @@ impl Store for MemoryStore {
             return Ok(UpdateOutcome::Conflict(Box::new(stored.clone())));
         }
         *stored = record.clone();
+        inner.log.note(|| Row::TopUp(record.clone()));
         let held = Held::TopUp(record.merchant_id.clone(), record.id.clone());
         inner
             .retention
             .note(held, topup_finished(record), Instant::now());
-        self.append_events(&record.merchant_id, events)?;
+        self.commit(&mut inner.log, &record.merchant_id, events)?;
         Ok(UpdateOutcome::Updated)
     }
 
@@ -587,7 +787,7 @@ impl Store for MemoryStore {
         keys: &[IdempotencyKey],
         paid: switchboard_core::Amount,
     ) -> Result<crate::RefundInsert, StoreError> {
-        self.refund_tables()?.insert(record, keys, paid)
+        Self::step(self.refund_tables(), |r| r.insert(record, keys, paid))?
     }
 
     async fn update_refund(
@@ -600,7 +800,7 @@ impl Store for MemoryStore {
         let mut refunds = self.refund_tables()?;
         let outcome = refunds.update(record, expected_version, release);
         if outcome == UpdateOutcome::Updated {
-            self.append_events(&record.merchant_id, events)?;
+            self.commit(&mut refunds.log, &record.merchant_id, events)?;
         }
         Ok(outcome)
     }
@@ -647,16 +847,33 @@ impl Store for MemoryStore {
     async fn use_once(&self, key: &str, ttl_secs: u64) -> Result<bool, StoreError> {
         let now = std::time::Instant::now();
         let mut inner = self.lock()?;
+        let Inner { once, log, .. } = &mut *inner;
         // Forget expired markers so the map does not grow without bound.
-        inner.once.retain(|_, until| *until > now);
-        if inner.once.contains_key(key) {
-            return Ok(false);
+        once.retain(|key, until| {
+            let live = *until > now;
+            if !live {
+                log.note(|| Row::Once {
+                    key: key.clone(),
+                    until: None,
+                });
+            }
+            live
+        });
+        let fresh = !once.contains_key(key);
+        if fresh {
+            let ttl = std::time::Duration::from_secs(ttl_secs.max(1));
+            once.insert(key.to_string(), now + ttl);
+            let until = chrono::Duration::from_std(ttl)
+                .ok()
+                .and_then(|ttl| Utc::now().checked_add_signed(ttl))
+                .unwrap_or(DateTime::<Utc>::MAX_UTC);
+            log.note(|| Row::Once {
+                key: key.to_string(),
+                until: Some(until),
+            });
         }
-        inner.once.insert(
-            key.to_string(),
-            now + std::time::Duration::from_secs(ttl_secs.max(1)),
-        );
-        Ok(true)
+        log.publish();
+        Ok(fresh)
     }
 
     async fn set_operator_override(
@@ -664,12 +881,11 @@ impl Store for MemoryStore {
         msisdn: &Msisdn,
         operator_id: &str,
     ) -> Result<(), StoreError> {
-        self.mnp()?.set(msisdn, operator_id);
-        Ok(())
+        Self::step(self.mnp(), |m| m.set(msisdn, operator_id))
     }
 
     async fn remove_operator_override(&self, msisdn: &Msisdn) -> Result<bool, StoreError> {
-        Ok(self.mnp()?.remove(msisdn))
+        Self::step(self.mnp(), |m| m.remove(msisdn))
     }
 
     async fn operator_override_page(
@@ -730,9 +946,9 @@ impl Store for MemoryStore {
         lease_ms: u64,
         limit: usize,
     ) -> Result<Vec<Delivery>, StoreError> {
-        Ok(self
-            .outbox()?
-            .claim(merchant_id, worker, now, lease_ms, limit))
+        Self::step(self.outbox(), |o| {
+            o.claim(merchant_id, worker, now, lease_ms, limit)
+        })
     }
 
     async fn finish_delivery(
@@ -742,7 +958,9 @@ impl Store for MemoryStore {
         result: &DeliveryResult,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        Ok(self.outbox()?.finish(merchant_id, delivery_id, result, now))
+        Self::step(self.outbox(), |o| {
+            o.finish(merchant_id, delivery_id, result, now)
+        })
     }
 
     async fn dead_letters(&self, merchant_id: &str) -> Result<Vec<DeadLetter>, StoreError> {
@@ -759,7 +977,7 @@ impl Store for MemoryStore {
         delivery_id: &str,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        Ok(self.outbox()?.replay(merchant_id, delivery_id, now))
+        Self::step(self.outbox(), |o| o.replay(merchant_id, delivery_id, now))
     }
 
     async fn put_webhook_endpoint(
@@ -767,8 +985,7 @@ impl Store for MemoryStore {
         merchant_id: &str,
         endpoint: &WebhookEndpoint,
     ) -> Result<(), StoreError> {
-        self.outbox()?.put_endpoint(merchant_id, endpoint);
-        Ok(())
+        Self::step(self.outbox(), |o| o.put_endpoint(merchant_id, endpoint))
     }
 
     async fn webhook_endpoints(
@@ -783,7 +1000,9 @@ impl Store for MemoryStore {
         merchant_id: &str,
         endpoint_id: &str,
     ) -> Result<bool, StoreError> {
-        Ok(self.outbox()?.remove_endpoint(merchant_id, endpoint_id))
+        Self::step(self.outbox(), |o| {
+            o.remove_endpoint(merchant_id, endpoint_id)
+        })
     }
 
     async fn review_list(

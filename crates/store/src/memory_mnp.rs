@@ -5,6 +5,7 @@ use std::ops::Bound;
 
 use switchboard_core::Msisdn;
 
+use crate::journal::{Journaled, Row, RowLog};
 use crate::mnp::{OverrideChange, OverrideChanges, OverridePage, MNP_LOG_LEN};
 
 pub(crate) struct MnpTables {
@@ -13,6 +14,14 @@ pub(crate) struct MnpTables {
     log: VecDeque<OverrideChange>,
     version: u64,
     log_len: usize,
+    /// This step's changed rows (see `journal.rs`).
+    pub(crate) rows: RowLog,
+}
+
+impl Journaled for MnpTables {
+    fn log(&mut self) -> &mut RowLog {
+        &mut self.rows
+    }
 }
 
 impl Default for MnpTables {
@@ -28,11 +37,18 @@ impl MnpTables {
             log: VecDeque::new(),
             version: 0,
             log_len: log_len.max(1),
+            rows: RowLog::default(),
         }
     }
 
     fn append(&mut self, msisdn: &Msisdn, operator_id: Option<&str>) {
         self.version += 1;
+        let version = self.version;
+        self.rows.note(|| Row::MnpVersion(version));
+        self.rows.note(|| Row::Override {
+            msisdn: msisdn.clone(),
+            operator_id: operator_id.map(str::to_string),
+        });
         if self.log.len() == self.log_len {
             self.log.pop_front();
         }
@@ -61,6 +77,22 @@ impl MnpTables {
             self.append(msisdn, None);
         }
         existed
+    }
+
+    /// Puts back a row read from a durable copy (see `embedded/`). The change log starts empty,
+    /// so a replica behind the restored version reloads the table (`Trimmed`).
+    pub(crate) fn restore(&mut self, row: Row) {
+        match row {
+            Row::Override {
+                msisdn,
+                operator_id: Some(operator_id),
+            } => {
+                self.overrides
+                    .insert(msisdn.as_str().to_string(), (msisdn, operator_id));
+            }
+            Row::MnpVersion(version) => self.version = self.version.max(version),
+            _ => {}
+        }
     }
 
     pub(crate) fn page(&self, cursor: Option<&str>, limit: usize) -> OverridePage {

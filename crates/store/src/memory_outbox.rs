@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
 use chrono::{DateTime, Utc};
 
+use crate::journal::{Journaled, Row, RowLog};
 use crate::outbox_rules::{self, delivery_endpoint, fan_out_subject, parse_delivery_id, wants};
 use crate::{
     DeadLetter, Delivery, DeliveryResult, Endpoint, EventTarget, OutboxEvent, WebhookEndpoint,
@@ -16,6 +17,27 @@ use crate::{
 #[derive(Default)]
 pub(crate) struct OutboxTables {
     merchants: HashMap<String, MerchantOutbox>,
+    /// This step's changed rows (see `journal.rs`).
+    pub(crate) log: RowLog,
+}
+
+impl Journaled for OutboxTables {
+    fn log(&mut self) -> &mut RowLog {
+        &mut self.log
+    }
+}
+
+/// Where a merchant's outbox notes its changed rows.
+struct Notes<'a> {
+    log: &'a mut RowLog,
+    merchant: &'a str,
+}
+
+impl Notes<'_> {
+    fn note(&mut self, row: impl FnOnce(String) -> Row) {
+        let merchant = self.merchant;
+        self.log.note(|| row(merchant.to_string()));
+    }
 }
 
 #[derive(Default)]
@@ -50,10 +72,14 @@ impl OutboxTables {
             return;
         }
         let m = self.merchants.entry(merchant_id.to_string()).or_default();
+        let mut notes = Notes {
+            log: &mut self.log,
+            merchant: merchant_id,
+        };
         for event in events {
             match &event.target {
                 EventTarget::Sink { endpoint } => {
-                    m.push(event, event.subject.clone(), endpoint.clone())
+                    m.push(&mut notes, event, event.subject.clone(), endpoint.clone())
                 }
                 EventTarget::MerchantEndpoints => {
                     let mut targets: Vec<WebhookEndpoint> = m
@@ -65,7 +91,7 @@ impl OutboxTables {
                     outbox_rules::sort_endpoints(&mut targets);
                     for target in targets {
                         let subject = fan_out_subject(&event.subject, &target.id);
-                        m.push(event, subject, delivery_endpoint(&target));
+                        m.push(&mut notes, event, subject, delivery_endpoint(&target));
                     }
                 }
             }
@@ -82,6 +108,10 @@ impl OutboxTables {
     ) -> Vec<Delivery> {
         let Some(m) = self.merchants.get_mut(merchant_id) else {
             return Vec::new();
+        };
+        let mut notes = Notes {
+            log: &mut self.log,
+            merchant: merchant_id,
         };
         let now_ms = now.timestamp_millis();
         let lease_ms = i64::try_from(lease_ms).unwrap_or(i64::MAX);
@@ -113,9 +143,9 @@ impl OutboxTables {
             };
             let expired = delivery.endpoint.bearer_expires_at.is_some_and(|t| t < now);
             if m.stopped.contains(&delivery.endpoint.id) {
-                m.bury(seq, STOPPED_REASON, now);
+                m.bury(&mut notes, seq, STOPPED_REASON, now);
             } else if expired {
-                m.bury(seq, EXPIRED_REASON, now);
+                m.bury(&mut notes, seq, EXPIRED_REASON, now);
             } else if out.len() < limit && delivery.next_attempt_at <= now && m.is_head(seq) {
                 out.push(delivery.clone());
             }
@@ -139,13 +169,17 @@ impl OutboxTables {
         let Some(queued) = m.queued.get_mut(&seq) else {
             return false;
         };
+        let mut notes = Notes {
+            log: &mut self.log,
+            merchant: merchant_id,
+        };
         let delivery = &mut queued.delivery;
         if *result != DeliveryResult::Delivered {
             delivery.attempts = delivery.attempts.saturating_add(1);
         }
         match result {
             DeliveryResult::Delivered => {
-                m.remove(seq);
+                m.remove(&mut notes, seq);
             }
             DeliveryResult::Retry {
                 next_attempt_at,
@@ -153,11 +187,21 @@ impl OutboxTables {
             } => {
                 delivery.next_attempt_at = *next_attempt_at;
                 delivery.last_error = Some(error.clone());
+                notes.note(|merchant| Row::Delivery {
+                    merchant,
+                    seq,
+                    delivery: delivery.clone(),
+                });
             }
-            DeliveryResult::DeadLetter { reason } => m.bury(seq, reason, now),
+            DeliveryResult::DeadLetter { reason } => m.bury(&mut notes, seq, reason, now),
             DeliveryResult::Gone { reason } => {
                 let endpoint = delivery.endpoint.id.clone();
-                m.bury(seq, reason, now);
+                m.bury(&mut notes, seq, reason, now);
+                notes.note(|merchant| Row::Stopped {
+                    merchant,
+                    endpoint: endpoint.clone(),
+                    stopped: true,
+                });
                 m.stopped.insert(endpoint);
             }
         }
@@ -193,16 +237,33 @@ impl OutboxTables {
         let Some(letter) = m.dead.remove(delivery_id) else {
             return false;
         };
-        let old = letter.delivery;
-        m.stopped.remove(&old.endpoint.id);
-        let id = m.next_id();
-        m.enqueue(Delivery {
-            id,
-            attempts: 0,
-            next_attempt_at: now,
-            last_error: None,
-            ..old
+        let mut notes = Notes {
+            log: &mut self.log,
+            merchant: merchant_id,
+        };
+        notes.note(|merchant| Row::DeadLetterGone {
+            merchant,
+            id: delivery_id.to_string(),
         });
+        let old = letter.delivery;
+        if m.stopped.remove(&old.endpoint.id) {
+            notes.note(|merchant| Row::Stopped {
+                merchant,
+                endpoint: old.endpoint.id.clone(),
+                stopped: false,
+            });
+        }
+        let id = m.next_id(&mut notes);
+        m.enqueue(
+            &mut notes,
+            Delivery {
+                id,
+                attempts: 0,
+                next_attempt_at: now,
+                last_error: None,
+                ..old
+            },
+        );
         true
     }
 
@@ -211,6 +272,10 @@ impl OutboxTables {
             stopped: false,
             ..endpoint.clone()
         };
+        self.log.note(|| Row::Endpoint {
+            merchant: merchant_id.to_string(),
+            endpoint: stored.clone(),
+        });
         self.merchants
             .entry(merchant_id.to_string())
             .or_default()
@@ -235,9 +300,83 @@ impl OutboxTables {
     }
 
     pub(crate) fn remove_endpoint(&mut self, merchant_id: &str, endpoint_id: &str) -> bool {
-        self.merchants
+        let removed = self
+            .merchants
             .get_mut(merchant_id)
-            .is_some_and(|m| m.endpoints.remove(endpoint_id).is_some())
+            .is_some_and(|m| m.endpoints.remove(endpoint_id).is_some());
+        if removed {
+            self.log.note(|| Row::EndpointGone {
+                merchant: merchant_id.to_string(),
+                id: endpoint_id.to_string(),
+            });
+        }
+        removed
+    }
+}
+
+impl OutboxTables {
+    /// Puts back a row read from a durable copy (see `embedded/`); every delivery comes back
+    /// unleased. Call [`OutboxTables::restored`] after the last row.
+    pub(crate) fn restore(&mut self, row: Row) {
+        let merchants = &mut self.merchants;
+        fn outbox(
+            merchants: &mut HashMap<String, MerchantOutbox>,
+            merchant: String,
+        ) -> &mut MerchantOutbox {
+            merchants.entry(merchant).or_default()
+        }
+        match row {
+            Row::Delivery {
+                merchant,
+                seq,
+                delivery,
+            } => {
+                let m = outbox(merchants, merchant);
+                m.last_seq = m.last_seq.max(seq);
+                m.queued.insert(
+                    seq,
+                    Queued {
+                        delivery,
+                        lease: None,
+                    },
+                );
+            }
+            Row::DeadLetter { merchant, letter } => {
+                outbox(merchants, merchant)
+                    .dead
+                    .insert(letter.delivery.id.clone(), letter);
+            }
+            Row::OutboxSeq { merchant, seq } => {
+                let m = outbox(merchants, merchant);
+                m.last_seq = m.last_seq.max(seq);
+            }
+            Row::Stopped {
+                merchant,
+                endpoint,
+                stopped: true,
+            } => {
+                outbox(merchants, merchant).stopped.insert(endpoint);
+            }
+            Row::Endpoint { merchant, endpoint } => {
+                outbox(merchants, merchant)
+                    .endpoints
+                    .insert(endpoint.id.clone(), endpoint);
+            }
+            _ => {}
+        }
+    }
+
+    /// Rebuilds each subject's queue from the restored deliveries (write order).
+    pub(crate) fn restored(&mut self) {
+        for m in self.merchants.values_mut() {
+            m.subjects.clear();
+            for (seq, queued) in &m.queued {
+                m.subjects
+                    .entry(queued.delivery.subject.clone())
+                    .or_default()
+                    .push_back(*seq);
+            }
+        }
     }
 }
 
@@ -250,35 +389,51 @@ fn seq_of(delivery_id: &str) -> Option<u64> {
 }
 
 impl MerchantOutbox {
-    fn next_id(&mut self) -> String {
+    fn next_id(&mut self, notes: &mut Notes<'_>) -> String {
         self.last_seq += 1;
-        format!("{}-0", self.last_seq)
+        let seq = self.last_seq;
+        notes.note(|merchant| Row::OutboxSeq { merchant, seq });
+        format!("{seq}-0")
     }
 
     /// A fresh delivery of `event` to one address.
-    fn push(&mut self, event: &OutboxEvent, subject: String, endpoint: Endpoint) {
-        let id = self.next_id();
-        self.enqueue(Delivery {
-            id,
-            event_id: event.event_id.clone(),
-            event_type: event.event_type.clone(),
-            merchant_id: event.merchant_id.clone(),
-            subject,
-            created_at: event.created_at,
-            correlator: event.correlator.clone(),
-            body: event.body.clone(),
-            endpoint,
-            attempts: 0,
-            next_attempt_at: event.created_at,
-            last_error: None,
-        });
+    fn push(
+        &mut self,
+        notes: &mut Notes<'_>,
+        event: &OutboxEvent,
+        subject: String,
+        endpoint: Endpoint,
+    ) {
+        let id = self.next_id(notes);
+        self.enqueue(
+            notes,
+            Delivery {
+                id,
+                event_id: event.event_id.clone(),
+                event_type: event.event_type.clone(),
+                merchant_id: event.merchant_id.clone(),
+                subject,
+                created_at: event.created_at,
+                correlator: event.correlator.clone(),
+                body: event.body.clone(),
+                endpoint,
+                attempts: 0,
+                next_attempt_at: event.created_at,
+                last_error: None,
+            },
+        );
     }
 
     /// Adds a delivery at the tail of its subject, held by nobody.
-    fn enqueue(&mut self, delivery: Delivery) {
+    fn enqueue(&mut self, notes: &mut Notes<'_>, delivery: Delivery) {
         let Some(seq) = seq_of(&delivery.id) else {
             return;
         };
+        notes.note(|merchant| Row::Delivery {
+            merchant,
+            seq,
+            delivery: delivery.clone(),
+        });
         self.subjects
             .entry(delivery.subject.clone())
             .or_default()
@@ -301,8 +456,9 @@ impl MerchantOutbox {
     }
 
     /// Takes a delivery out of the queue (and out of its subject's order).
-    fn remove(&mut self, seq: u64) -> Option<Delivery> {
+    fn remove(&mut self, notes: &mut Notes<'_>, seq: u64) -> Option<Delivery> {
         let queued = self.queued.remove(&seq)?;
+        notes.note(|merchant| Row::DeliveryGone { merchant, seq });
         let subject = &queued.delivery.subject;
         if let Some(order) = self.subjects.get_mut(subject) {
             order.retain(|s| *s != seq);
@@ -314,16 +470,18 @@ impl MerchantOutbox {
     }
 
     /// Moves a queued delivery to the dead letters.
-    fn bury(&mut self, seq: u64, reason: &str, now: DateTime<Utc>) {
-        if let Some(delivery) = self.remove(seq) {
-            self.dead.insert(
-                delivery.id.clone(),
-                DeadLetter {
-                    delivery,
-                    reason: reason.to_string(),
-                    failed_at: now,
-                },
-            );
+    fn bury(&mut self, notes: &mut Notes<'_>, seq: u64, reason: &str, now: DateTime<Utc>) {
+        if let Some(delivery) = self.remove(notes, seq) {
+            let letter = DeadLetter {
+                delivery,
+                reason: reason.to_string(),
+                failed_at: now,
+            };
+            notes.note(|merchant| Row::DeadLetter {
+                merchant,
+                letter: letter.clone(),
+            });
+            self.dead.insert(letter.delivery.id.clone(), letter);
         }
     }
 }

@@ -6,6 +6,7 @@ use std::collections::{BTreeSet, HashMap};
 use chrono::{DateTime, Utc};
 use switchboard_core::{Amount, RefundRecord};
 
+use crate::journal::{Journaled, Row, RowLog};
 use crate::query::SortOrder;
 use crate::refunds::{over_remaining, RefundInsert, RefundPage, RefundQuery};
 use crate::{IdempotencyKey, StoreError, UpdateOutcome};
@@ -21,6 +22,14 @@ pub(crate) struct RefundTables {
     keys: HashMap<(String, IdempotencyKey), String>,
     /// (merchant, payment id) → (creation time, refund id), every phase.
     by_payment: HashMap<(String, String), ByCreation>,
+    /// This step's changed rows (see `journal.rs`).
+    pub(crate) log: RowLog,
+}
+
+impl Journaled for RefundTables {
+    fn log(&mut self) -> &mut RowLog {
+        &mut self.log
+    }
 }
 
 impl RefundTables {
@@ -69,12 +78,18 @@ impl RefundTables {
         for key in keys {
             self.keys
                 .insert((merchant.clone(), key.clone()), record.id.clone());
+            self.log.note(|| Row::RefundKey {
+                merchant: merchant.clone(),
+                key: key.clone(),
+                id: record.id.clone(),
+            });
         }
         self.by_payment
             .entry((merchant.clone(), record.payment_id.clone()))
             .or_default()
             .insert((record.created_at, record.id.clone()));
         self.refunds.insert(slot, record.clone());
+        self.log.note(|| Row::Refund(record.clone()));
         Ok(RefundInsert::Inserted)
     }
 
@@ -92,11 +107,9 @@ impl RefundTables {
             return UpdateOutcome::Conflict(Box::new(stored.clone()));
         }
         *stored = record.clone();
+        self.log.note(|| Row::Refund(record.clone()));
         for key in release {
-            let k = (record.merchant_id.clone(), key.clone());
-            if self.keys.get(&k) == Some(&record.id) {
-                self.keys.remove(&k);
-            }
+            self.free_key(&record.merchant_id, key.clone(), &record.id);
         }
         UpdateOutcome::Updated
     }
@@ -150,20 +163,53 @@ impl RefundTables {
         }
         for (_, id) in self.by_payment.remove(&slot).into_iter().flatten() {
             if let Some(refund) = self.refunds.remove(&(merchant_id.to_string(), id.clone())) {
+                self.log.note(|| Row::RefundGone {
+                    merchant: merchant_id.to_string(),
+                    id: id.clone(),
+                });
                 let keys = refund
                     .client_correlator
                     .iter()
                     .map(|c| IdempotencyKey::ClientCorrelator(c.clone()))
                     .chain([IdempotencyKey::ReferenceCode(refund.reference_code.clone())]);
                 for key in keys {
-                    let k = (merchant_id.to_string(), key);
-                    if self.keys.get(&k) == Some(&id) {
-                        self.keys.remove(&k);
-                    }
+                    self.free_key(merchant_id, key, &id);
                 }
             }
         }
         true
+    }
+
+    /// Puts back a row read from a durable copy (see `embedded/`).
+    pub(crate) fn restore(&mut self, row: Row) {
+        match row {
+            Row::Refund(record) => {
+                self.by_payment
+                    .entry((record.merchant_id.clone(), record.payment_id.clone()))
+                    .or_default()
+                    .insert((record.created_at, record.id.clone()));
+                self.refunds
+                    .insert((record.merchant_id.clone(), record.id.clone()), record);
+            }
+            Row::RefundKey { merchant, key, id } => {
+                self.keys.insert((merchant, key), id);
+            }
+            _ => {}
+        }
+    }
+
+    /// Frees `key` if it still names refund `id`.
+    fn free_key(&mut self, merchant_id: &str, key: IdempotencyKey, id: &str) {
+        let slot = (merchant_id.to_string(), key);
+        if self.keys.get(&slot).is_some_and(|held| held == id) {
+            self.keys.remove(&slot);
+            let (merchant, key) = slot;
+            self.log.note(|| Row::RefundKeyFreed {
+                merchant,
+                key,
+                id: id.to_string(),
+            });
+        }
     }
 
     pub(crate) fn all_of_payment(&self, merchant_id: &str, payment_id: &str) -> Vec<RefundRecord> {

@@ -354,12 +354,35 @@ fn free_port(cluster: bool) -> u16 {
 }
 
 fn fresh_dir() -> PathBuf {
+    fresh_dir_named("redis")
+}
+
+/// A directory that is removed when dropped (an embedded store's `data_dir` in tests).
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    pub fn new(name: &str) -> TempDir {
+        TempDir(fresh_dir_named(name))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn fresh_dir_named(name: &str) -> PathBuf {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());
     let dir = std::env::temp_dir().join(format!(
-        "switchboard-redis-{}-{}-{nanos}",
+        "switchboard-{name}-{}-{}-{nanos}",
         std::process::id(),
         NEXT.fetch_add(1, Ordering::Relaxed)
     ));

@@ -58,6 +58,9 @@ pub struct ServerConfig {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StoreBackend {
+    /// Durable on one node: a memory working copy and a redb file in `data_dir` (the default).
+    Embedded,
+    /// One process, nothing kept across a restart (tests and development).
     Memory,
     Redis,
 }
@@ -66,6 +69,10 @@ pub enum StoreBackend {
 #[serde(deny_unknown_fields)]
 pub struct StoreConfig {
     pub backend: StoreBackend,
+    /// Embedded store: the directory of its data file (created if missing; relative paths from the
+    /// working directory).
+    #[serde(default = "default_data_dir")]
+    pub data_dir: std::path::PathBuf,
     /// Redis URL (`redis://[:password@]host:port[/db]`); for a cluster, any one node.
     pub url: Secret,
     /// Redis Cluster: connect through `nodes` (or `url` when the list is empty).
@@ -81,7 +88,8 @@ pub struct StoreConfig {
     /// How long a clientCorrelator / referenceCode claim is kept (memory store: also how long a
     /// finished record stays after it finished).
     pub idempotency_ttl_secs: u64,
-    /// Memory store: at most this many payment and top-up records (oldest finished go first).
+    /// Memory and embedded stores: at most this many payment and top-up records (oldest finished
+    /// go first).
     #[serde(default = "default_memory_max_records")]
     pub memory_max_records: usize,
     pub response_timeout_ms: u64,
@@ -112,6 +120,10 @@ pub struct AuthConfig {
     /// accepts the others' tokens; `true` allows per-process generated ones on purpose (tests, demos).
     #[serde(default)]
     pub allow_ephemeral_keys: bool,
+}
+
+fn default_data_dir() -> std::path::PathBuf {
+    "data".into()
 }
 
 fn default_memory_max_records() -> usize {

@@ -33,6 +33,11 @@ pub fn validate(config: &Config) -> Result<(), String> {
         ));
     }
     let store = &config.store;
+    if store.backend == crate::config::StoreBackend::Embedded
+        && store.data_dir.as_os_str().is_empty()
+    {
+        problems.push("store.data_dir must name a directory for the embedded store".into());
+    }
     if store.backend == crate::config::StoreBackend::Redis {
         let url = store.url.expose();
         let urls = std::iter::once(url).chain(store.nodes.iter().map(String::as_str));
@@ -388,9 +393,23 @@ mod tests {
     fn redis_settings_are_checked_only_when_used() {
         let mut c = defaults();
         c.store.url = switchboard_core::Secret::new("http://not-redis");
-        assert!(validate(&c).is_ok(), "memory backend ignores the redis url");
+        assert!(
+            validate(&c).is_ok(),
+            "the embedded backend ignores the redis url"
+        );
         c.store.backend = crate::config::StoreBackend::Redis;
         assert!(validate(&c).unwrap_err().contains("redis://"));
+    }
+
+    #[test]
+    fn the_embedded_store_is_the_default_and_needs_a_data_dir() {
+        let mut c = defaults();
+        assert_eq!(c.store.backend, crate::config::StoreBackend::Embedded);
+        assert_eq!(c.store.data_dir, std::path::Path::new("data"));
+        c.store.data_dir = std::path::PathBuf::new();
+        assert!(validate(&c).unwrap_err().contains("store.data_dir"));
+        c.store.backend = crate::config::StoreBackend::Memory;
+        assert!(validate(&c).is_ok(), "the memory store has no data_dir");
     }
 
     #[test]

@@ -302,6 +302,7 @@ impl Observer {
             .map(|_| AtomicHistogram::default())
             .collect();
         let backend = match config.store.backend {
+            crate::config::StoreBackend::Embedded => "embedded",
             crate::config::StoreBackend::Memory => "memory",
             crate::config::StoreBackend::Redis => "redis",
         };
