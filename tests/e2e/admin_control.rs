@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use switchboard_tests::{body_of, eventually, Env, TestGateway, Timing, ADMIN};
 
 use crate::assert_error;
-use crate::observe::ADMIN_TOKEN;
+use crate::observe::{metrics_text, ADMIN_TOKEN};
 
 const CHANNEL: &str = "movistar_es_sandbox";
 const VIEWER_TOKEN: &str = "viewer-secret-token";
@@ -99,6 +99,8 @@ pub async fn ops_pause_a_channel_and_the_audit_log_says_who(env: Env) {
     assert_error(res, 503, "UNAVAILABLE").await;
     gw.closing_barrier().await;
     assert_eq!(gw.sandbox().total_charges(), charged, "nothing was sent");
+    let gauge = format!("switchboard_channel_health{{channel=\"{CHANNEL}\"}} 3");
+    assert!(metrics_text(&gw).await.contains(&gauge), "{gauge}");
 
     // Re-weighted and enabled again: payments flow; the override shows, the state is cleared.
     let res = patch(
@@ -122,6 +124,8 @@ pub async fn ops_pause_a_channel_and_the_audit_log_says_who(env: Env) {
         .create(&token, &TestGateway::body("+34600000001", 1.0))
         .await;
     assert_eq!(res.status(), 201);
+    let gauge = format!("switchboard_channel_health{{channel=\"{CHANNEL}\"}} 0");
+    assert!(metrics_text(&gw).await.contains(&gauge), "{gauge}");
 
     // The audit log, newest first, names the token.
     let audit = admin_json(&gw, "/admin/audit?limit=10").await;

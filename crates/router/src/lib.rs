@@ -71,6 +71,15 @@ impl Channel {
         }
     }
 
+    /// The channel's circuit as one summary (the worst of its operations), ops' override first.
+    pub fn circuit(&self) -> CircuitState {
+        match self.control.circuit() {
+            CircuitOverride::Open => CircuitState::Open,
+            CircuitOverride::Closed => CircuitState::Closed,
+            CircuitOverride::Auto => self.health.circuit(),
+        }
+    }
+
     /// May a new request for `capability` be sent now? Ops' override first, then the breaker.
     pub fn admit(&self, capability: Capability) -> Admission {
         match self.control.circuit() {

@@ -221,6 +221,16 @@ impl RedisCluster {
         }
     }
 
+    /// Starts the node on `port` again (same directory, so the same cluster identity): a killed
+    /// master comes back as a replica of the one promoted in its place. Returns once every master
+    /// has `replicas` replicas in sync again.
+    pub fn restart(&mut self, port: u16, replicas: usize) {
+        if let Some(node) = self.nodes.iter_mut().find(|n| n.port == port) {
+            node.restart();
+        }
+        self.wait_until_replicated(replicas);
+    }
+
     /// Waits until the surviving nodes agree that every slot is served again (a replica took
     /// over the killed master's slots).
     pub fn wait_until_failed_over(&self) {

@@ -89,7 +89,7 @@ pub(super) fn control_view(channel: &Channel) -> Value {
 fn health(live: Option<&Channel>) -> Value {
     match live {
         Some(channel) => {
-            let circuit = channel.health.circuit();
+            let circuit = channel.circuit();
             json!({
                 "circuit": circuit,
                 "value": circuit.gauge(),

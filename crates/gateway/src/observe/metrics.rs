@@ -15,7 +15,7 @@ use switchboard_router::Router;
 use super::histogram::AtomicHistogram;
 use super::{CallResult, Kind, Limit, Observer, Outcome, STORE_OPS, WEBHOOK_OUTCOMES};
 
-/// `switchboard_channel_health` of a channel disabled in configuration (0–2 are
+/// `switchboard_channel_health` of a channel disabled in configuration or by ops (0–2 are
 /// `CircuitState::gauge`: closed, half-open, open).
 pub const DISABLED: i64 = 3;
 
@@ -197,12 +197,18 @@ impl Exposition {
         )?;
         let mut d = e.encode_descriptor(
             "switchboard_channel_health",
-            "Channel circuit (the worst of its operations): 0 closed, 1 half-open (probing), 2 open (skipped for new requests), 3 disabled in configuration.",
+            "Channel circuit (the worst of its operations, or as ops forced it): 0 closed, 1 half-open (probing), 2 open (skipped for new requests), 3 disabled (in configuration, or disabled/draining by ops).",
             None,
             MetricType::Gauge,
         )?;
         for channel in self.router.channels() {
-            let v = channel.health.circuit().gauge();
+            // Taken out of routing by ops (disabled or draining) reads as disabled; a circuit ops
+            // forced open or closed reads as forced.
+            let v = if channel.takes_new_requests() {
+                channel.circuit().gauge()
+            } else {
+                DISABLED
+            };
             labelled(&mut d, &[("channel", channel.id.as_str())], |m| {
                 m.encode_gauge(&v)
             })?;
