@@ -186,3 +186,65 @@ async fn a_channel_disabled_on_one_replica_is_disabled_on_every_replica() {
         gw.stop().await;
     }
 }
+
+/// The `1m` attempts of `channel` as `/admin/channels` shows them.
+async fn attempts(gw: &TestGateway, channel: &str) -> u64 {
+    let doc = admin_json(gw, "/admin/channels").await;
+    doc["channels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == channel)
+        .and_then(|c| c["stats"]["1m"]["attempts"].as_u64())
+        .unwrap_or_else(|| panic!("{channel} attempts in {doc}"))
+}
+
+/// Two channels for one operator, payments running, one drained in the middle: every payment in
+/// flight finishes (each charged once), and afterwards nothing new goes to the drained channel.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn draining_finishes_what_is_in_flight_and_sends_nothing_new() {
+    const TWIN: &str = "movistar_es_twin";
+    let gw = Env::memory()
+        .start_with(Timing::default(), |c| {
+            let twin = c.channels[CHANNEL].clone();
+            c.channels.insert(TWIN.into(), twin);
+        })
+        .await;
+    let token = gw.demo_token().await;
+    let phone = |i: usize| format!("+34601{i:04}01");
+    let load = futures::future::join_all((0..40).map(|i| {
+        let (gw, token) = (&gw, &token);
+        async move {
+            let res = gw.create(token, &TestGateway::body(&phone(i), 1.0)).await;
+            (res.status().as_u16(), body_of(res).await)
+        }
+    }));
+    let drain = async {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        patch(&gw, ADMIN_TOKEN, CHANNEL, json!({"state": "draining"})).await
+    };
+    let (answers, drained) = tokio::join!(load, drain);
+    assert_eq!(drained.status(), 200);
+    for (status, body) in &answers {
+        assert_eq!(*status, 201, "{body}");
+        assert_eq!(body["paymentStatus"], "succeeded", "{body}");
+        let id = body["paymentId"].as_str().unwrap();
+        assert_eq!(gw.charges_for_payment(id), 1, "{id}");
+    }
+    assert_eq!(control_of(&gw, CHANNEL).await["in_flight"], 0);
+
+    let (drained_before, twin_before) = (attempts(&gw, CHANNEL).await, attempts(&gw, TWIN).await);
+    for i in 40..50 {
+        let res = gw.create(&token, &TestGateway::body(&phone(i), 1.0)).await;
+        assert_eq!(res.status(), 201);
+    }
+    assert_eq!(
+        attempts(&gw, CHANNEL).await,
+        drained_before,
+        "nothing new while draining"
+    );
+    assert_eq!(attempts(&gw, TWIN).await, twin_before + 10);
+    gw.closing_barrier().await;
+    assert_eq!(gw.sandbox().total_charges(), 50);
+    gw.stop().await;
+}
