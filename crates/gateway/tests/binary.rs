@@ -40,24 +40,26 @@ async fn wait_healthy(base: &str) -> bool {
     false
 }
 
-#[tokio::test]
-async fn runs_on_the_embedded_defaults_with_an_env_override_and_takes_a_payment() {
-    let port = free_port();
-    // An empty working directory: no config/ folder, so only the embedded defaults and the env apply.
-    let dir = temp_dir("defaults");
+/// The binary serving on `port` from `dir` with `args`, once healthy; killed when the guard drops.
+async fn serve(dir: &std::path::Path, port: u16, args: &[&std::ffi::OsStr]) -> (Killed, String) {
     let child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
-        .current_dir(&dir)
+        .current_dir(dir)
+        .args(args)
         .env("SWITCHBOARD_SERVER__PORT", port.to_string())
         .env("SWITCHBOARD_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let _guard = Killed(child);
+    let guard = Killed(child);
     let base = format!("http://127.0.0.1:{port}");
     assert!(wait_healthy(&base).await, "switchboard did not come up");
-    let client = reqwest::Client::new();
-    let token: serde_json::Value = client
+    (guard, base)
+}
+
+/// The demo merchant's token answer (client credentials).
+async fn demo_token(client: &reqwest::Client, base: &str) -> serde_json::Value {
+    client
         .post(format!("{base}/oauth2/token"))
         .basic_auth("demo-merchant", Some("demo-secret"))
         .form(&[("grant_type", "client_credentials")])
@@ -66,7 +68,17 @@ async fn runs_on_the_embedded_defaults_with_an_env_override_and_takes_a_payment(
         .unwrap()
         .json()
         .await
-        .unwrap();
+        .unwrap()
+}
+
+#[tokio::test]
+async fn runs_on_the_embedded_defaults_with_an_env_override_and_takes_a_payment() {
+    let port = free_port();
+    // An empty working directory: no config/ folder, so only the embedded defaults and the env apply.
+    let dir = temp_dir("defaults");
+    let (_guard, base) = serve(&dir, port, &[]).await;
+    let client = reqwest::Client::new();
+    let token = demo_token(&client, &base).await;
     let token = token["access_token"].as_str().unwrap();
     let res = client
         .post(format!("{base}/carrier-billing/v0.5/payments"))
@@ -183,30 +195,14 @@ async fn the_conformance_profile_expires_tokens_and_limits_the_rate() {
         .join("../../config/profiles/conformance.toml");
     // Its own working directory: the embedded store's data/ goes there.
     let dir = temp_dir("conformance");
-    let child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
-        .current_dir(&dir)
-        .arg("--config")
-        .arg(&profile)
-        .env("SWITCHBOARD_SERVER__PORT", port.to_string())
-        .env("SWITCHBOARD_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let _guard = Killed(child);
-    let base = format!("http://127.0.0.1:{port}");
-    assert!(wait_healthy(&base).await, "switchboard did not come up");
+    let (_guard, base) = serve(
+        &dir,
+        port,
+        &[std::ffi::OsStr::new("--config"), profile.as_os_str()],
+    )
+    .await;
     let client = reqwest::Client::new();
-    let token: serde_json::Value = client
-        .post(format!("{base}/oauth2/token"))
-        .basic_auth("demo-merchant", Some("demo-secret"))
-        .form(&[("grant_type", "client_credentials")])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let token = demo_token(&client, &base).await;
     assert_eq!(token["expires_in"], 5, "{token}");
     let token = token["access_token"].as_str().unwrap().to_string();
     let list = || {
