@@ -20,9 +20,11 @@ use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_otlp::{Protocol, WithExportConfig, WithHttpConfig};
 use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider};
 use opentelemetry_sdk::Resource;
+use std::io::IsTerminal;
 use tracing_subscriber::filter;
 use tracing_subscriber::layer::{Layer as _, SubscriberExt};
 use tracing_subscriber::util::SubscriberInitExt;
+
 use tracing_subscriber::EnvFilter;
 
 pub use config::TelemetryConfig;
@@ -102,7 +104,13 @@ pub fn init(config: &TelemetryConfig, log_filter: EnvFilter) -> Result<Telemetry
             }))
     });
     tracing_subscriber::registry()
-        .with(tracing_subscriber::fmt::layer().with_filter(log_filter))
+        .with(
+            tracing_subscriber::fmt::layer()
+                // Colour codes only for a person at a terminal: a log file or collector gets plain
+                // text (and the escape sequences cost formatting on every line).
+                .with_ansi(std::io::stdout().is_terminal())
+                .with_filter(log_filter),
+        )
         .with(otel)
         .try_init()
         .map_err(|e| format!("cannot install the tracing subscriber: {e}"))?;
