@@ -124,6 +124,8 @@ scenarios! {
     topup::amounts_line_types_and_operators_are_checked_before_anything_is_sent,
     topup::pending_unknown_and_failed_top_ups_settle_correctly,
     topup::esim_orders_return_an_activation_code,
+    topup::esim_orders_are_idempotent_on_the_merchant_order_id,
+    topup::an_esim_order_whose_answer_was_lost_is_sent_again_under_its_reference,
     topup::top_up_scopes_are_enforced,
     topup::mnp_overrides_route_payments_and_lookups,
     topup::top_ups_fail_over_only_when_the_primary_provably_did_nothing,

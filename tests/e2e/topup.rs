@@ -2,6 +2,7 @@
 
 use reqwest::Method;
 use serde_json::{json, Value};
+use switchboard_tests::fault_proxy::{Fault, FaultProxy};
 use switchboard_tests::{body_of, Env, OpenApi, TestGateway};
 
 use std::sync::LazyLock;
@@ -347,6 +348,137 @@ pub async fn esim_orders_return_an_activation_code(env: Env) {
         .await
         .unwrap();
     assert_topup_error(unknown, 404, "NOT_FOUND").await;
+    gw.stop().await;
+}
+
+/// `POST /esim/orders` with the merchant's `external_order_id`.
+async fn order_esim(
+    gw: &TestGateway,
+    token: &str,
+    product: &str,
+    key: Option<&str>,
+) -> (u16, Value) {
+    let mut body = json!({ "product_id": product });
+    if let Some(key) = key {
+        body["external_order_id"] = json!(key);
+    }
+    let res = gw
+        .call(Method::POST, "/esim/orders", token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    (res.status().as_u16(), body_of(res).await)
+}
+
+/// The merchant's `external_order_id` is the order's idempotency key: an identical retry is the
+/// same order (one profile bought), another product under it is 409, no key is a new order each
+/// time; the order is readable by its merchant only.
+pub async fn esim_orders_are_idempotent_on_the_merchant_order_id(env: Env) {
+    let gw = env.start().await;
+    let token = gw.demo_token().await;
+    gw.wait_for_catalogue(&token).await;
+    let travel = "orange-fr-bundle-travel-2gb-30d";
+    let (status, first) = order_esim(&gw, &token, travel, Some("esim-idem")).await;
+    assert_eq!(status, 201, "{first}");
+    TOPUP.check("EsimOrder", &first);
+    assert_eq!(first["external_order_id"], "esim-idem");
+    assert_eq!(first["operator_id"], "orange-fr");
+    let (status, again) = order_esim(&gw, &token, travel, Some("esim-idem")).await;
+    assert_eq!(status, 201, "{again}");
+    assert_eq!(again, first, "an identical retry is the same order");
+    assert_eq!(gw.sandbox().esim_orders_made(), 1);
+
+    let (status, other) =
+        order_esim(&gw, &token, "orange-fr-bundle-5gb-7d", Some("esim-idem")).await;
+    assert_eq!(status, 409, "{other}");
+    assert_eq!(other["code"], "CONFLICT", "{other}");
+    assert_eq!(
+        gw.sandbox().esim_orders_made(),
+        1,
+        "nothing sent for a reused key"
+    );
+
+    let (_, a) = order_esim(&gw, &token, travel, None).await;
+    let (_, b) = order_esim(&gw, &token, travel, None).await;
+    assert_ne!(
+        a["order_id"], b["order_id"],
+        "without a key every request is an order"
+    );
+    assert!(a.get("external_order_id").is_none(), "{a}");
+    assert_eq!(gw.sandbox().esim_orders_made(), 3);
+
+    let path = format!("/esim/orders/{}", first["order_id"].as_str().unwrap());
+    let read = gw.call(Method::GET, &path, &token).send().await.unwrap();
+    assert_eq!(read.status(), 200);
+    let read = body_of(read).await;
+    TOPUP.check("EsimOrder", &read);
+    assert_eq!(read, first);
+    let other_merchant = gw.token("demo-merchant-2", "demo-secret-2").await;
+    let hidden = gw
+        .call(Method::GET, &path, &other_merchant)
+        .send()
+        .await
+        .unwrap();
+    assert_topup_error(hidden, 404, "NOT_FOUND").await;
+    let (status, theirs) = order_esim(&gw, &other_merchant, travel, Some("esim-idem")).await;
+    assert_eq!(status, 201, "keys are per merchant: {theirs}");
+    assert_ne!(theirs["order_id"], first["order_id"]);
+    let missing = gw
+        .call(
+            Method::GET,
+            "/esim/orders/esim_00000000000000000000000000000000",
+            &token,
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_topup_error(missing, 404, "NOT_FOUND").await;
+    gw.stop().await;
+}
+
+/// The provider made the profile but its answer was lost: the merchant's retry sends the order
+/// again under the same reference, the provider answers with the profile it made, and the
+/// merchant gets it — one eSIM bought.
+pub async fn an_esim_order_whose_answer_was_lost_is_sent_again_under_its_reference(env: Env) {
+    let sandbox = std::net::SocketAddr::from(([127, 0, 0, 1], switchboard_tests::free_port()));
+    let proxy = FaultProxy::start(sandbox).await;
+    let through = format!("http://{}/topup-primary", proxy.addr());
+    let gw = env
+        .start_with(Default::default(), |c| {
+            c.sandbox.listen = sandbox;
+            c.channels
+                .get_mut("topup_primary")
+                .expect("the primary top-up channel")
+                .base_url = through;
+        })
+        .await;
+    let token = gw.demo_token().await;
+    gw.wait_for_catalogue(&token).await;
+    let travel = "orange-fr-bundle-travel-2gb-30d";
+    // The order reaches the provider; the connection is reset before any byte of its answer.
+    proxy.set(Fault::ResetAfter(0));
+    let (status, lost) = order_esim(&gw, &token, travel, Some("esim-lost")).await;
+    proxy.set(Fault::None);
+    assert!(
+        status >= 500,
+        "an unknown outcome is not an order: {status} {lost}"
+    );
+    assert!(lost["code"].is_string(), "{lost}");
+    assert_eq!(gw.sandbox().esim_orders_made(), 1, "the provider made it");
+
+    let (status, order) = order_esim(&gw, &token, travel, Some("esim-lost")).await;
+    assert_eq!(status, 201, "{order}");
+    TOPUP.check("EsimOrder", &order);
+    assert!(order["qr_code"].as_str().unwrap().starts_with("LPA:1$"));
+    assert_eq!(
+        gw.sandbox().esim_orders_made(),
+        1,
+        "sent again, not bought twice"
+    );
+    let (_, replay) = order_esim(&gw, &token, travel, Some("esim-lost")).await;
+    assert_eq!(replay, order);
+    assert_eq!(gw.sandbox().esim_orders_made(), 1);
     gw.stop().await;
 }
 

@@ -3,6 +3,7 @@
 pub mod correlator;
 pub mod currency;
 pub mod error;
+pub mod esim;
 pub mod fingerprint;
 pub mod money;
 pub mod msisdn;
@@ -17,6 +18,7 @@ pub mod trace_context;
 pub mod upstream;
 
 pub use error::{ApiError, ErrorCode};
+pub use esim::{EsimOrderRecord, EsimOrderStatus, NewEsimOrder};
 pub use fingerprint::fingerprint;
 pub use money::{Amount, Currency, Money};
 pub use msisdn::Msisdn;

@@ -165,6 +165,11 @@ impl SandboxHandle {
             .unwrap_or(0)
     }
 
+    /// Every clientCorrelator charged, with its number of charges (operators and platforms).
+    pub fn charged_correlators(&self) -> std::collections::BTreeMap<String, u32> {
+        self.state.charges(Instant::now()).by_client_correlator
+    }
+
     /// All charges applied (operators and platforms).
     pub fn total_charges(&self) -> u32 {
         self.state.charges(Instant::now()).total
@@ -212,6 +217,11 @@ impl SandboxHandle {
             .get(external_tx_id)
             .copied()
             .unwrap_or(0)
+    }
+
+    /// eSIM profiles the top-up providers made (a replayed order is not another).
+    pub fn esim_orders_made(&self) -> usize {
+        self.state.topup.store.esim_orders_made()
     }
 
     /// The URLs registered with `POST /{provider}/webhooks` at this top-up provider.

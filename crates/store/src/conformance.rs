@@ -2,6 +2,7 @@
 //! factory for fresh, empty stores, so memory, Redis and Redis Cluster are held to the same rules.
 
 mod controls;
+mod esim;
 mod limits;
 mod lists;
 pub mod mnp;
@@ -117,6 +118,7 @@ fn rc(key: &str) -> IdempotencyKey {
 
 /// Runs every check, each on a fresh store from `fresh`.
 mod refunds;
+pub use esim::sample_esim_order;
 pub use refunds::sample_refund;
 
 pub async fn run_all<S, F, Fut>(fresh: F)
@@ -150,6 +152,7 @@ where
     single_use_markers(Arc::new(fresh().await)).await;
 
     refunds::run(&fresh).await;
+    esim::run(&fresh).await;
     limits::run_all(&fresh).await;
     lists::run(&fresh).await;
     outbox::run(&fresh).await;

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use switchboard_core::{Msisdn, PaymentRecord, RefundRecord, TopUpRecord};
+use switchboard_core::{EsimOrderRecord, Msisdn, PaymentRecord, RefundRecord, TopUpRecord};
 
 use crate::{
     AuditEntry, DeadLetter, Delivery, IdempotencyKey, Milli, RoutingControls, SpendPeriod,
@@ -43,6 +43,13 @@ pub(crate) enum Row {
     TopUpClaimFreed {
         merchant: String,
         external_tx_id: String,
+        id: String,
+    },
+    EsimOrder(EsimOrderRecord),
+    /// The merchant's eSIM order key (kept as long as the order).
+    EsimKey {
+        merchant: String,
+        key: String,
         id: String,
     },
     Refund(RefundRecord),

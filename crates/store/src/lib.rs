@@ -8,6 +8,7 @@ mod embedded;
 mod journal;
 mod limits;
 mod memory;
+mod memory_esim;
 mod memory_mnp;
 mod memory_outbox;
 mod memory_refunds;
@@ -24,7 +25,7 @@ pub mod testing;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use switchboard_core::{Amount, Msisdn, PaymentRecord, RefundRecord, TopUpRecord};
+use switchboard_core::{Amount, EsimOrderRecord, Msisdn, PaymentRecord, RefundRecord, TopUpRecord};
 
 pub use self::redis::{RedisSettings, RedisStore};
 pub use controls::{AuditEntry, RoutingControls, AUDIT_LEN};
@@ -76,14 +77,20 @@ pub enum InsertOutcome {
     RateLimited { retry_after: std::time::Duration },
 }
 
-/// The result of [`Store::insert_topup`].
+/// The result of storing a record under one merchant key ([`Store::insert_topup`],
+/// [`Store::insert_esim_order`]).
 #[derive(Debug, Clone, PartialEq)]
-pub enum TopUpInsert {
-    /// The merchant's `external_tx_id` was free; the top-up is stored.
+pub enum KeyedInsert<T> {
+    /// The merchant's key was free; the record is stored.
     Inserted,
-    /// The merchant's `external_tx_id` already belongs to this top-up; nothing was written.
-    Existing(Box<TopUpRecord>),
+    /// The merchant's key already belongs to this record; nothing was written.
+    Existing(Box<T>),
 }
+
+/// [`Store::insert_topup`]: the key is the merchant's `external_tx_id`.
+pub type TopUpInsert = KeyedInsert<TopUpRecord>;
+/// [`Store::insert_esim_order`]: the key is [`EsimOrderRecord::claim_key`].
+pub type EsimInsert = KeyedInsert<EsimOrderRecord>;
 
 /// The result of a compare-and-set: [`Store::update_payment`] (`T` = [`PaymentRecord`], the
 /// default) or [`Store::update_topup`] (`T` = [`TopUpRecord`]).
@@ -184,6 +191,26 @@ pub trait Store: Send + Sync + 'static {
         now: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<TopUpRecord>, StoreError>;
+
+    /// Claims `(record.merchant_id, record.claim_key())` and stores the eSIM order, all or nothing,
+    /// in one atomic step; if the key is taken, returns the order that holds it and writes nothing.
+    /// Keys are per merchant and apart from the top-ups'. Orders and their keys are kept (an order
+    /// is a bought profile the merchant may fetch again; they are few).
+    async fn insert_esim_order(&self, record: &EsimOrderRecord) -> Result<EsimInsert, StoreError>;
+
+    /// Compare-and-set of an eSIM order, as [`Store::update_topup`] (no events).
+    async fn update_esim_order(
+        &self,
+        record: &EsimOrderRecord,
+        expected_version: u64,
+    ) -> Result<UpdateOutcome<EsimOrderRecord>, StoreError>;
+
+    /// A merchant's eSIM order by Switchboard order id; another merchant's id is `None`.
+    async fn get_esim_order(
+        &self,
+        merchant_id: &str,
+        order_id: &str,
+    ) -> Result<Option<EsimOrderRecord>, StoreError>;
 
     /// Claims every refund idempotency key of `record.merchant_id` (a namespace apart from the
     /// payments') and stores the refund, all or nothing, in one atomic step that also applies the

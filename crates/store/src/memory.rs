@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use switchboard_core::{Msisdn, PaymentRecord, PaymentStatus, Phase, TopUpRecord};
 
 use crate::journal::{ChangeSink, Journaled, Row, RowLog};
+use crate::memory_esim::EsimTables;
 use crate::memory_outbox::OutboxTables;
 use crate::memory_refunds::RefundTables;
 use crate::memory_retention::{Claimed, Held, MemorySettings, Retention};
@@ -302,6 +303,8 @@ fn poisoned() -> StoreError {
 pub struct MemoryStore {
     inner: Mutex<Inner>,
     refunds: Mutex<RefundTables>,
+    /// eSIM orders and their keys (see `memory_esim.rs`).
+    esim: Mutex<EsimTables>,
     /// Deliveries, dead letters and webhook endpoints (see `memory_outbox.rs`).
     outbox: Mutex<OutboxTables>,
     /// Spending reservations and rate-limit cells (see `limits.rs`).
@@ -330,6 +333,7 @@ impl MemoryStore {
         MemoryStore {
             inner: Mutex::new(Inner::new(settings)),
             refunds: Mutex::default(),
+            esim: Mutex::default(),
             outbox: Mutex::default(),
             limits: crate::limits::MemoryLimits::default(),
             mnp: Mutex::default(),
@@ -354,6 +358,12 @@ impl MemoryStore {
 
     fn refund_tables(&self) -> Result<std::sync::MutexGuard<'_, RefundTables>, StoreError> {
         self.refunds
+            .lock()
+            .map_err(|_| StoreError::Unavailable("memory store poisoned".into()))
+    }
+
+    fn esim(&self) -> Result<std::sync::MutexGuard<'_, EsimTables>, StoreError> {
+        self.esim
             .lock()
             .map_err(|_| StoreError::Unavailable("memory store poisoned".into()))
     }
@@ -527,6 +537,7 @@ impl MemoryStore {
         let now = Instant::now();
         let mut inner = self.lock()?;
         let mut refunds = self.refund_tables()?;
+        let mut esim = self.esim()?;
         let mut outbox = self.outbox()?;
         let mut mnp = self.mnp()?;
         let mut spend = self.limits.spend.lock().map_err(|_| poisoned())?;
@@ -539,6 +550,7 @@ impl MemoryStore {
                     entry: Some(entry),
                 } => audit.push((version, entry)),
                 Row::Refund(_) | Row::RefundKey { .. } => refunds.restore(row),
+                Row::EsimOrder(_) | Row::EsimKey { .. } => esim.restore(row),
                 Row::Delivery { .. }
                 | Row::DeadLetter { .. }
                 | Row::OutboxSeq { .. }
@@ -567,6 +579,7 @@ impl MemoryStore {
     pub(crate) fn journal_to(&self, sink: Arc<dyn ChangeSink>) -> Result<(), StoreError> {
         self.lock()?.log.attach(sink.clone());
         self.refund_tables()?.log.attach(sink.clone());
+        self.esim()?.log.attach(sink.clone());
         self.outbox()?.log.attach(sink.clone());
         self.mnp()?.rows.attach(sink.clone());
         self.limits
@@ -842,6 +855,29 @@ impl Store for MemoryStore {
         limit: usize,
     ) -> Result<Vec<switchboard_core::RefundRecord>, StoreError> {
         Ok(self.refund_tables()?.due(merchant_ids, now, limit))
+    }
+
+    async fn insert_esim_order(
+        &self,
+        record: &switchboard_core::EsimOrderRecord,
+    ) -> Result<crate::EsimInsert, StoreError> {
+        Self::step(self.esim(), |t| t.insert(record))?
+    }
+
+    async fn update_esim_order(
+        &self,
+        record: &switchboard_core::EsimOrderRecord,
+        expected_version: u64,
+    ) -> Result<UpdateOutcome<switchboard_core::EsimOrderRecord>, StoreError> {
+        Self::step(self.esim(), |t| t.update(record, expected_version))
+    }
+
+    async fn get_esim_order(
+        &self,
+        merchant_id: &str,
+        order_id: &str,
+    ) -> Result<Option<switchboard_core::EsimOrderRecord>, StoreError> {
+        Ok(self.esim()?.get(merchant_id, order_id))
     }
 
     async fn use_once(&self, key: &str, ttl_secs: u64) -> Result<bool, StoreError> {

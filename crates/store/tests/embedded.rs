@@ -5,10 +5,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use chrono::{Duration, Utc};
 use switchboard_core::{Msisdn, PaymentStatus, TopUpStatus};
-use switchboard_store::conformance::{self, sample_payment, sample_refund, sample_topup};
+use switchboard_store::conformance::{
+    self, sample_esim_order, sample_payment, sample_refund, sample_topup,
+};
 use switchboard_store::testing::TempDir;
 use switchboard_store::{
-    AuditEntry, DeliveryResult, EmbeddedStore, Endpoint, EventTarget, IdempotencyKey,
+    AuditEntry, DeliveryResult, EmbeddedStore, Endpoint, EsimInsert, EventTarget, IdempotencyKey,
     InsertOutcome, OutboxEvent, OverrideChanges, RefundInsert, SpendOutcome, SpendPeriod, Store,
     TopUpInsert, UpdateOutcome, WebhookEndpoint,
 };
@@ -104,6 +106,18 @@ async fn write_everything(store: &EmbeddedStore) {
     assert_eq!(
         store.insert_topup(&topup).await.unwrap(),
         TopUpInsert::Inserted
+    );
+    let mut order = sample_esim_order("m1", Some("eo-1"));
+    order.id = "esim_kept".into();
+    assert_eq!(
+        store.insert_esim_order(&order).await.unwrap(),
+        EsimInsert::Inserted
+    );
+    order.channel_id = Some("globaltopup".into());
+    order.version = 2;
+    assert_eq!(
+        store.update_esim_order(&order, 1).await.unwrap(),
+        UpdateOutcome::Updated
     );
     let refund = sample_refund("r1", "m1", "p-paid", "0.5", 3);
     assert_eq!(
@@ -257,6 +271,15 @@ async fn a_reopened_store_gives_back_everything_it_acknowledged() {
     assert!(matches!(
         store.insert_topup(&again).await.unwrap(),
         TopUpInsert::Existing(t) if t.id == "t1"
+    ));
+    let order = store.get_esim_order("m1", "esim_kept").await.unwrap();
+    assert_eq!(
+        order.map(|o| (o.version, o.channel_id)),
+        Some((2, Some("globaltopup".into())))
+    );
+    assert!(matches!(
+        store.insert_esim_order(&sample_esim_order("m1", Some("eo-1"))).await.unwrap(),
+        EsimInsert::Existing(o) if o.id == "esim_kept"
     ));
     assert!(store
         .get_refund("m1", "p-paid", "r1")

@@ -12,6 +12,7 @@ pub const TOPUP_PRODUCTS_READ: &str = "topup:products:read";
 pub const TOPUP_CREATE: &str = "topup:transactions:create";
 pub const TOPUP_READ: &str = "topup:transactions:read";
 pub const ESIM_ORDERS_CREATE: &str = "topup:esim-orders:create";
+pub const ESIM_ORDERS_READ: &str = "topup:esim-orders:read";
 /// Register, list and remove the merchant's webhook endpoints (`/webhooks`).
 pub const WEBHOOKS_MANAGE: &str = "webhooks:manage";
 
@@ -27,5 +28,6 @@ pub const KNOWN_SCOPES: &[&str] = &[
     TOPUP_CREATE,
     TOPUP_READ,
     ESIM_ORDERS_CREATE,
+    ESIM_ORDERS_READ,
     WEBHOOKS_MANAGE,
 ];

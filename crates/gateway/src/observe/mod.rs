@@ -43,10 +43,11 @@ pub enum Kind {
     Validate,
     Refund,
     Topup,
+    EsimOrder,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 7] = [
+    pub const ALL: [Kind; 8] = [
         Kind::Payment,
         Kind::Prepare,
         Kind::Confirm,
@@ -54,6 +55,7 @@ impl Kind {
         Kind::Validate,
         Kind::Refund,
         Kind::Topup,
+        Kind::EsimOrder,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -65,6 +67,7 @@ impl Kind {
             Kind::Validate => "validate",
             Kind::Refund => "refund",
             Kind::Topup => "topup",
+            Kind::EsimOrder => "esim_order",
         }
     }
 }

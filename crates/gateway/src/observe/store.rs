@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use switchboard_core::{Amount, Msisdn, PaymentRecord, RefundRecord, TopUpRecord};
+use switchboard_core::{Amount, EsimOrderRecord, Msisdn, PaymentRecord, RefundRecord, TopUpRecord};
 use switchboard_store::*;
 use tracing::Instrument;
 
@@ -28,6 +28,9 @@ pub enum StoreOp {
     UpdateTopup,
     GetTopup,
     DueTopups,
+    InsertEsimOrder,
+    UpdateEsimOrder,
+    GetEsimOrder,
     InsertRefund,
     UpdateRefund,
     GetRefund,
@@ -73,6 +76,9 @@ pub const STORE_OPS: &[&str] = &[
     "update_topup",
     "get_topup",
     "due_topups",
+    "insert_esim_order",
+    "update_esim_order",
+    "get_esim_order",
     "insert_refund",
     "update_refund",
     "get_refund",
@@ -248,6 +254,38 @@ impl Store for Observed {
     ) -> Result<Option<TopUpRecord>, StoreError> {
         self.timed(StoreOp::GetTopup, self.inner.get_topup(merchant_id, tx_id))
             .await
+    }
+
+    async fn insert_esim_order(&self, record: &EsimOrderRecord) -> Result<EsimInsert, StoreError> {
+        self.timed(
+            StoreOp::InsertEsimOrder,
+            self.inner.insert_esim_order(record),
+        )
+        .await
+    }
+
+    async fn update_esim_order(
+        &self,
+        record: &EsimOrderRecord,
+        expected_version: u64,
+    ) -> Result<UpdateOutcome<EsimOrderRecord>, StoreError> {
+        self.timed(
+            StoreOp::UpdateEsimOrder,
+            self.inner.update_esim_order(record, expected_version),
+        )
+        .await
+    }
+
+    async fn get_esim_order(
+        &self,
+        merchant_id: &str,
+        order_id: &str,
+    ) -> Result<Option<EsimOrderRecord>, StoreError> {
+        self.timed(
+            StoreOp::GetEsimOrder,
+            self.inner.get_esim_order(merchant_id, order_id),
+        )
+        .await
     }
 
     async fn due_topups(

@@ -138,3 +138,23 @@ pub async fn run<O: Operation>(
     };
     send::send(state, op, record, &channels, &rec).await
 }
+
+/// Sends a stored record again: its outcome was unknown, or the request that sent it is gone. Only
+/// for resources whose upstream reference derives from the record's id, so the upstream answers
+/// with the transaction it already has instead of making a second one. The save is the same
+/// compare-and-set as in [`run`]: a concurrent writer's record wins.
+pub async fn resend<O: Operation>(
+    state: &AppState,
+    op: &O,
+    record: O::Record,
+) -> Result<Submitted<O::Record>, ApiError> {
+    let rec = state
+        .observe
+        .recorder(op.kind(&record), op.operator(&record));
+    let channels = op.channels(state, &record)?;
+    let sent = send::send(state, op, record, &channels, &rec).await?;
+    Ok(Submitted {
+        replayed: true,
+        ..sent
+    })
+}

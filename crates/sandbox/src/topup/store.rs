@@ -207,6 +207,11 @@ impl TopUpStore {
         Ok(tx.to_json())
     }
 
+    /// eSIM profiles made so far (an order replayed under its `external_order_id` is not another).
+    pub fn esim_orders_made(&self) -> usize {
+        self.lock().orders.len()
+    }
+
     /// Creates an eSIM order, or returns the one with the same `external_order_id` (409 when it
     /// was for another product). `(body, fresh)`.
     pub fn esim_order(

@@ -20,6 +20,8 @@ pub(super) enum Table {
     TopUpClaims,
     Refunds,
     RefundKeys,
+    EsimOrders,
+    EsimKeys,
     Deliveries,
     DeadLetters,
     OutboxSeq,
@@ -34,13 +36,15 @@ pub(super) enum Table {
 }
 
 impl Table {
-    pub(super) const ALL: [Table; 17] = [
+    pub(super) const ALL: [Table; 19] = [
         Table::Payments,
         Table::PaymentKeys,
         Table::TopUps,
         Table::TopUpClaims,
         Table::Refunds,
         Table::RefundKeys,
+        Table::EsimOrders,
+        Table::EsimKeys,
         Table::Deliveries,
         Table::DeadLetters,
         Table::OutboxSeq,
@@ -62,6 +66,8 @@ impl Table {
             Table::TopUpClaims => "topup_claims",
             Table::Refunds => "refunds",
             Table::RefundKeys => "refund_keys",
+            Table::EsimOrders => "esim_orders",
+            Table::EsimKeys => "esim_keys",
             Table::Deliveries => "outbox_deliveries",
             Table::DeadLetters => "outbox_dead_letters",
             Table::OutboxSeq => "outbox_seq",
@@ -193,6 +199,16 @@ pub(super) fn encode(row: &Row) -> Result<Write, StoreError> {
             key: key_of((merchant, external_tx_id))?,
             op: Op::DeleteIf(id.clone().into_bytes()),
         },
+        Row::EsimOrder(e) => put(
+            Table::EsimOrders,
+            key_of((&e.merchant_id, &e.id))?,
+            json(e)?,
+        ),
+        Row::EsimKey { merchant, key, id } => put(
+            Table::EsimKeys,
+            key_of((merchant, key))?,
+            id.clone().into_bytes(),
+        ),
         Row::Refund(r) => put(Table::Refunds, key_of((&r.merchant_id, &r.id))?, json(r)?),
         Row::RefundGone { merchant, id } => delete(Table::Refunds, key_of((merchant, id))?),
         Row::RefundKey { merchant, key, id } => put(
@@ -306,6 +322,15 @@ pub(super) fn decode(table: Table, key: &str, value: &[u8]) -> Result<Row, Store
             Row::TopUpClaim {
                 merchant,
                 external_tx_id,
+                id: text(value)?,
+            }
+        }
+        Table::EsimOrders => Row::EsimOrder(parse(value)?),
+        Table::EsimKeys => {
+            let (merchant, key) = parts2()?;
+            Row::EsimKey {
+                merchant,
+                key,
                 id: text(value)?,
             }
         }

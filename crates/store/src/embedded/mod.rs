@@ -26,7 +26,7 @@ use std::thread::JoinHandle;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use switchboard_core::{Amount, Msisdn, PaymentRecord, RefundRecord, TopUpRecord};
+use switchboard_core::{Amount, EsimOrderRecord, Msisdn, PaymentRecord, RefundRecord, TopUpRecord};
 use tokio::sync::watch;
 
 use self::writer::{Durable, Journal};
@@ -222,6 +222,30 @@ impl Store for EmbeddedStore {
         limit: usize,
     ) -> Result<Vec<TopUpRecord>, StoreError> {
         self.memory.due_topups(merchant_ids, now, limit).await
+    }
+
+    async fn insert_esim_order(
+        &self,
+        record: &EsimOrderRecord,
+    ) -> Result<crate::EsimInsert, StoreError> {
+        self.write(self.memory.insert_esim_order(record)).await
+    }
+
+    async fn update_esim_order(
+        &self,
+        record: &EsimOrderRecord,
+        expected_version: u64,
+    ) -> Result<UpdateOutcome<EsimOrderRecord>, StoreError> {
+        self.write(self.memory.update_esim_order(record, expected_version))
+            .await
+    }
+
+    async fn get_esim_order(
+        &self,
+        merchant_id: &str,
+        order_id: &str,
+    ) -> Result<Option<EsimOrderRecord>, StoreError> {
+        self.memory.get_esim_order(merchant_id, order_id).await
     }
 
     async fn insert_refund(

@@ -7,20 +7,37 @@ use serde::de::DeserializeOwned;
 use switchboard_core::{Msisdn, PaymentRecord, PaymentStatus, TopUpRecord};
 
 use super::keys;
-use crate::{IdempotencyKey, InsertOutcome, PaymentPage, StoreError, TopUpInsert, UpdateOutcome};
+use crate::{
+    IdempotencyKey, InsertOutcome, KeyedInsert, PaymentPage, StoreError, TopUpInsert, UpdateOutcome,
+};
 
 /// A record kept as JSON in a hash's `json` field.
 pub(crate) trait Stored: DeserializeOwned {
     /// What errors call it.
     const NAME: &'static str;
+    /// The record's own id (the one its insert generated).
+    fn id(&self) -> &str;
 }
 
 impl Stored for PaymentRecord {
     const NAME: &'static str = "payment";
+    fn id(&self) -> &str {
+        &self.id
+    }
 }
 
 impl Stored for TopUpRecord {
     const NAME: &'static str = "top-up";
+    fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+/// An insert whose key is held by the very record being inserted: the script ran, its answer was
+/// lost (a connection cut, a Cluster failover) and the client sent it again. The first run wrote
+/// everything atomically, so this one is the insert's own success, not somebody else's claim.
+pub(crate) fn is_own_earlier_run<T: Stored>(holder: &T, inserting: &str) -> bool {
+    holder.id() == inserting
 }
 
 /// A record as the insert and update scripts receive it (`ARGV[1..11]`, see record.lua).
@@ -156,6 +173,7 @@ pub(crate) fn decode_record<T: Stored>(bytes: &[u8]) -> Result<T, StoreError> {
 pub(crate) fn insert_outcome(
     reply: Value,
     keys: &[IdempotencyKey],
+    inserting: &str,
 ) -> Result<InsertOutcome, StoreError> {
     let items = array(reply)?;
     match items.first().map(int).transpose()? {
@@ -167,6 +185,9 @@ pub(crate) fn insert_outcome(
                 .and_then(|i| keys.get(i))
                 .ok_or_else(|| unexpected("insert"))?;
             let existing: PaymentRecord = required_record(items.get(2), "idempotency key")?;
+            if is_own_earlier_run(&existing, inserting) {
+                return Ok(InsertOutcome::Inserted);
+            }
             Ok(InsertOutcome::Existing {
                 key: key.clone(),
                 existing: Box::new(existing),
@@ -185,16 +206,31 @@ pub(crate) fn insert_outcome(
 }
 
 /// Reply of topup_insert.lua.
-pub(crate) fn topup_insert_outcome(reply: Value) -> Result<TopUpInsert, StoreError> {
+pub(crate) fn topup_insert_outcome(
+    reply: Value,
+    inserting: &str,
+) -> Result<TopUpInsert, StoreError> {
+    keyed_insert_outcome(reply, "external_tx_id", inserting)
+}
+
+/// Reply of topup_insert.lua and esim_insert.lua; `key` names the merchant's key in errors.
+pub(crate) fn keyed_insert_outcome<T: Stored>(
+    reply: Value,
+    key: &str,
+    inserting: &str,
+) -> Result<KeyedInsert<T>, StoreError> {
     let items = array(reply)?;
     match items.first().map(int).transpose()? {
-        Some(0) => Ok(TopUpInsert::Inserted),
-        Some(1) => Ok(TopUpInsert::Existing(Box::new(required_record(
-            items.get(1),
-            "external_tx_id",
-        )?))),
-        Some(2) => Err(StoreError::Corrupt("top-up id reused".into())),
-        _ => Err(unexpected("top-up insert")),
+        Some(0) => Ok(KeyedInsert::Inserted),
+        Some(1) => {
+            let holder: T = required_record(items.get(1), key)?;
+            if is_own_earlier_run(&holder, inserting) {
+                return Ok(KeyedInsert::Inserted);
+            }
+            Ok(KeyedInsert::Existing(Box::new(holder)))
+        }
+        Some(2) => Err(StoreError::Corrupt(format!("{} id reused", T::NAME))),
+        _ => Err(unexpected("insert")),
     }
 }
 
@@ -390,7 +426,7 @@ mod tests {
             Value::Array(vec![Value::Int(1), Value::Int(0), Value::Nil]),
         ] {
             assert!(matches!(
-                insert_outcome(reply, &[IdempotencyKey::ClientCorrelator("c".into())]),
+                insert_outcome(reply, &[IdempotencyKey::ClientCorrelator("c".into())], "p1"),
                 Err(StoreError::Corrupt(_))
             ));
         }
@@ -412,7 +448,7 @@ mod tests {
             Value::Array(vec![Value::Int(2)]),
         ] {
             assert!(matches!(
-                topup_insert_outcome(reply),
+                topup_insert_outcome(reply, "t1"),
                 Err(StoreError::Corrupt(_))
             ));
         }
@@ -424,6 +460,37 @@ mod tests {
             update_outcome::<TopUpRecord>(Value::Array(vec![Value::Int(2)])).unwrap(),
             UpdateOutcome::Missing
         );
+    }
+
+    #[test]
+    fn a_key_held_by_the_record_being_inserted_is_its_own_earlier_run() {
+        let holder = sample_payment("p1", "m1", 1);
+        let json = Value::BulkString(serde_json::to_vec(&holder).unwrap());
+        let reply = || Value::Array(vec![Value::Int(1), Value::Int(0), json.clone()]);
+        let keys = [IdempotencyKey::ClientCorrelator("c".into())];
+        assert_eq!(
+            insert_outcome(reply(), &keys, "p1").unwrap(),
+            InsertOutcome::Inserted
+        );
+        assert!(matches!(
+            insert_outcome(reply(), &keys, "p2").unwrap(),
+            InsertOutcome::Existing { existing, .. } if existing.id == "p1"
+        ));
+        let topup = sample_topup("t1", "m1", "tx-1");
+        let reply = || {
+            Value::Array(vec![
+                Value::Int(1),
+                Value::BulkString(serde_json::to_vec(&topup).unwrap()),
+            ])
+        };
+        assert_eq!(
+            topup_insert_outcome(reply(), "t1").unwrap(),
+            TopUpInsert::Inserted
+        );
+        assert!(matches!(
+            topup_insert_outcome(reply(), "t2").unwrap(),
+            TopUpInsert::Existing(_)
+        ));
     }
 
     #[test]

@@ -158,6 +158,21 @@ impl MerchantKeys {
         format!("{}:k:tx:{}", self.tag, encode(external_tx_id))
     }
 
+    /// Hash `{tag}:e:<id>`: fields `json` (the `EsimOrderRecord`), `v` (its version).
+    pub(crate) fn esim_order(&self, order_id: &str) -> String {
+        format!("{}{}", self.esim_order_base(), member(order_id))
+    }
+
+    /// What an eSIM order's key starts with; the insert script appends the claim's member to it.
+    pub(crate) fn esim_order_base(&self) -> String {
+        format!("{}:e:", self.tag)
+    }
+
+    /// String `{tag}:k:eo:<key>` holding the claiming order's member.
+    pub(crate) fn esim_claim(&self, key: &str) -> String {
+        format!("{}:k:eo:{}", self.tag, encode(key))
+    }
+
     /// Hash `{tag}:r:<id>`: fields `json` (the `RefundRecord`), `v`, `st`, `ms` (empty), `mi`.
     pub(crate) fn refund(&self, refund_id: &str) -> String {
         format!("{}{}", self.refund_base(), member(refund_id))
@@ -335,6 +350,8 @@ mod tests {
                 mk.topup("t{1}"),
                 mk.topup_due(),
                 mk.topup_claim("}x{"),
+                mk.esim_order("e{1}"),
+                mk.esim_claim("}x{"),
                 mk.review_payments(),
                 mk.review_refunds(),
                 mk.review_topups(),
@@ -381,6 +398,7 @@ mod tests {
             mk.idempotency(&IdempotencyKey::ClientCorrelator("x".into())),
             mk.idempotency(&IdempotencyKey::ReferenceCode("x".into())),
             mk.topup_claim("x"),
+            mk.esim_claim("x"),
         ];
         for (i, a) in claims.iter().enumerate() {
             for b in &claims[i + 1..] {
@@ -392,6 +410,7 @@ mod tests {
             let names = [
                 mk.payment(id),
                 mk.topup(id),
+                mk.esim_order(id),
                 mk.refund(id),
                 mk.list(),
                 mk.due(),

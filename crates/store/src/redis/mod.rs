@@ -8,6 +8,7 @@
 mod codec;
 mod connection;
 mod controls;
+mod esim;
 mod keys;
 mod limits;
 mod mnp;
@@ -27,7 +28,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use futures::{StreamExt, TryStreamExt};
 use redis::{RedisResult, Value};
-use switchboard_core::{Amount, Msisdn, PaymentRecord, RefundRecord, TopUpRecord};
+use switchboard_core::{Amount, EsimOrderRecord, Msisdn, PaymentRecord, RefundRecord, TopUpRecord};
 
 use self::codec::{RecordArgs, Stored, TopUpArgs};
 use self::connection::Connection;
@@ -160,7 +161,7 @@ impl RedisStore {
         let reply: Value = self
             .call("insert_payment", call.invoke_async(&mut conn))
             .await?;
-        let outcome = codec::insert_outcome(reply, keys)?;
+        let outcome = codec::insert_outcome(reply, keys, &record.id)?;
         if outcome == InsertOutcome::Inserted {
             self.replicated("insert_payment", &payment_key).await?;
         }
@@ -363,7 +364,7 @@ impl Store for RedisStore {
         let reply: Value = self
             .call("insert_topup", call.invoke_async(&mut conn))
             .await?;
-        let outcome = codec::topup_insert_outcome(reply)?;
+        let outcome = codec::topup_insert_outcome(reply, &record.id)?;
         if outcome == TopUpInsert::Inserted {
             self.replicated("insert_topup", &topup_key).await?;
         }
@@ -434,6 +435,29 @@ impl Store for RedisStore {
         });
         due.truncate(limit);
         Ok(due)
+    }
+
+    async fn insert_esim_order(
+        &self,
+        record: &EsimOrderRecord,
+    ) -> Result<crate::EsimInsert, StoreError> {
+        self.esim_insert(record).await
+    }
+
+    async fn update_esim_order(
+        &self,
+        record: &EsimOrderRecord,
+        expected_version: u64,
+    ) -> Result<UpdateOutcome<EsimOrderRecord>, StoreError> {
+        self.esim_update(record, expected_version).await
+    }
+
+    async fn get_esim_order(
+        &self,
+        merchant_id: &str,
+        order_id: &str,
+    ) -> Result<Option<EsimOrderRecord>, StoreError> {
+        self.esim_get(merchant_id, order_id).await
     }
 
     async fn insert_refund(

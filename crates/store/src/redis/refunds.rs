@@ -19,6 +19,9 @@ use crate::{IdempotencyKey, OutboxEvent, StoreError, UpdateOutcome};
 
 impl Stored for RefundRecord {
     const NAME: &'static str = "refund";
+    fn id(&self) -> &str {
+        &self.id
+    }
 }
 
 struct RefundScripts {
@@ -146,9 +149,14 @@ impl RedisStore {
                     .ok()
                     .and_then(|i| keys.get(i))
                     .ok_or_else(|| StoreError::Corrupt("unexpected reply from redis".into()))?;
+                let existing = required(reply.next(), "idempotency key")?;
+                if codec::is_own_earlier_run(&existing, &record.id) {
+                    self.replicated("insert_refund", &refund_key).await?;
+                    return Ok(RefundInsert::Inserted);
+                }
                 Ok(RefundInsert::Existing {
                     key: key.clone(),
-                    existing: Box::new(required(reply.next(), "idempotency key")?),
+                    existing: Box::new(existing),
                 })
             }
             2 => Err(StoreError::Corrupt("refund id reused".into())),

@@ -2,15 +2,14 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
-use switchboard_adapter::AdapterError;
 use switchboard_core::topup::ProductType;
-use switchboard_core::{ApiError, ErrorCode};
+use switchboard_core::{ApiError, ErrorCode, NewEsimOrder};
 
-use super::model::{phone, EsimOrderInput, LookupInput, TopUpInput, TopUpView};
+use super::model::{phone, EsimOrderInput, EsimOrderView, LookupInput, TopUpInput, TopUpView};
 use crate::auth::{scopes, Caller};
 use crate::http::{parse_json, parse_query_pairs, HttpError};
 use crate::state::AppState;
-use crate::topup::{lookup as lookup_service, transactions};
+use crate::topup::{esim, lookup as lookup_service, transactions};
 
 pub async fn lookup(
     caller: Caller,
@@ -106,41 +105,27 @@ pub async fn create_esim_order(
 ) -> Result<HttpResponse, HttpError> {
     caller.require(scopes::ESIM_ORDERS_CREATE)?;
     let input: EsimOrderInput = parse_json(&body)?;
-    let listed = state.catalogue.get(&input.product_id).ok_or_else(|| {
-        ApiError::new(
-            ErrorCode::NotFound,
-            format!("No product '{}'.", input.product_id),
-        )
-    })?;
-    crate::auth::check_operator_allowed(&state, &caller.merchant_id, &listed.product.operator_id)?;
-    let reference = match input.external_order_id {
-        Some(r) => {
-            switchboard_core::payment::check_reference("external_order_id", &r)?;
-            format!("{}:{r}", caller.merchant_id)
-        }
-        None => format!("{}:{}", caller.merchant_id, uuid::Uuid::new_v4().simple()),
-    };
-    let channel = state
-        .router
-        .channel(&listed.channel_id)
-        .ok_or_else(|| ApiError::of(ErrorCode::Unavailable))?;
-    let order = channel
-        .adapter
-        .esim_order(&listed.product.id, &reference)
-        .await
-        .map_err(|e| match e {
-            AdapterError::Refused(e) => e,
-            AdapterError::Unsupported(_) => ApiError::new(
-                ErrorCode::ServiceNotApplicable,
-                "This product cannot be ordered as an eSIM.",
-            ),
-            AdapterError::Unknown(_) => {
-                ApiError::new(ErrorCode::Timeout, "The provider did not answer in time.")
-            }
-            _ => ApiError::new(
-                ErrorCode::Unavailable,
-                "The provider cannot be reached. Try again later.",
-            ),
-        })?;
-    Ok(HttpResponse::Created().json(order))
+    if let Some(key) = &input.external_order_id {
+        switchboard_core::payment::check_reference("external_order_id", key)?;
+    }
+    let record = esim::create(
+        &state,
+        NewEsimOrder {
+            merchant_id: caller.merchant_id,
+            product_id: input.product_id,
+            external_order_id: input.external_order_id,
+        },
+    )
+    .await?;
+    Ok(HttpResponse::Created().json(EsimOrderView::of(&record)?))
+}
+
+pub async fn get_esim_order(
+    caller: Caller,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, HttpError> {
+    caller.require(scopes::ESIM_ORDERS_READ)?;
+    let record = esim::get(&state, &caller.merchant_id, &path).await?;
+    Ok(HttpResponse::Ok().json(EsimOrderView::of(&record)?))
 }

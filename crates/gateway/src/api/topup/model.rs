@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 use switchboard_core::topup::TopUpRecord;
-use switchboard_core::{Amount, ApiError, Msisdn};
+use switchboard_core::{Amount, ApiError, EsimOrderRecord, Msisdn};
 
 use crate::api::carrier_billing::model::format_time;
 
@@ -40,6 +40,39 @@ pub struct EsimOrderInput {
     pub product_id: String,
     #[serde(default)]
     pub external_order_id: Option<String>,
+}
+
+/// An eSIM order as the merchant sees it (only once the provider made it: otherwise the merchant is
+/// answered with the error). `order_id` is Switchboard's, for `GET /esim/orders/{order_id}`.
+#[derive(Debug, Serialize)]
+pub struct EsimOrderView<'a> {
+    pub order_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub external_order_id: Option<&'a str>,
+    /// The provider's order status (`completed`, `pending`, …), passed on as is.
+    pub status: &'a str,
+    pub product_id: &'a str,
+    pub operator_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iccid: Option<&'a str>,
+    pub qr_code: &'a str,
+    pub created_at: String,
+}
+
+impl<'a> EsimOrderView<'a> {
+    pub fn of(record: &'a EsimOrderRecord) -> Result<Self, ApiError> {
+        let order = record.answer()?;
+        Ok(EsimOrderView {
+            order_id: &record.id,
+            external_order_id: record.external_order_id.as_deref(),
+            status: &order.status,
+            product_id: &record.product_id,
+            operator_id: &record.operator_id,
+            iccid: order.iccid.as_deref(),
+            qr_code: &order.qr_code,
+            created_at: format_time(record.created_at),
+        })
+    }
 }
 
 /// A top-up transaction as the merchant sees it.
