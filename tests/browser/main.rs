@@ -113,7 +113,7 @@ async fn the_dashboard_shows_live_routing_in_a_real_browser() {
     let mut channels: Vec<String> = gw
         .running
         .state
-        .config
+        .config()
         .channels
         .iter()
         .filter(|(_, c)| c.enabled)

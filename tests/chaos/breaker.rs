@@ -149,7 +149,7 @@ async fn traffic_leaves_a_failing_channel_and_returns_after_it_recovers() {
         "{on_primary} of {} requests went to the failing channel",
         faulty.len()
     );
-    let primary = gw.running.state.router.channel(PRIMARY).unwrap();
+    let primary = gw.running.state.router().channel(PRIMARY).unwrap();
     assert_eq!(
         primary.health.circuit_of(Capability::Payment).name(),
         "open"

@@ -68,7 +68,7 @@ pub async fn a_channel_that_was_not_reached_falls_back_to_the_next(env: Env) {
         gw.create(&token, &TestGateway::body("+34600000072", 1.0))
             .await;
     }
-    let router = &gw.running.state.router;
+    let router = &gw.running.state.router();
     assert!(!router.channel("movistar_dead").unwrap().health.is_healthy());
     let number = switchboard_core::Msisdn::parse("+34600000073").unwrap();
     let route = router
@@ -101,7 +101,7 @@ pub async fn with_every_circuit_open_a_new_payment_is_503_with_retry_after(env: 
         );
         assert_error(res, 503, "UNAVAILABLE").await;
     }
-    let dead = gw.running.state.router.channel("movistar_dead").unwrap();
+    let dead = gw.running.state.router().channel("movistar_dead").unwrap();
     let payment = switchboard_adapter::Capability::Payment;
     assert_eq!(dead.health.circuit_of(payment).name(), "open");
     let before = dead.health.stats_of(payment).calls();
@@ -174,7 +174,7 @@ async fn on_redis_the_circuit_windows_are_the_fleets() {
             201
         );
     }
-    let dead_on = |gw: &TestGateway| gw.running.state.router.channel("movistar_dead").unwrap();
+    let dead_on = |gw: &TestGateway| gw.running.state.router().channel("movistar_dead").unwrap();
     let (dead_a, dead_b) = (dead_on(&a), dead_on(&b));
     assert_eq!(
         dead_a.health.circuit_of(Capability::Payment).name(),

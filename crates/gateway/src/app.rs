@@ -125,7 +125,8 @@ pub async fn start_worker(mut config: Config) -> Result<RunningWorker, StartErro
         tracing::warn!("worker on a store of one process: it only sees its own state");
     }
     let sandbox = start_sandbox(&mut config).await?;
-    let state = build_state(config, None).await?;
+    let sandbox_addr = sandbox.as_ref().map(SandboxHandle::addr);
+    let state = build_state(config, None, sandbox_addr, None).await?;
     let tasks = crate::workers::spawn(&state)?;
     Ok(RunningWorker {
         state,
@@ -191,16 +192,37 @@ fn callback_key(config: &Config) -> Vec<u8> {
 }
 
 fn build_router(config: &Config, callback: Option<&str>) -> Result<Router, StartError> {
+    Ok(build_router_keeping(config, callback, None)?.0)
+}
+
+/// The router of `config`, and the channels it built anew. `running`: the configuration and router
+/// in service (a reload), whose channels are kept as they are — adapter, tokens, health, ops'
+/// controls — when their settings did not change.
+pub(crate) fn build_router_keeping(
+    config: &Config,
+    callback: Option<&str>,
+    running: Option<(&Config, &Router)>,
+) -> Result<(Router, Vec<Arc<Channel>>), StartError> {
     let registry = adapter_registry();
     let http = UpstreamHttp::new();
     let key = callback.map(|_| callback_key(config));
     let mut channels = Vec::new();
+    let mut built = Vec::new();
     for (id, settings) in config.channels.iter().filter(|(_, c)| c.enabled) {
+        let unchanged = running.and_then(|(old_config, old_router)| {
+            let old = old_config.channels.get(id)?;
+            let same = serde_json::to_value(old).ok()? == serde_json::to_value(settings).ok()?;
+            same.then(|| old_router.channel(id)).flatten()
+        });
+        if let Some(channel) = unchanged {
+            channels.push(channel);
+            continue;
+        }
         let callback = callback
             .zip(key.as_ref())
             .map(|(base, key)| callback_settings(base, id, key));
         let (adapter, capabilities) = channel_adapter(&registry, &http, id, settings, callback)?;
-        channels.push(Channel {
+        let channel = Arc::new(Channel {
             id: id.clone(),
             adapter,
             capabilities,
@@ -210,9 +232,12 @@ fn build_router(config: &Config, callback: Option<&str>) -> Result<Router, Start
             health: Health::new(settings.circuit),
             control: Default::default(),
         });
+        built.push(channel.clone());
+        channels.push(channel);
     }
     let plan = number_plan(config).map_err(|e| StartError::Config(e.to_string()))?;
-    Ok(Router::with_policy(plan, channels, config.routing.scoring))
+    let router = Router::with_shared_channels(plan, channels, config.routing.scoring);
+    Ok((router, built))
 }
 
 /// Where operators notify this deployment about channel `id`.
@@ -339,6 +364,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 pub async fn build_state(
     config: Config,
     bound: Option<SocketAddr>,
+    sandbox: Option<SocketAddr>,
+    loader: Option<crate::reload::Loader>,
 ) -> Result<web::Data<AppState>, StartError> {
     let callback = callback_base(&config, bound);
     let router = build_router(&config, callback.as_deref())?;
@@ -352,26 +379,28 @@ pub async fn build_state(
     let webhook_allow = switchboard_webhooks::AllowList::parse(&config.webhooks.allow)
         .map_err(|e| StartError::Config(format!("webhooks.allow: {e}")))?;
     let overrides = crate::routing::Overrides::new(router.plan());
-    Ok(web::Data::new(AppState {
+    let fixed = crate::state::Fixed {
         store,
-        router: Arc::new(router),
-        merchants: Merchants::from_config(&config),
         tokens: TokenIssuer::from_config(&config.auth).map_err(StartError::Config)?,
-        overrides,
-        catalogue: Default::default(),
-        limits: crate::limits::RateLimits::from_config(&config),
         webhook_allow,
         observe,
-        controls: Default::default(),
-        admins: crate::auth::admin::AdminTokens::from_config(&config),
+        reload: crate::reload::Reloader::new(loader, sandbox, callback),
+    };
+    let live = crate::state::Live {
+        router: Arc::new(router),
+        merchants: Arc::new(Merchants::from_config(&config)),
+        limits: Arc::new(crate::limits::RateLimits::from_config(&config)),
+        overrides: Arc::new(overrides),
+        admins: Arc::new(crate::auth::admin::AdminTokens::from_config(&config)),
         config: Arc::new(config),
-    }))
+    };
+    Ok(web::Data::new(AppState::new(live, fixed)))
 }
 
 /// Registers Switchboard's callback address with every upstream that wants it once per account,
 /// in the background (a provider that is down at start is tried again a few times).
 fn register_callbacks(state: &web::Data<AppState>) -> JoinHandle<()> {
-    let router = state.router.clone();
+    let router = state.router().clone();
     tokio::spawn(async move {
         for channel in router.channels() {
             for attempt in 0..5u32 {
@@ -388,7 +417,15 @@ fn register_callbacks(state: &web::Data<AppState>) -> JoinHandle<()> {
 }
 
 /// Starts everything the configuration asks for and returns once the server listens.
-pub async fn start(mut config: Config) -> Result<Running, StartError> {
+pub async fn start(config: Config) -> Result<Running, StartError> {
+    start_reloadable(config, None).await
+}
+
+/// [`start`], with where `POST /admin/reload` and SIGHUP read the configuration again.
+pub async fn start_reloadable(
+    mut config: Config,
+    loader: Option<crate::reload::Loader>,
+) -> Result<Running, StartError> {
     let sandbox = start_sandbox(&mut config).await?;
     let addr = format!("{}:{}", config.server.host, config.server.port);
     let listener = std::net::TcpListener::bind(&addr).map_err(|e| StartError::Bind {
@@ -399,12 +436,13 @@ pub async fn start(mut config: Config) -> Result<Running, StartError> {
         addr: addr.clone(),
         reason: e.to_string(),
     })?;
-    let state = build_state(config, Some(bound)).await?;
+    let sandbox_addr = sandbox.as_ref().map(SandboxHandle::addr);
+    let state = build_state(config, Some(bound), sandbox_addr, loader).await?;
     // Ops' routing controls before the first request (a store that is down: the refresh task
     // applies them once it answers).
     if let Err(e) = state
         .controls
-        .refresh(state.store.as_ref(), &state.router)
+        .refresh(state.store.as_ref(), &state.router())
         .await
     {
         tracing::warn!(error = %e.message, "routing controls not loaded at start");
@@ -425,8 +463,8 @@ pub async fn start(mut config: Config) -> Result<Running, StartError> {
             .default_service(web::to(http::not_found_route))
     })
     .disable_signals();
-    if state.config.server.workers > 0 {
-        server = server.workers(state.config.server.workers);
+    if state.config().server.workers > 0 {
+        server = server.workers(state.config().server.workers);
     }
     let server = server.listen(listener).map_err(|e| StartError::Bind {
         addr: addr.clone(),
@@ -435,9 +473,9 @@ pub async fn start(mut config: Config) -> Result<Running, StartError> {
     let server = server.run();
     let handle = server.handle();
     let server_task = tokio::spawn(server);
-    let routing_every = Duration::from_millis(state.config.routing.overrides_refresh_ms);
-    let catalogue_every = Duration::from_secs(state.config.topup.catalogue_refresh_secs);
-    let controls_every = Duration::from_millis(state.config.routing.controls_refresh_ms.max(50));
+    let routing_every = Duration::from_millis(state.config().routing.overrides_refresh_ms);
+    let catalogue_every = Duration::from_secs(state.config().topup.catalogue_refresh_secs);
+    let controls_every = Duration::from_millis(state.config().routing.controls_refresh_ms.max(50));
     let mut workers = vec![
         routing::spawn_refresh(state.clone(), routing_every),
         crate::routing_controls::spawn_refresh(state.clone(), controls_every),
@@ -445,14 +483,14 @@ pub async fn start(mut config: Config) -> Result<Running, StartError> {
         register_callbacks(&state),
         crate::observe::spawn_refresh(
             state.clone(),
-            Duration::from_millis(state.config.metrics.backlog_refresh_ms.max(100)),
+            Duration::from_millis(state.config().metrics.backlog_refresh_ms.max(100)),
         ),
     ];
-    if state.config.store.backend == StoreBackend::Redis {
+    if state.config().store.backend == StoreBackend::Redis {
         workers.push(crate::observe::fleet::spawn_publisher(state.clone()));
         workers.push(crate::shared_health::spawn(state.clone()));
     }
-    if state.config.workers.enabled {
+    if state.config().workers.enabled {
         workers.extend(crate::workers::spawn(&state)?);
     }
     tracing::info!(addr = %bound, "switchboard listening");

@@ -17,6 +17,7 @@ pub mod operation;
 pub mod payments;
 pub mod reconcile;
 pub mod refunds;
+pub mod reload;
 pub mod routing;
 pub mod routing_controls;
 pub mod shared_health;

@@ -100,14 +100,17 @@ async fn main() -> ExitCode {
     let code = if matches!(cli.command, Some(Command::Worker)) {
         run_worker(config).await
     } else {
-        run_server(config).await
+        run_server(config, source).await
     };
     telemetry.shutdown().await;
     code
 }
 
-async fn run_server(config: switchboard_gateway::config::Config) -> ExitCode {
-    let running = match switchboard_gateway::start(config).await {
+async fn run_server(config: switchboard_gateway::config::Config, source: ConfigSource) -> ExitCode {
+    // POST /admin/reload and SIGHUP read the same layers again.
+    let loader: switchboard_gateway::reload::Loader =
+        std::sync::Arc::new(move || config::load(&source).map_err(|e| e.to_string()));
+    let running = match switchboard_gateway::app::start_reloadable(config, Some(loader)).await {
         Ok(r) => r,
         Err(e) => {
             eprintln!("switchboard: {e}");
@@ -115,9 +118,11 @@ async fn run_server(config: switchboard_gateway::config::Config) -> ExitCode {
         }
     };
     println!("switchboard listening on {}", running.base_url());
+    let hangups = switchboard_gateway::reload::on_sighup(running.state.clone());
     if let Err(e) = tokio::signal::ctrl_c().await {
         eprintln!("switchboard: cannot listen for signals: {e}");
     }
+    hangups.abort();
     tracing::info!("shutting down");
     running.stop().await;
     ExitCode::SUCCESS

@@ -17,7 +17,7 @@ use crate::state::AppState;
 pub fn spawn(state: web::Data<AppState>) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick =
-            tokio::time::interval(Duration::from_millis(state.config.reconcile.interval_ms));
+            tokio::time::interval(Duration::from_millis(state.config().reconcile.interval_ms));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
@@ -28,8 +28,8 @@ pub fn spawn(state: web::Data<AppState>) -> JoinHandle<()> {
 
 /// One pass over the payments that are due. Returns how many were looked at.
 pub async fn run_once(state: &AppState) -> usize {
-    let merchants: Vec<String> = state.config.merchants.keys().cloned().collect();
-    let batch = state.config.reconcile.batch;
+    let merchants: Vec<String> = state.config().merchants.keys().cloned().collect();
+    let batch = state.config().reconcile.batch;
     let due = match state
         .store
         .due_for_reconciliation(&merchants, Utc::now(), batch)
@@ -71,8 +71,8 @@ fn sole_channel(state: &AppState, p: &PaymentRecord) -> Option<String> {
         return None;
     }
     let capability = crate::payments::create::capability(p.flow);
-    let mut candidates = state
-        .router
+    let router = state.router();
+    let mut candidates = router
         .channels()
         .filter(|c| c.operators.contains(&p.operator_id))
         .filter(|c| c.capabilities.contains(capability));
@@ -81,13 +81,13 @@ fn sole_channel(state: &AppState, p: &PaymentRecord) -> Option<String> {
 }
 
 async fn settle_one(state: &AppState, p: PaymentRecord) {
-    let cfg = &state.config.reconcile;
+    let cfg = &state.config().reconcile;
     let now = Utc::now();
     let too_old = (now - p.created_at).num_seconds() > cfg.max_age_secs as i64;
     let channel_id = p.channel_id.clone().or_else(|| sole_channel(state, &p));
     let channel = channel_id
         .as_deref()
-        .and_then(|id| state.router.channel(id));
+        .and_then(|id| state.router().channel(id));
     let answer = match (&channel, too_old) {
         (Some(channel), false) => Some(channel.adapter.payment_status(&p).await),
         _ => None,

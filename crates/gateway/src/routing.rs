@@ -14,7 +14,7 @@ use switchboard_router::{MnpTable, NumberPlan, OperatorInfo, PortedBuilder, Port
 use switchboard_store::{OverrideChange, OverrideChanges, Store, StoreError};
 use tokio::task::JoinHandle;
 
-use crate::state::AppState;
+use crate::state::{AppState, Live};
 
 /// Overrides per page of a full load.
 const LOAD_PAGE: usize = 10_000;
@@ -151,22 +151,20 @@ fn apply(table: &mut PortedNumbers, plan: &NumberPlan, changes: &[OverrideChange
 }
 
 /// The operator a number belongs to now: its MNP override, else the number plan.
-pub fn operator_of<'a>(state: &'a AppState, msisdn: &Msisdn) -> Result<&'a OperatorInfo, ApiError> {
-    state
-        .router
-        .operator_now(msisdn, &state.overrides.read())
+pub fn operator_of<'a>(live: &'a Live, msisdn: &Msisdn) -> Result<&'a OperatorInfo, ApiError> {
+    live.router
+        .operator_now(msisdn, &live.overrides.read())
         .map_err(ApiError::from)
 }
 
 /// Override first, then the number plan.
 pub fn route<'a>(
-    state: &'a AppState,
+    live: &'a Live,
     msisdn: &Msisdn,
     capability: Capability,
 ) -> Result<Route<'a>, ApiError> {
-    state
-        .router
-        .route_now(msisdn, &state.overrides.read(), capability)
+    live.router
+        .route_now(msisdn, &live.overrides.read(), capability)
         .map_err(ApiError::from)
 }
 
@@ -178,17 +176,19 @@ pub fn spawn_refresh(state: web::Data<AppState>, interval: Duration) -> JoinHand
         let mut loaded = false;
         loop {
             tick.tick().await;
-            let (store, plan) = (state.store.as_ref(), state.router.plan());
+            // The snapshot of this round: a reload may swap plan and table meanwhile.
+            let live = state.live();
+            let (store, plan) = (state.store.as_ref(), live.router.plan());
             let outcome = if loaded {
-                state.overrides.sync(store, plan).await.map(|_| ())
+                live.overrides.sync(store, plan).await.map(|_| ())
             } else {
-                state.overrides.reload(store, plan).await
+                live.overrides.reload(store, plan).await
             };
             match outcome {
                 Ok(()) => loaded = true,
                 Err(e) => tracing::warn!(error = %e, "MNP overrides not synced"),
             }
-            let table = state.overrides.table.clone();
+            let table = state.overrides().table.clone();
             if let Err(e) = tokio::task::spawn_blocking(move || table.compact_if_needed()).await {
                 tracing::warn!(error = %e, "MNP compaction failed");
             }

@@ -66,6 +66,51 @@ impl AppliedControls {
         self.version.store(stored.version, Ordering::Release);
         Ok(())
     }
+
+    /// Applies the store's controls whatever version this replica holds (a router just built by
+    /// a reload has none of them yet).
+    pub async fn apply_now(&self, store: &dyn Store, router: &Router) -> Result<(), ApiError> {
+        let stored = store.routing_controls().await.map_err(store_error)?;
+        ControlsDocument::parse(&stored)?.apply(router);
+        self.version.store(stored.version, Ordering::Release);
+        Ok(())
+    }
+}
+
+/// Writes an audit entry for a change that is not a routing control (a configuration reload):
+/// the controls document is written back unchanged with it, in the same compare-and-set, so the
+/// log stays one atomic, shared list (the version moves on and every replica re-applies the same
+/// controls, which is harmless).
+pub async fn audit(
+    state: &AppState,
+    actor: &str,
+    action: &str,
+    before: &serde_json::Value,
+    after: &serde_json::Value,
+) -> Result<(), ApiError> {
+    for _ in 0..CHANGE_ATTEMPTS {
+        let stored = state.store.routing_controls().await.map_err(store_error)?;
+        let entry = AuditEntry {
+            at: chrono::Utc::now(),
+            actor: actor.to_string(),
+            action: action.to_string(),
+            before: before.to_string(),
+            after: after.to_string(),
+        };
+        if state
+            .store
+            .set_routing_controls(stored.version, &stored.document, &entry)
+            .await
+            .map_err(store_error)?
+            .is_some()
+        {
+            return Ok(());
+        }
+    }
+    Err(ApiError::new(
+        ErrorCode::Conflict,
+        "The routing controls kept changing under this request. Try again.",
+    ))
 }
 
 /// What a change did: the channel's controls before and after.
@@ -110,7 +155,7 @@ pub async fn change(
             .await
             .map_err(store_error)?
         {
-            doc.apply(&state.router);
+            doc.apply(&state.router());
             state.controls.version.store(version, Ordering::Release);
             tracing::info!(channel = %channel_id, actor = %actor, "routing controls changed");
             return Ok(Changed { before, after });
@@ -131,7 +176,7 @@ pub fn spawn_refresh(state: web::Data<AppState>, interval: Duration) -> JoinHand
             tick.tick().await;
             if let Err(e) = state
                 .controls
-                .refresh(state.store.as_ref(), &state.router)
+                .refresh(state.store.as_ref(), &state.router())
                 .await
             {
                 tracing::warn!(error = %e.message, "routing controls not refreshed");

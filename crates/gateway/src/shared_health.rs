@@ -86,7 +86,7 @@ impl Syncer {
         now_secs: u64,
     ) -> Result<(), StoreError> {
         let mut targets = Vec::new();
-        for channel in state.router.channels() {
+        for channel in state.router().channels() {
             for capability in channel.capabilities.iter() {
                 targets.push((channel.clone(), capability, series(&channel.id, capability)));
             }

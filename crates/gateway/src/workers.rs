@@ -27,11 +27,11 @@ pub fn spawn(state: &web::Data<AppState>) -> Result<Vec<JoinHandle<()>>, StartEr
 }
 
 fn delivery_worker(state: &AppState) -> Result<DeliveryWorker, StartError> {
-    let config = &state.config.webhooks;
+    let config = &state.config().webhooks;
     let sender = Sender::new(sender_config(config, state)?)
         .map_err(|e| StartError::Config(format!("webhooks: {e}")))?;
     let merchants = state
-        .config
+        .config()
         .merchants
         .iter()
         .map(|(id, m)| {

@@ -162,10 +162,19 @@ impl Router {
     }
 
     pub fn with_policy(plan: NumberPlan, channels: Vec<Channel>, policy: RoutingPolicy) -> Router {
+        Router::with_shared_channels(plan, channels.into_iter().map(Arc::new).collect(), policy)
+    }
+
+    /// A router over channels another router may hold too (a configuration reload keeps the
+    /// channels that did not change: their adapter, tokens, health and ops' controls).
+    pub fn with_shared_channels(
+        plan: NumberPlan,
+        channels: Vec<Arc<Channel>>,
+        policy: RoutingPolicy,
+    ) -> Router {
         let mut by_operator: Vec<Vec<Arc<Channel>>> = vec![Vec::new(); plan.operators().len()];
         let mut by_id = HashMap::new();
         for channel in channels {
-            let channel = Arc::new(channel);
             for op in &channel.operators {
                 if let Some(i) = plan.index_of(op) {
                     by_operator[i].push(channel.clone());

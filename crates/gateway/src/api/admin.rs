@@ -12,6 +12,7 @@ use crate::state::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(Endpoint::at("/admin/mnp").get(list_overrides))
+        .service(Endpoint::at("/admin/reload").post(reload))
         .service(
             Endpoint::at("/admin/mnp/{msisdn}")
                 .put(set_override)
@@ -26,7 +27,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 /// The caller of an admin route that reads: any admin token (401 otherwise).
 pub(crate) fn authorize(req: &HttpRequest, state: &AppState) -> Result<AdminIdentity, ApiError> {
     state
-        .admins
+        .admins()
         .identify(bearer(req))
         .ok_or_else(|| ApiError::of(ErrorCode::Unauthenticated))
 }
@@ -150,7 +151,7 @@ async fn set_override(
     authorize_change(&req, &state)?;
     let msisdn = number(&path)?;
     let input: OverrideInput = parse_json(&body)?;
-    if state.router.plan().operator(&input.operator_id).is_none() {
+    if state.router().plan().operator(&input.operator_id).is_none() {
         return Err(ApiError::invalid_argument(format!(
             "operator_id '{}' is not in the number plan",
             input.operator_id
@@ -163,8 +164,8 @@ async fn set_override(
         .await
         .map_err(store_error)?;
     state
-        .overrides
-        .set(state.router.plan(), &msisdn, Some(&input.operator_id));
+        .overrides()
+        .set(state.router().plan(), &msisdn, Some(&input.operator_id));
     tracing::info!(msisdn = %msisdn.masked(), operator = %input.operator_id, "MNP override set");
     Ok(HttpResponse::Ok().json(json!({"msisdn": msisdn, "operator_id": input.operator_id})))
 }
@@ -181,10 +182,19 @@ async fn remove_override(
         .remove_operator_override(&msisdn)
         .await
         .map_err(store_error)?;
-    state.overrides.set(state.router.plan(), &msisdn, None);
+    state.overrides().set(state.router().plan(), &msisdn, None);
     if existed {
         Ok(HttpResponse::NoContent().finish())
     } else {
         Err(ApiError::not_found().into())
     }
+}
+
+/// `POST /admin/reload` (an `operator` token): reads the configuration again and applies it
+/// without a restart (see `reload.rs`); an invalid configuration is 400 with the loader's messages
+/// and the running one stays.
+async fn reload(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, HttpError> {
+    let who = authorize_change(&req, &state)?;
+    let done = crate::reload::reload(&state, &who.name).await?;
+    Ok(HttpResponse::Ok().json(done))
 }

@@ -78,7 +78,7 @@ async fn patch_channel(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, HttpError> {
     let who = authorize_change(&req, &state)?;
-    let Some(channel) = state.router.channel(&path) else {
+    let Some(channel) = state.router().channel(&path) else {
         return Err(ApiError::new(
             ErrorCode::NotFound,
             "No running channel has this id (a channel disabled in configuration cannot be \

@@ -38,11 +38,11 @@ fn merchants(req: &HttpRequest, state: &AppState) -> Result<Vec<String>, ApiErro
         }
     }
     match only {
-        Some(m) if state.config.merchants.contains_key(&m) => Ok(vec![m]),
+        Some(m) if state.config().merchants.contains_key(&m) => Ok(vec![m]),
         Some(m) => Err(ApiError::invalid_argument(format!(
             "unknown merchant '{m}'"
         ))),
-        None => Ok(state.config.merchants.keys().cloned().collect()),
+        None => Ok(state.config().merchants.keys().cloned().collect()),
     }
 }
 

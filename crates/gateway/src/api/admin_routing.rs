@@ -11,6 +11,7 @@ use switchboard_core::{ApiError, Msisdn};
 use switchboard_router::{explain, Channel};
 
 use super::admin::authorize;
+use crate::config::Config;
 use crate::http::{parse_query_pairs, Endpoint, HttpError};
 use crate::observe::stats;
 use crate::state::AppState;
@@ -27,15 +28,15 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 /// The operator's display name (`[operators.<id>] name`), `null` when not configured.
 fn operator_name(state: &AppState, id: &str) -> Value {
     json!(state
-        .config
+        .config()
         .operators
         .get(id)
         .and_then(|op| op.name.as_deref()))
 }
 
 /// Configured channels (enabled or not) in the order routing prefers them: priority, then id.
-fn configured_channels(state: &AppState) -> Vec<(&String, &ChannelSettings)> {
-    let mut all: Vec<_> = state.config.channels.iter().collect();
+fn configured_channels(config: &Config) -> Vec<(&String, &ChannelSettings)> {
+    let mut all: Vec<_> = config.channels.iter().collect();
     all.sort_by(|a, b| a.1.priority.cmp(&b.1.priority).then_with(|| a.0.cmp(b.0)));
     all
 }
@@ -45,9 +46,10 @@ async fn operators(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, HttpError> {
     authorize(&req, &state)?;
-    let channels = configured_channels(&state);
+    let config = state.config();
+    let channels = configured_channels(&config);
     let operators: Vec<Value> = state
-        .router
+        .router()
         .plan()
         .operators()
         .iter()
@@ -103,10 +105,11 @@ fn health(live: Option<&Channel>) -> Value {
 async fn channels(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, HttpError> {
     authorize(&req, &state)?;
     let doc = super::admin_stats::document(&state).await;
-    let channels: Vec<Value> = configured_channels(&state)
+    let config = state.config();
+    let channels: Vec<Value> = configured_channels(&config)
         .into_iter()
         .map(|(id, settings)| {
-            let live = state.router.channel(id).filter(|_| settings.enabled);
+            let live = state.router().channel(id).filter(|_| settings.enabled);
             // The router's view when the channel runs (capabilities cut to the adapter's).
             let capabilities = live
                 .as_ref()
@@ -175,15 +178,16 @@ async fn route_test(
     authorize(&req, &state)?;
     let (phone, operation) = route_query(&req)?;
     // One read of the override table for both the route and how its operator was found.
-    let ported = state.overrides.read();
-    let route = state
+    let live = state.live();
+    let ported = live.overrides.read();
+    let route = live
         .router
         .route_now(&phone, &ported, operation)
         .map_err(ApiError::from)?;
     let (source, matched_prefix) = if ported.get(&phone).is_some() {
         ("mnp_override", None)
     } else {
-        ("number_plan", state.router.plan().matched_prefix(&phone))
+        ("number_plan", live.router.plan().matched_prefix(&phone))
     };
     drop(ported);
     let channels: Vec<Value> = explain(&route)

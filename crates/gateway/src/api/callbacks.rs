@@ -38,7 +38,7 @@ async fn handle(
     body: &[u8],
     state: &AppState,
 ) -> Result<HttpResponse, ApiError> {
-    let Some(channel) = state.router.channel(&channel_id) else {
+    let Some(channel) = state.router().channel(&channel_id) else {
         tracing::warn!("callback for an unknown channel");
         return Err(ApiError::new(ErrorCode::NotFound, "Unknown channel."));
     };
@@ -138,7 +138,7 @@ async fn topup(
     tx_id: &str,
     update: UpstreamTopUp,
 ) -> Result<(), ApiError> {
-    for merchant_id in state.config.merchants.keys() {
+    for merchant_id in state.config().merchants.keys() {
         let found = state
             .store
             .get_topup(merchant_id, tx_id)

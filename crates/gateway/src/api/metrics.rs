@@ -14,10 +14,11 @@ pub async fn metrics(
     req: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, HttpError> {
-    let token = state.config.metrics.token.expose();
+    let config = state.config();
+    let token = config.metrics.token.expose();
     if !token.is_empty() && !super::admin::bearer_matches(&req, token) {
         return Err(ApiError::of(ErrorCode::Unauthenticated).into());
     }
-    let body = crate::observe::render(&state.observe, &state.router);
+    let body = crate::observe::render(&state.observe, &state.router());
     Ok(HttpResponse::Ok().content_type(CONTENT_TYPE).body(body))
 }

@@ -91,7 +91,7 @@ async fn register(
     let input: EndpointInput = parse_json(&body)?;
     validate(&state, &input)?;
     if state
-        .merchants
+        .merchants()
         .by_id(&caller.merchant_id)
         .is_none_or(|m| m.webhook_secret.is_empty())
     {

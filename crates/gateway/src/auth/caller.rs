@@ -70,7 +70,7 @@ fn authenticate(req: &HttpRequest) -> Result<Caller, ApiError> {
     };
     // A merchant removed from configuration loses access at once, whatever its tokens say.
     state
-        .merchants
+        .merchants()
         .by_id(&claims.sub)
         .ok_or_else(unauthenticated)?;
     // A phone-bound (CIBA) token names its subscriber; a malformed number voids the token.

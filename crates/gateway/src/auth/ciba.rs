@@ -104,11 +104,12 @@ pub async fn bc_authorize(
             "login_hint must be the subscriber's number, as tel:+<E.164>",
         );
     };
-    let scopes = match requested_scopes(account, form.get("scope")) {
+    let scopes = match requested_scopes(&account, form.get("scope")) {
         Ok(scopes) => scopes,
         Err(response) => return response,
     };
-    let route = match crate::routing::route(&state, &msisdn, Capability::Payment) {
+    let live = state.live();
+    let route = match crate::routing::route(&live, &msisdn, Capability::Payment) {
         Ok(route) => route,
         Err(e) => {
             return oauth_error(StatusCode::BAD_REQUEST, "unknown_user_id", &e.message);
@@ -148,7 +149,7 @@ pub async fn bc_authorize(
         };
     };
     let now = Utc::now().timestamp();
-    let expires_in = state.config.auth.ciba_expires_secs;
+    let expires_in = state.config().auth.ciba_expires_secs;
     let request = CibaRequest {
         iss: state.tokens.issuer().to_string(),
         aud: ciba_audience(&state),
@@ -177,7 +178,7 @@ pub async fn bc_authorize(
         .json(json!({
             "auth_req_id": auth_req_id,
             "expires_in": expires_in,
-            "interval": state.config.auth.ciba_interval_secs,
+            "interval": state.config().auth.ciba_interval_secs,
         }))
 }
 
@@ -201,7 +202,7 @@ pub async fn redeem(
         return bad("invalid_grant", "unknown auth_req_id");
     }
     let (Some(channel), Some(msisdn)) = (
-        state.router.channel(&request.channel),
+        state.router().channel(&request.channel),
         Msisdn::parse(&request.msisdn),
     ) else {
         return bad("invalid_grant", "the consent request is no longer known");
@@ -218,7 +219,7 @@ pub async fn redeem(
             let once = format!("ciba:{}", request.jti);
             match state
                 .store
-                .use_once(&once, state.config.auth.ciba_expires_secs)
+                .use_once(&once, state.config().auth.ciba_expires_secs)
                 .await
             {
                 Ok(true) => {}

@@ -145,14 +145,14 @@ pub fn check_operator_allowed(
     merchant_id: &str,
     operator_id: &str,
 ) -> Result<(), ApiError> {
-    let country = state
+    let live = state.live();
+    let country = live
         .router
         .plan()
         .operator(operator_id)
         .map(|op| op.country.as_str())
         .unwrap_or_default();
-    state
-        .merchants
+    live.merchants
         .check_operator(merchant_id, operator_id, country)
 }
 

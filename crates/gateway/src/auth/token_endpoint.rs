@@ -53,11 +53,11 @@ fn client_credentials(
 
 /// The merchant these client credentials belong to, or the 401 `invalid_client` answer.
 #[allow(clippy::result_large_err)] // the error is the finished OAuth answer
-pub(crate) fn authenticate_client<'a>(
+pub(crate) fn authenticate_client(
     req: &HttpRequest,
     form: &HashMap<String, String>,
-    state: &'a AppState,
-) -> Result<&'a MerchantAccount, HttpResponse> {
+    state: &AppState,
+) -> Result<MerchantAccount, HttpResponse> {
     let Some((client_id, secret)) = client_credentials(req, form) else {
         return Err(oauth_error(
             StatusCode::UNAUTHORIZED,
@@ -66,8 +66,9 @@ pub(crate) fn authenticate_client<'a>(
         ));
     };
     state
-        .merchants
+        .merchants()
         .authenticate(&client_id, &secret)
+        .cloned()
         .ok_or_else(|| {
             tracing::info!(client_id = %client_id, "refused: bad client credentials");
             oauth_error(
@@ -103,7 +104,7 @@ pub async fn token(req: HttpRequest, body: web::Bytes, state: web::Data<AppState
     };
     match form.get("grant_type").map(String::as_str) {
         Some("client_credentials") => {}
-        Some(CIBA_GRANT) => return super::ciba::redeem(&state, account, &form).await,
+        Some(CIBA_GRANT) => return super::ciba::redeem(&state, &account, &form).await,
         Some(_) => {
             return oauth_error(
                 StatusCode::BAD_REQUEST,

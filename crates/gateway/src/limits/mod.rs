@@ -71,11 +71,11 @@ pub async fn rate_limit<B: MessageBody + 'static>(
         if let Some(claims) = claims {
             let merchant = claims.sub.clone();
             req.extensions_mut().insert(VerifiedClaims(claims));
-            let limited = match state.limits.merchants.check(&merchant) {
+            let limited = match state.limits().merchants.check(&merchant) {
                 Err(wait) => Some(wait),
                 Ok(()) if counted_in_claim(&req) => None,
                 Ok(()) => state
-                    .limits
+                    .limits()
                     .check_shared(state.store.as_ref(), &merchant)
                     .await
                     .err(),

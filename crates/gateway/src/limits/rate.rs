@@ -60,6 +60,11 @@ impl KeyedLimits {
         }
     }
 
+    /// Whether both give every id the same quota.
+    fn same_quotas(&self, other: &KeyedLimits) -> bool {
+        self.quotas == other.quotas && self.default == other.default
+    }
+
     /// The quota of `id`, if it has one.
     pub fn quota_of(&self, id: &str) -> Option<RateLimit> {
         self.quotas.get(id).copied().or(self.default)
@@ -119,6 +124,13 @@ impl RateLimits {
             channels: KeyedLimits::new(channels, None),
             shared: config.store.backend == crate::config::StoreBackend::Redis,
         }
+    }
+
+    /// Whether `other` enforces the same quotas (a reload keeps the running windows then).
+    pub fn same_quotas(&self, other: &RateLimits) -> bool {
+        self.merchants.same_quotas(&other.merchants)
+            && self.channels.same_quotas(&other.channels)
+            && self.shared == other.shared
     }
 
     /// The merchant's quota when it is shared through the store (Redis): the step a payment claim

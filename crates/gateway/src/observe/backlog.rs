@@ -71,7 +71,7 @@ fn oldest<'a>(created: impl Iterator<Item = &'a DateTime<Utc>>) -> Option<DateTi
 /// Reads the backlog from the store once.
 pub async fn refresh(state: &AppState) {
     let store = state.store.as_ref();
-    let merchants: Vec<String> = state.config.merchants.keys().cloned().collect();
+    let merchants: Vec<String> = state.config().merchants.keys().cloned().collect();
     let now = Utc::now();
     // Everything unsettled, due or not.
     let horizon = now + chrono::Duration::days(36_500);

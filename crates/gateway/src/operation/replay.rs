@@ -35,7 +35,7 @@ pub(super) async fn replay<R: Resource>(
 /// answered or `payments.duplicate_wait_ms` has passed.
 async fn wait_while_in_flight<R: Resource>(state: &AppState, mut record: R) -> Result<R, ApiError> {
     let deadline = tokio::time::Instant::now()
-        + Duration::from_millis(state.config.payments.duplicate_wait_ms);
+        + Duration::from_millis(state.config().payments.duplicate_wait_ms);
     let mut pause = Duration::from_millis(10);
     while record.in_flight() && tokio::time::Instant::now() < deadline {
         tokio::time::sleep(pause).await;

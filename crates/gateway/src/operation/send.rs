@@ -28,13 +28,13 @@ pub(super) async fn send<O: Operation>(
     // The last channel that was called, and how long it took.
     let mut tried: Option<(&str, Duration)> = None;
     let mut not_reached = false;
-    let reconcile = &state.config.reconcile;
+    let reconcile = &state.config().reconcile;
     let mut last_error = ApiError::new(
         ErrorCode::Unavailable,
         "No channel could take the request. Try again later.",
     );
     for channel in channels {
-        if let Err(wait) = state.limits.channels.check(&channel.id) {
+        if let Err(wait) = state.limits().channels.check(&channel.id) {
             let secs = crate::limits::retry_after_secs(wait);
             tracing::warn!(channel = %channel.id, retry_after = secs, "channel rate limit reached; nothing sent");
             rec.limit_refused(Limit::ChannelRate);

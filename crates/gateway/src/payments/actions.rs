@@ -16,7 +16,7 @@ use crate::state::AppState;
 fn channel_of(state: &AppState, p: &PaymentRecord) -> Result<std::sync::Arc<Channel>, ApiError> {
     p.channel_id
         .as_deref()
-        .and_then(|id| state.router.channel(id))
+        .and_then(|id| state.router().channel(id))
         .ok_or_else(|| {
             tracing::error!(payment_id = %p.id, "the payment's channel is no longer configured");
             ApiError::new(
@@ -55,7 +55,7 @@ async fn record_answer(
         let changed = r.apply_upstream(up, now);
         let next = r
             .is_unsettled()
-            .then(|| next_check(&state.config.reconcile, 0, now));
+            .then(|| next_check(&state.config().reconcile, 0, now));
         let rescheduled = r.next_check_at != next;
         r.next_check_at = next;
         Ok(changed || rescheduled)
@@ -177,7 +177,7 @@ async fn act(state: &AppState, p: PaymentRecord, action: Action) -> Result<(), A
             )),
             None => {
                 r.pending_action = Some(wanted);
-                r.next_check_at = Some(next_check(&state.config.reconcile, 0, Utc::now()));
+                r.next_check_at = Some(next_check(&state.config().reconcile, 0, Utc::now()));
                 Ok(true)
             }
         }
@@ -237,7 +237,7 @@ async fn release(
         }
         r.next_check_at = r
             .is_unsettled()
-            .then(|| next_check(&state.config.reconcile, 0, Utc::now()));
+            .then(|| next_check(&state.config().reconcile, 0, Utc::now()));
         Ok(true)
     })
     .await

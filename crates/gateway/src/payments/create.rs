@@ -31,7 +31,8 @@ pub(crate) fn capability(flow: PaymentFlow) -> Capability {
 pub async fn submit(state: &AppState, req: NewPayment) -> Result<Submitted, ApiError> {
     // Checks of the request itself (nothing written if they fail): whose number it is, whether the
     // merchant may charge there, in that currency, that much.
-    let operator = crate::routing::operator_of(state, &req.msisdn)?;
+    let live = state.live();
+    let operator = crate::routing::operator_of(&live, &req.msisdn)?;
     crate::auth::check_operator_allowed(state, &req.merchant_id, &operator.id)?;
     let currency = &req.payment_amount.charging_information.currency;
     if !operator.bills_in(currency) {
@@ -42,13 +43,13 @@ pub async fn submit(state: &AppState, req: NewPayment) -> Result<Submitted, ApiE
     let now = Utc::now().trunc_subsecs(3);
     // If this process dies mid-call, reconciliation takes the payment over from then.
     let takeover =
-        now + chrono::Duration::milliseconds(state.config.payments.duplicate_wait_ms as i64);
+        now + chrono::Duration::milliseconds(live.config.payments.duplicate_wait_ms as i64);
     let capability = capability(req.flow);
     let record = PaymentRecord::claimed(req, operator.id.clone(), now, takeover);
     let request = PaymentRequest {
         capability,
-        spend: spend::plan(&state.config, &record)?,
-        quota: state.limits.shared_quota(&record.merchant_id),
+        spend: spend::plan(&live.config, &record)?,
+        quota: live.limits.shared_quota(&record.merchant_id),
     };
     let span = tracing::info_span!("payment", payment_id = %record.id, msisdn = %record.msisdn.masked(), operator = %record.operator_id);
     operation::run(state, &request, record)
@@ -140,7 +141,7 @@ impl Operation for PaymentRequest {
         record: &PaymentRecord,
     ) -> Result<Vec<Arc<Channel>>, ApiError> {
         state
-            .router
+            .router()
             .route_to(&record.operator_id, self.capability)
             .map(|route| route.channels)
             .map_err(ApiError::from)

@@ -107,7 +107,7 @@ impl Resource for PaymentRecord {
         before: &Self,
         release: &[IdempotencyKey],
     ) -> Result<UpdateOutcome<Self>, StoreError> {
-        let events = crate::events::for_payment(&state.config.webhooks, before, self, Utc::now());
+        let events = crate::events::for_payment(&state.config().webhooks, before, self, Utc::now());
         state
             .store
             .update_payment(self, before.version, release, &events)
@@ -120,7 +120,7 @@ impl Resource for PaymentRecord {
 
     /// Refused, denied or never sent: the spending reservation goes back.
     async fn saved(&self, state: &AppState) {
-        if spend::releases(self) && spend::tracked(&state.config, self) {
+        if spend::releases(self) && spend::tracked(&state.config(), self) {
             spend::release(state.store.as_ref(), self).await;
         }
     }

@@ -39,7 +39,7 @@ where
             return Ok(current);
         }
         next.version = current.version + 1;
-        let events = events::for_payment(&state.config.webhooks, &current, &next, Utc::now());
+        let events = events::for_payment(&state.config().webhooks, &current, &next, Utc::now());
         match store
             .update_payment(&next, current.version, &[], &events)
             .await

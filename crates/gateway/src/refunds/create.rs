@@ -39,7 +39,7 @@ pub async fn submit(
     let channel = payment
         .channel_id
         .as_deref()
-        .and_then(|id| state.router.channel(id))
+        .and_then(|id| state.router().channel(id))
         .filter(|c| c.capabilities.contains(Capability::Refund))
         .ok_or_else(|| ApiError::of(ErrorCode::PaymentNotEligibleForRefund))?;
     check_against_payment(
@@ -53,7 +53,7 @@ pub async fn submit(
     let now = Utc::now().trunc_subsecs(3);
     // If this process dies mid-call, reconciliation takes the refund over from then.
     let takeover =
-        now + chrono::Duration::milliseconds(state.config.payments.duplicate_wait_ms as i64);
+        now + chrono::Duration::milliseconds(state.config().payments.duplicate_wait_ms as i64);
     let record = RefundRecord::claimed(payment, req, channel.id.clone(), now, takeover);
     operation::run(state, &RefundRequest { payment, channel }, record).await
 }

@@ -102,7 +102,7 @@ impl Resource for RefundRecord {
         before: &Self,
         release: &[IdempotencyKey],
     ) -> Result<UpdateOutcome<Self>, StoreError> {
-        let events = crate::events::for_refund(&state.config.webhooks, before, self, Utc::now());
+        let events = crate::events::for_refund(&state.config().webhooks, before, self, Utc::now());
         state
             .store
             .update_refund(self, before.version, release, &events)

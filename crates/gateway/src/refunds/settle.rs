@@ -45,7 +45,7 @@ pub async fn apply_notice(
             return Ok(());
         }
         next.version = current.version + 1;
-        let events = crate::events::for_refund(&state.config.webhooks, &current, &next, now);
+        let events = crate::events::for_refund(&state.config().webhooks, &current, &next, now);
         match state
             .store
             .update_refund(&next, current.version, &[], &events)
@@ -70,7 +70,7 @@ pub async fn apply_notice(
 pub async fn settle_due(state: &AppState, merchants: &[String]) -> usize {
     let due = match state
         .store
-        .due_refunds(merchants, Utc::now(), state.config.reconcile.batch)
+        .due_refunds(merchants, Utc::now(), state.config().reconcile.batch)
         .await
     {
         Ok(due) => due,
@@ -89,7 +89,7 @@ pub async fn settle_due(state: &AppState, merchants: &[String]) -> usize {
 
 async fn settle_one(state: &AppState, mut r: RefundRecord) {
     let before = r.clone();
-    let cfg = &state.config.reconcile;
+    let cfg = &state.config().reconcile;
     let payment = state
         .store
         .get_payment(&r.merchant_id, &r.payment_id)
@@ -99,7 +99,7 @@ async fn settle_one(state: &AppState, mut r: RefundRecord) {
     let channel = r
         .channel_id
         .as_deref()
-        .and_then(|id| state.router.channel(id));
+        .and_then(|id| state.router().channel(id));
     let too_old = (Utc::now() - r.created_at).num_seconds() > cfg.max_age_secs as i64;
     let answer = match (&payment, &channel, too_old) {
         (Some(p), Some(c), false) => Some(c.adapter.refund_status(p, &r).await),
@@ -126,7 +126,7 @@ async fn settle_one(state: &AppState, mut r: RefundRecord) {
         .is_unsettled()
         .then(|| next_check(cfg, r.reconcile_attempts, now));
     r.version = claimed + 1;
-    let events = crate::events::for_refund(&state.config.webhooks, &before, &r, now);
+    let events = crate::events::for_refund(&state.config().webhooks, &before, &r, now);
     match state.store.update_refund(&r, claimed, &[], &events).await {
         Ok(UpdateOutcome::Updated) => {
             tracing::info!(status = %r.status, settled = !r.is_unsettled(), "refund reconciled")

@@ -93,7 +93,7 @@ impl Catalogue {
         let mut fresh: HashMap<String, Listed> = HashMap::new();
         let mut failed: Vec<String> = Vec::new();
         let mut channels: Vec<_> = state
-            .router
+            .router()
             .channels()
             .filter(|c| c.capabilities.contains(Capability::Topup))
             .cloned()
@@ -106,7 +106,11 @@ impl Catalogue {
                 Ok(products) => {
                     for product in products {
                         let sold_here = channel.operators.contains(&product.operator_id)
-                            && state.router.plan().operator(&product.operator_id).is_some();
+                            && state
+                                .router()
+                                .plan()
+                                .operator(&product.operator_id)
+                                .is_some();
                         if sold_here && product.check().is_ok() {
                             offer(&mut fresh, product, &channel.id);
                         }
@@ -127,7 +131,12 @@ impl Catalogue {
             }
         }
         // Best channel first: lowest priority, then id.
-        let rank = |id: &String| state.router.channel(id).map(|c| (c.priority, c.id.clone()));
+        let rank = |id: &String| {
+            state
+                .router()
+                .channel(id)
+                .map(|c| (c.priority, c.id.clone()))
+        };
         for listed in fresh.values_mut() {
             listed.channel_ids.sort_by_key(|id| rank(id));
             listed.channel_id = listed.channel_ids[0].clone();

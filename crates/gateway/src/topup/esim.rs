@@ -29,7 +29,8 @@ pub async fn create(state: &AppState, req: NewEsimOrder) -> Result<EsimOrderReco
     let operator_id = listed.product.operator_id.clone();
     crate::auth::check_operator_allowed(state, &req.merchant_id, &operator_id)?;
     let now = Utc::now().trunc_subsecs(3);
-    let resend_after = now + Duration::milliseconds(state.config.payments.duplicate_wait_ms as i64);
+    let resend_after =
+        now + Duration::milliseconds(state.config().payments.duplicate_wait_ms as i64);
     // The catalogue's id, whichever spelling the merchant used.
     let req = NewEsimOrder {
         product_id: listed.product.id.clone(),
@@ -118,15 +119,15 @@ impl Operation for EsimRequest<'_> {
         record: &EsimOrderRecord,
     ) -> Result<Vec<Arc<Channel>>, ApiError> {
         let mut channels: Vec<_> = match &record.channel_id {
-            Some(id) => state.router.channel(id).into_iter().collect(),
+            Some(id) => state.router().channel(id).into_iter().collect(),
             None => self
                 .channel_ids
                 .iter()
-                .filter_map(|id| state.router.channel(id))
+                .filter_map(|id| state.router().channel(id))
                 .filter(|c| c.takes_new_requests())
                 .collect(),
         };
-        state.router.order(&mut channels, Capability::Topup);
+        state.router().order(&mut channels, Capability::Topup);
         if channels.is_empty() {
             return Err(ApiError::new(
                 ErrorCode::Unavailable,

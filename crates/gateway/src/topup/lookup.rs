@@ -38,7 +38,7 @@ fn supports_names<S: serde::Serializer>(kinds: &[ProductType], s: S) -> Result<S
 
 fn lookup_channels(state: &AppState, operator: Option<&str>) -> Vec<Arc<Channel>> {
     let mut channels: Vec<Arc<Channel>> = state
-        .router
+        .router()
         .channels()
         .filter(|c| c.capabilities.contains(Capability::Lookup))
         .filter(|c| operator.is_none_or(|op| c.operators.iter().any(|o| o == op)))
@@ -49,9 +49,9 @@ fn lookup_channels(state: &AppState, operator: Option<&str>) -> Vec<Arc<Channel>
 }
 
 pub async fn lookup(state: &AppState, msisdn: &Msisdn) -> Result<LookupAnswer, ApiError> {
-    let (known, source) = match state.overrides.get(state.router.plan(), msisdn) {
+    let (known, source) = match state.overrides().get(state.router().plan(), msisdn) {
         Some(op) => (Some(op), Source::Override),
-        None => match state.router.operator_for(msisdn) {
+        None => match state.router().operator_for(msisdn) {
             Ok(op) => (Some(op.id.clone()), Source::NumberPlan),
             Err(_) => (None, Source::Provider),
         },
@@ -90,7 +90,8 @@ pub async fn lookup(state: &AppState, msisdn: &Msisdn) -> Result<LookupAnswer, A
             }
         };
         let operator_id = known.clone().unwrap_or(answer.operator_id.clone());
-        let Some(operator) = state.router.plan().operator(&operator_id) else {
+        let router = state.router();
+        let Some(operator) = router.plan().operator(&operator_id) else {
             return Err(ApiError::new(
                 ErrorCode::ServiceNotApplicable,
                 "The number's operator is not served.",

@@ -111,7 +111,7 @@ impl Resource for TopUpRecord {
         before: &Self,
         _release: &[IdempotencyKey],
     ) -> Result<UpdateOutcome<Self>, StoreError> {
-        let events = crate::events::for_topup(&state.config.webhooks, before, self, Utc::now());
+        let events = crate::events::for_topup(&state.config().webhooks, before, self, Utc::now());
         state
             .store
             .update_topup(self, before.version, &events)

@@ -28,7 +28,9 @@ pub async fn create(state: &AppState, req: NewTopUp) -> Result<Submitted, ApiErr
         )
     })?;
     let product = &listed.product;
-    let operator_id = crate::routing::operator_of(state, &req.msisdn)?.id.clone();
+    let operator_id = crate::routing::operator_of(&state.live(), &req.msisdn)?
+        .id
+        .clone();
     crate::auth::check_operator_allowed(state, &req.merchant_id, &operator_id)?;
     if operator_id != product.operator_id {
         return Err(ApiError::new(
@@ -55,7 +57,7 @@ pub async fn create(state: &AppState, req: NewTopUp) -> Result<Submitted, ApiErr
     }
     let now = Utc::now().trunc_subsecs(3);
     // If this process dies mid-call, reconciliation takes the top-up over from then.
-    let takeover = now + Duration::milliseconds(state.config.payments.duplicate_wait_ms as i64);
+    let takeover = now + Duration::milliseconds(state.config().payments.duplicate_wait_ms as i64);
     let record = TopUpRecord::claimed(
         req,
         product,
@@ -119,10 +121,10 @@ impl Operation for TopUpRequest<'_> {
         let mut channels: Vec<_> = self
             .channel_ids
             .iter()
-            .filter_map(|id| state.router.channel(id))
+            .filter_map(|id| state.router().channel(id))
             .filter(|c| c.takes_new_requests())
             .collect();
-        state.router.order(&mut channels, Capability::Topup);
+        state.router().order(&mut channels, Capability::Topup);
         if channels.is_empty() {
             return Err(ApiError::new(
                 ErrorCode::Unavailable,
@@ -161,7 +163,7 @@ fn apply_answer(
         }
         Err(AdapterError::NotFound) => {}
     }
-    schedule(&mut r, &state.config.reconcile, now);
+    schedule(&mut r, &state.config().reconcile, now);
     r
 }
 
@@ -190,11 +192,11 @@ pub async fn apply_notice(
 pub async fn settle(state: &AppState, record: TopUpRecord) {
     let now = Utc::now();
     let too_old =
-        (now - record.created_at).num_seconds() > state.config.reconcile.max_age_secs as i64;
+        (now - record.created_at).num_seconds() > state.config().reconcile.max_age_secs as i64;
     let channel = record
         .channel_id
         .as_deref()
-        .and_then(|c| state.router.channel(c));
+        .and_then(|c| state.router().channel(c));
     let next = match (channel, too_old) {
         (Some(channel), false) => {
             let answer = channel.adapter.topup_status(&record).await;

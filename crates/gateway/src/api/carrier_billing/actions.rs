@@ -52,7 +52,7 @@ async fn phone_checked_payment(
     let input: PhoneNumberInput = parse_json(body)?;
     let number = subject::resolve(caller, input.phone_number)?;
     // A number no operator serves is 404 IDENTIFIER_NOT_FOUND, as at create (CAMARA r3.2).
-    crate::routing::operator_of(state, &number)?;
+    crate::routing::operator_of(&state.live(), &number)?;
     let payment = owned_payment(state, caller, payment_id).await?;
     if payment.msisdn != number {
         return Err(ApiError::new(

@@ -33,7 +33,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 /// Where this deployment is reachable, for `resourceURL` and `Location`.
 pub(crate) fn base_url(req: &HttpRequest, state: &AppState) -> String {
-    let configured = state.config.server.public_url.trim_end_matches('/');
+    let config = state.config();
+    let configured = config.server.public_url.trim_end_matches('/');
     if !configured.is_empty() {
         return configured.to_string();
     }

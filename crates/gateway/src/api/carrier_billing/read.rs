@@ -30,7 +30,7 @@ pub async fn list_payments(
     caller.require(scopes::PAYMENTS_READ)?;
     let mut query = list_query::parse(&parse_query_pairs(req.query_string())?)?;
     query.msisdn.clone_from(&caller.msisdn);
-    let max = state.config.payments.max_per_page;
+    let max = state.config().payments.max_per_page;
     let asked = query.per_page;
     query.per_page = asked.min(max);
     let page = state

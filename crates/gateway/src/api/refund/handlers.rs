@@ -54,7 +54,7 @@ pub async fn list_refunds(
     caller.require(scopes::REFUNDS_READ)?;
     let mut q = query::parse(&parse_query_pairs(req.query_string())?)?;
     let payment = owned_payment(&state, &caller, &path).await?;
-    let max = state.config.payments.max_per_page;
+    let max = state.config().payments.max_per_page;
     let asked = q.per_page;
     q.per_page = asked.min(max);
     let page = state
