@@ -7,6 +7,7 @@ mod admin_control;
 mod auth;
 mod dcb;
 mod errors;
+mod faults;
 mod ideabiz;
 mod idempotency;
 mod limits;
@@ -116,6 +117,8 @@ scenarios! {
     routing::an_unreachable_operator_is_503_and_the_request_can_be_retried,
     routing::a_channel_that_was_not_reached_falls_back_to_the_next,
     routing::with_every_circuit_open_a_new_payment_is_503_with_retry_after,
+    faults::a_failing_channel_set_through_the_sandbox_admin_api_is_left_and_rejoined,
+    faults::slow_and_flapping_channels_cost_no_payment_and_no_double_charge,
     topup::lookup_finds_operator_line_type_and_what_it_can_buy,
     topup::catalogue_is_merged_filtered_and_served_from_cache,
     topup::the_seed_examples_work_verbatim,

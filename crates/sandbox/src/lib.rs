@@ -21,6 +21,7 @@ mod config;
 mod consent;
 mod dcb;
 mod error;
+pub mod faults;
 mod ideabiz;
 mod inbox;
 mod notify;
@@ -96,6 +97,7 @@ pub async fn start(config: SandboxConfig) -> std::io::Result<SandboxHandle> {
                     Ok(response)
                 }
             })
+            .wrap(actix_web::middleware::from_fn(faults::inject))
             .configure(routes::configure)
     })
     .workers(1)
@@ -168,6 +170,11 @@ impl SandboxHandle {
     /// Every clientCorrelator charged, with its number of charges (operators and platforms).
     pub fn charged_correlators(&self) -> std::collections::BTreeMap<String, u32> {
         self.state.charges(Instant::now()).by_client_correlator
+    }
+
+    /// Requests to `upstream` refused by a fault set through `PUT /_admin/faults/{id}`.
+    pub fn refused_by_fault(&self, upstream: &str) -> u32 {
+        self.state.faults.refused(upstream)
     }
 
     /// All charges applied (operators and platforms).

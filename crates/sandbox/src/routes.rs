@@ -27,7 +27,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/reset", web::post().to(admin::reset))
             .route("/credits", web::get().to(topup::admin_credits))
             .route("/refunds", web::get().to(crate::refund::admin_refunds))
-            .route("/traceparents", web::get().to(crate::traceparents::list)),
+            .route("/traceparents", web::get().to(crate::traceparents::list))
+            .route("/faults", web::get().to(crate::faults::list))
+            .route("/faults/{id}", web::put().to(crate::faults::put))
+            .route("/faults/{id}", web::delete().to(crate::faults::delete)),
     )
     .service(
         web::scope("/{op}")

@@ -30,6 +30,8 @@ pub struct AppState {
     pub notifier: Notifier,
     /// The `traceparent` headers received (test support).
     pub traceparents: crate::traceparents::TraceparentLog,
+    /// Faults set through the admin API (`faults.rs`).
+    pub faults: crate::faults::Faults,
 }
 
 impl AppState {
@@ -59,6 +61,7 @@ impl AppState {
             consent: Default::default(),
             notifier,
             traceparents: Default::default(),
+            faults: Default::default(),
         }
     }
 
@@ -98,5 +101,6 @@ impl AppState {
         self.consent.reset();
         self.refunds.reset();
         self.traceparents.reset();
+        self.faults.heal_all();
     }
 }
