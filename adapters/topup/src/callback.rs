@@ -11,13 +11,13 @@
 
 use serde::Deserialize;
 use serde_json::Value;
+use switchboard_adapter::signing::standard_webhooks::{
+    verify, DEFAULT_TOLERANCE_SECS, HEADER_ID, HEADER_SIGNATURE, HEADER_TIMESTAMP,
+};
 use switchboard_adapter::{
     CallbackError, CallbackNotice, CallbackRequest, CallbackSettings, UpstreamTopUp,
 };
 use switchboard_core::{TopUpRecord, TopUpStatus};
-use switchboard_webhooks::signing::{
-    verify, DEFAULT_TOLERANCE_SECS, HEADER_ID, HEADER_SIGNATURE, HEADER_TIMESTAMP,
-};
 
 use crate::transformers::TransactionAnswer;
 
@@ -102,7 +102,7 @@ pub fn parse(
 mod tests {
     use super::*;
     use serde_json::json;
-    use switchboard_webhooks::signing::sign;
+    use switchboard_adapter::signing::standard_webhooks::sign;
 
     const NOW: i64 = 1_780_000_000;
 

@@ -1,6 +1,8 @@
 //! Request signing primitives shared by adapters: SHA-256 and HMAC-SHA256 digests, encoded as an
 //! upstream expects them.
 
+pub mod standard_webhooks;
+
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use hmac::{Hmac, Mac};
