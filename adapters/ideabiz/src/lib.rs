@@ -231,6 +231,12 @@ impl Adapter for IdeabizAdapter {
         result
     }
 
+    /// The platform's password grant (or the cached pair, renewed when due): what a contract check
+    /// tries before any charge.
+    async fn fetch_token(&self) -> Result<(), AdapterError> {
+        self.client.token().await.map(|_| ())
+    }
+
     #[tracing::instrument(skip_all, fields(channel = %self.channel, payment_id = %payment.id, op = "create"))]
     async fn create_payment(
         &self,

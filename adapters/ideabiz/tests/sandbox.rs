@@ -234,6 +234,26 @@ async fn a_repeated_client_correlator_never_double_charges() {
 }
 
 #[tokio::test]
+async fn fetch_token_logs_in_once_and_refuses_wrong_credentials() {
+    let sb = sandbox().await;
+    let a = adapter(&sb);
+    a.fetch_token().await.expect("the password grant succeeds");
+    a.fetch_token().await.expect("the cached pair is reused");
+    assert_eq!(logins(&sb), 1, "one login for both");
+    let wrong = factory(
+        &settings_for(&sb.base_url(PLATFORM), "sandbox-secret", "not-the-password"),
+        &UpstreamHttp::new(),
+    )
+    .expect("adapter builds");
+    let refused = wrong.fetch_token().await.expect_err("a wrong password");
+    assert!(
+        matches!(refused, AdapterError::NotSent(_)),
+        "our credentials' problem, not the merchant's: {refused:?}"
+    );
+    sb.stop().await;
+}
+
+#[tokio::test]
 async fn twenty_concurrent_first_calls_share_one_login() {
     let sb = sandbox().await;
     let a = adapter(&sb);

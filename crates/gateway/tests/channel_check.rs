@@ -73,7 +73,7 @@ async fn sandbox() -> SandboxHandle {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn the_shipped_declarative_and_camara_channels_pass_against_the_sandbox() {
+async fn the_shipped_declarative_camara_and_ideabiz_channels_pass_against_the_sandbox() {
     let sandbox = sandbox().await;
     let dir = temp_dir("shipped");
     let dcb = channel_copy(
@@ -131,6 +131,29 @@ async fn the_shipped_declarative_and_camara_channels_pass_against_the_sandbox() 
     // The checks went to this sandbox, through the real adapters.
     assert_eq!(sandbox.create_requests("telekom-de"), 2);
     assert_eq!(sandbox.token_requests("telekom-de"), 1);
+
+    // The Ideabiz-style platform: its password grant is the token step.
+    let dialog = channel_copy(&dir, "dialog_lk_ideabiz", "dialog", &sandbox, &[]);
+    let (out, table) = check(
+        None,
+        &[
+            dialog.to_str().unwrap(),
+            "--phone",
+            "+94777123400",
+            "--refuse-phone",
+            "+94777123480",
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{table}");
+    assert!(row(&table, "token").contains("pass"), "{table}");
+    assert!(row(&table, "payment").contains("succeeded"), "{table}");
+    assert!(row(&table, "refusal").contains("pass"), "{table}");
+    assert_eq!(
+        sandbox.token_requests("dialog-lk"),
+        1,
+        "one login for every step"
+    );
     sandbox.stop().await;
     std::fs::remove_dir_all(dir).ok();
 }
