@@ -144,6 +144,7 @@ impl Client {
         let code = field(&self.error_fields.code);
         let message = field(&self.error_fields.message);
         let answer = FailedAnswer {
+            operation: Some(op.name),
             status,
             code: code.as_deref(),
             message: message.as_deref(),
@@ -163,8 +164,8 @@ impl Client {
             return CallError::Duplicate;
         }
         let result = match rule {
-            Some(rule) => rule.apply(&answer, msisdn),
-            None => self.errors.classify_or_default(&answer, msisdn),
+            Some(rule) => rule.apply(&answer, Some(msisdn)),
+            None => self.errors.classify_or_default(&answer, Some(msisdn)),
         };
         // Only code-shaped upstream codes are logged, never free text.
         let logged_code = code

@@ -12,10 +12,14 @@
 //!   settled later by a status query;
 //! - a status query for a transaction the provider does not know → [`AdapterError::NotFound`].
 //!
-//! The first rule that matches wins. Every rule has a unit test below.
+//! The rules are data, `errors.toml`, read by the adapter toolkit's engine
+//! (`switchboard_adapter::rules`); the first rule that matches wins. Every rule has a unit test
+//! below, naming its index.
+
+use std::sync::LazyLock;
 
 use switchboard_adapter::AdapterError;
-use switchboard_core::{ApiError, ErrorCode};
+use switchboard_adapter::{describe_failure as describe, ErrorRules, FailedAnswer};
 
 /// The upstream operation whose answer is being classified.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,105 +36,32 @@ pub enum Op {
     Esim,
 }
 
-#[derive(Debug, Clone, Copy)]
-enum Ops {
-    Any,
-    Only(&'static [Op]),
-}
-
-#[derive(Debug, Clone, Copy)]
-enum Status {
-    Is(u16),
-    Client,
-    Server,
-    Any,
-}
-
-/// Which provider `error` code a rule covers.
-#[derive(Debug, Clone, Copy)]
-enum Code {
-    Any,
-    Is(&'static str),
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Action {
-    /// Not processed, and not the merchant's fault.
-    NotSent(&'static str),
-    /// Definitely refused: this code, this message.
-    Refuse(ErrorCode, &'static str),
-    /// May have been applied: settle by status query.
-    Unknown(&'static str),
-    /// The provider does not know the transaction.
-    NotFound,
-}
-
-struct Rule {
-    ops: Ops,
-    status: Status,
-    code: Code,
-    action: Action,
-}
-
-const fn rule(ops: Ops, status: Status, code: Code, action: Action) -> Rule {
-    Rule {
-        ops,
-        status,
-        code,
-        action,
+impl Op {
+    /// The name rules give it in `operations`.
+    fn name(self) -> &'static str {
+        match self {
+            Op::Lookup => "lookup",
+            Op::Products => "products",
+            Op::TopUp => "topup",
+            Op::Status => "status",
+            Op::Esim => "esim",
+        }
     }
 }
 
-const CREATES: &[Op] = &[Op::TopUp, Op::Esim];
-const BY_NUMBER: &[Op] = &[Op::Lookup, Op::TopUp];
-
-/// The mapping. First match wins; the order is part of the data.
-#[rustfmt::skip]
-const RULES: &[Rule] = &[
-    // 0-2: our channel's problem; nothing was done. The merchant must not see our 401/403/429.
-    rule(Ops::Any, Status::Is(401), Code::Any, Action::NotSent("the provider rejected our API key")),
-    rule(Ops::Any, Status::Is(403), Code::Any, Action::NotSent("the provider denies this account the operation")),
-    rule(Ops::Any, Status::Is(429), Code::Any, Action::NotSent("the provider is rate limiting this channel")),
-    // 3-4: status queries never refuse a top-up; they find it or fail to learn its state.
-    rule(Ops::Only(&[Op::Status]), Status::Is(404), Code::Is("transaction_not_found"), Action::NotFound),
-    rule(Ops::Only(&[Op::Status]), Status::Is(400), Code::Any, Action::Unknown("the provider refused the status query")),
-    // 5-6: definite refusals of this request.
-    rule(Ops::Only(BY_NUMBER), Status::Is(404), Code::Is("unknown_number"), Action::Refuse(ErrorCode::IdentifierNotFound, "No operator serves this phone number.")),
-    rule(Ops::Only(CREATES), Status::Is(404), Code::Is("product_not_found"), Action::Refuse(ErrorCode::NotFound, "The product is not offered by the provider.")),
-    // 7: any other 404 is a path the provider does not serve: a wrong base_url.
-    rule(Ops::Any, Status::Is(404), Code::Any, Action::NotSent("the provider does not serve this path (check base_url)")),
-    // 8: our reference was used for another request; this one was not applied.
-    rule(Ops::Only(CREATES), Status::Is(409), Code::Any, Action::Refuse(ErrorCode::InvalidArgument, "The reference was already used for a different request.")),
-    // 9-10: business refusals.
-    rule(Ops::Any, Status::Is(422), Code::Is("invalid_amount"), Action::Refuse(ErrorCode::OutOfRange, "The amount is not allowed for this product.")),
-    rule(Ops::Any, Status::Is(422), Code::Any, Action::Refuse(ErrorCode::ServiceNotApplicable, "The product is not available for this phone number.")),
-    // 11: the request itself was rejected; nothing was done.
-    rule(Ops::Any, Status::Is(400), Code::Any, Action::Refuse(ErrorCode::InvalidArgument, "The provider rejected the request as invalid.")),
-    // 12-14: anything else may have been applied.
-    rule(Ops::Any, Status::Client, Code::Any, Action::Unknown("the provider answered with an unexpected client error")),
-    rule(Ops::Any, Status::Server, Code::Any, Action::Unknown("the provider failed")),
-    rule(Ops::Any, Status::Any, Code::Any, Action::Unknown("the provider answered with an unexpected status")),
-];
-
-impl Rule {
-    fn matches(&self, op: Op, status: u16, code: Option<&str>) -> bool {
-        let op_ok = match self.ops {
-            Ops::Any => true,
-            Ops::Only(ops) => ops.contains(&op),
-        };
-        let status_ok = match self.status {
-            Status::Is(s) => s == status,
-            Status::Client => (400..500).contains(&status),
-            Status::Server => (500..600).contains(&status),
-            Status::Any => true,
-        };
-        let code_ok = match self.code {
-            Code::Any => true,
-            Code::Is(c) => code == Some(c),
-        };
-        op_ok && status_ok && code_ok
-    }
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleFile {
+    rule: ErrorRules,
 }
+
+/// The mapping, from `errors.toml` (compiled in; the tests below load it, so a bad edit fails the
+/// build's tests, never a call).
+static RULES: LazyLock<ErrorRules> = LazyLock::new(|| {
+    let file: RuleFile = toml::from_str(include_str!("errors.toml")).expect("errors.toml parses");
+    file.rule.validate().expect("errors.toml is valid");
+    file.rule
+});
 
 /// The provider's `error` code, when the body has one.
 fn error_code(body: &[u8]) -> Option<String> {
@@ -138,51 +69,34 @@ fn error_code(body: &[u8]) -> Option<String> {
     Some(value.get("error")?.as_str()?.to_string())
 }
 
-fn rule_index(op: Op, status: u16, code: Option<&str>) -> usize {
-    RULES
-        .iter()
-        .position(|r| r.matches(op, status, code))
-        .unwrap_or(RULES.len() - 1)
+fn answer<'a>(op: Op, status: u16, code: Option<&'a str>) -> FailedAnswer<'a> {
+    FailedAnswer {
+        operation: Some(op.name()),
+        status,
+        code,
+        // Provider text is never matched on nor passed on.
+        message: None,
+    }
 }
 
 /// Classifies a non-2xx answer to `op`.
 pub fn classify(op: Op, status: u16, body: &[u8]) -> AdapterError {
     let code = error_code(body);
-    let upstream = describe(status, code.as_deref());
-    match RULES[rule_index(op, status, code.as_deref())].action {
-        Action::NotSent(why) => AdapterError::NotSent(format!("{why} ({upstream})")),
-        Action::Refuse(code, message) => AdapterError::Refused(ApiError::new(code, message)),
-        Action::Unknown(why) => AdapterError::Unknown(format!("{why} ({upstream})")),
-        Action::NotFound => AdapterError::NotFound,
-    }
+    RULES
+        .classify(&answer(op, status, code.as_deref()), None)
+        .unwrap_or_else(|| AdapterError::Unknown(describe(status, code.as_deref())))
 }
 
-/// `upstream 404 unknown_number`, safe for logs: a code is shown only when it looks like one
-/// (lower-case letters, digits and `_`), so no provider free text gets through.
+/// `upstream 404 unknown_number`, safe for logs (see [`describe`]).
 pub fn describe_answer(status: u16, body: &[u8]) -> String {
     describe(status, error_code(body).as_deref())
-}
-
-fn describe(status: u16, code: Option<&str>) -> String {
-    match code {
-        Some(c) if looks_like_a_code(c) => format!("upstream {status} {c}"),
-        Some(_) => format!("upstream {status} with a non-standard code"),
-        None => format!("upstream {status}"),
-    }
-}
-
-fn looks_like_a_code(code: &str) -> bool {
-    !code.is_empty()
-        && code.len() <= 64
-        && code
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+    use switchboard_core::ErrorCode;
 
     fn body(code: &str) -> Vec<u8> {
         serde_json::to_vec(&json!({"error": code, "message": "line 79161234567 says no"})).unwrap()
@@ -192,8 +106,8 @@ mod tests {
     fn case(op: Op, status: u16, raw: &[u8], index: usize) -> AdapterError {
         let code = error_code(raw);
         assert_eq!(
-            rule_index(op, status, code.as_deref()),
-            index,
+            RULES.position(&answer(op, status, code.as_deref())),
+            Some(index),
             "{op:?} {status} {} hit the wrong rule",
             String::from_utf8_lossy(raw)
         );
@@ -345,11 +259,11 @@ mod tests {
     fn table_shape() {
         // The per-rule tests above name indices 0..=14; keep them in step with the table.
         assert_eq!(RULES.len(), 15);
-        let last = &RULES[RULES.len() - 1];
-        assert!(matches!(
-            (last.ops, last.status, last.code),
-            (Ops::Any, Status::Any, Code::Any)
-        ));
+        let last = RULES.iter().last().unwrap();
+        assert!(
+            last.operations.is_empty() && last.status.is_none() && last.code.is_none(),
+            "the last rule catches everything"
+        );
     }
 
     #[test]

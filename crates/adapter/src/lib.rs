@@ -31,7 +31,9 @@ pub use channel::{ChannelRateLimit, ChannelSettings, CircuitSettings, Credential
 pub use error::{AdapterBuildError, AdapterError};
 pub use http::{classify_send_error, join_path, send_upstream, UpstreamHttp};
 pub use registry::{AdapterFactory, AdapterRegistry};
-pub use rules::{ErrorRule, ErrorRules, FailedAnswer, RuleOutcome, StatusMatch};
+pub use rules::{
+    describe as describe_failure, ErrorRule, ErrorRules, FailedAnswer, RuleOutcome, StatusMatch,
+};
 pub use token::{CachedToken, TokenCache};
 
 /// What an upstream says about a payment, a refund or a top-up (defined in core, beside the records

@@ -1,8 +1,8 @@
 //! The error-rule engine: an upstream's failed answer → what it proves about the money, as data.
 //!
-//! A rule matches on the HTTP status (exact, or a class such as `"4xx"`), the upstream's error code
-//! (exact, ASCII case ignored) and its message (a regular expression). Every part left out matches
-//! anything. The first rule that matches wins; the order is part of the data. Rules deserialize
+//! A rule matches on the operation (a list of names, e.g. `["topup", "esim"]`), the HTTP status
+//! (exact, or a class such as `"4xx"`), the upstream's error code (exact, ASCII case ignored) and its
+//! message (a regular expression). Every part left out matches anything. The first rule that matches wins; the order is part of the data. Rules deserialize
 //! (`[[options.errors]]` in a channel file) and are validated then, so a bad pattern or an unknown
 //! CAMARA code fails at load, never at call time.
 
@@ -75,6 +75,9 @@ pub enum RuleOutcome {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ErrorRule {
+    /// The operations it covers (the adapter's names for them); empty: every one.
+    #[serde(default)]
+    pub operations: Vec<String>,
     #[serde(default)]
     pub status: Option<StatusMatch>,
     /// The upstream's own error code.
@@ -90,6 +93,12 @@ pub struct ErrorRule {
     /// Answer the code's standard message instead of the upstream's (scrubbed) one.
     #[serde(default)]
     pub standard_message: bool,
+    /// A refusal's message, fixed (no upstream text at all).
+    #[serde(default)]
+    pub answer: Option<String>,
+    /// Why a `not_sent` or `unknown` answer means that, for the logs.
+    #[serde(default)]
+    pub reason: Option<String>,
 }
 
 fn regex_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Regex>, D::Error> {
@@ -113,6 +122,8 @@ fn error_code_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<ErrorCode>, 
 /// The failed answer being classified.
 #[derive(Debug, Clone, Copy)]
 pub struct FailedAnswer<'a> {
+    /// The operation that failed (matched against a rule's `operations`).
+    pub operation: Option<&'a str>,
     pub status: u16,
     pub code: Option<&'a str>,
     pub message: Option<&'a str>,
@@ -120,7 +131,11 @@ pub struct FailedAnswer<'a> {
 
 impl ErrorRule {
     fn matches(&self, answer: &FailedAnswer<'_>) -> bool {
-        self.status.is_none_or(|s| s.matches(answer.status))
+        (self.operations.is_empty()
+            || answer
+                .operation
+                .is_some_and(|op| self.operations.iter().any(|o| o == op)))
+            && self.status.is_none_or(|s| s.matches(answer.status))
             && self
                 .code
                 .as_deref()
@@ -131,14 +146,19 @@ impl ErrorRule {
                 .is_none_or(|re| answer.message.is_some_and(|m| re.is_match(m)))
     }
 
-    /// What the rule makes of `answer`.
-    pub fn apply(&self, answer: &FailedAnswer<'_>, msisdn: &Msisdn) -> AdapterError {
-        let what = || format!("upstream answered {}", answer.status);
+    /// What the rule makes of `answer`. `msisdn`: the subscriber the call was about, masked out of
+    /// an upstream message passed on (without one, only a fixed or standard message is answered).
+    pub fn apply(&self, answer: &FailedAnswer<'_>, msisdn: Option<&Msisdn>) -> AdapterError {
+        let what = || match &self.reason {
+            Some(reason) => format!("{reason} ({})", describe(answer.status, answer.code)),
+            None => format!("upstream answered {}", answer.status),
+        };
         match self.outcome {
             RuleOutcome::Refused => {
                 let code = self.error.unwrap_or(ErrorCode::InvalidArgument);
-                let message = match (self.standard_message, answer.message) {
-                    (false, Some(m)) => scrub_message(m, msisdn, code),
+                let message = match (&self.answer, self.standard_message, answer.message, msisdn) {
+                    (Some(fixed), _, _, _) => fixed.clone(),
+                    (None, false, Some(m), Some(msisdn)) => scrub_message(m, msisdn, code),
                     _ => code.default_message().to_owned(),
                 };
                 AdapterError::Refused(ApiError::new(code, message))
@@ -180,19 +200,40 @@ impl ErrorRules {
         self.0.iter().find(|r| r.matches(answer))
     }
 
+    /// Where the first rule that matches `answer` is in the list (each rule's test names it).
+    pub fn position(&self, answer: &FailedAnswer<'_>) -> Option<usize> {
+        self.0.iter().position(|r| r.matches(answer))
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
     /// The rules, in order.
     pub fn iter(&self) -> impl Iterator<Item = &ErrorRule> {
         self.0.iter()
     }
 
     /// The first matching rule's outcome, or `None` (the caller's own fallback decides).
-    pub fn classify(&self, answer: &FailedAnswer<'_>, msisdn: &Msisdn) -> Option<AdapterError> {
+    pub fn classify(
+        &self,
+        answer: &FailedAnswer<'_>,
+        msisdn: Option<&Msisdn>,
+    ) -> Option<AdapterError> {
         self.find(answer).map(|r| r.apply(answer, msisdn))
     }
 
     /// [`Self::classify`] with the safe fallback: 401, 403 and 429 never reached processing
     /// (`NotSent`), anything else may have been applied (`Unknown`).
-    pub fn classify_or_default(&self, answer: &FailedAnswer<'_>, msisdn: &Msisdn) -> AdapterError {
+    pub fn classify_or_default(
+        &self,
+        answer: &FailedAnswer<'_>,
+        msisdn: Option<&Msisdn>,
+    ) -> AdapterError {
         self.classify(answer, msisdn)
             .unwrap_or_else(|| match answer.status {
                 401 | 403 | 429 => AdapterError::NotSent(format!(
@@ -201,6 +242,25 @@ impl ErrorRules {
                 )),
                 s => AdapterError::Unknown(format!("upstream answered {s}")),
             })
+    }
+}
+
+/// `upstream 404 unknown_number`, safe for logs: the upstream's code is shown only when it looks
+/// like one (CAMARA style, `CARRIER_BILLING.X`, or snake_case, `unknown_number`), so no upstream
+/// free text gets through.
+pub fn describe(status: u16, code: Option<&str>) -> String {
+    let snake_case = |c: &str| {
+        !c.is_empty()
+            && c.len() <= 64
+            && c.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    };
+    match code {
+        Some(c) if crate::sanitize::looks_like_a_code(c) || snake_case(c) => {
+            format!("upstream {status} {c}")
+        }
+        Some(_) => format!("upstream {status} with a non-standard code"),
+        None => format!("upstream {status}"),
     }
 }
 
@@ -218,6 +278,7 @@ mod tests {
         message: Option<&'a str>,
     ) -> FailedAnswer<'a> {
         FailedAnswer {
+            operation: None,
             status,
             code,
             message,
@@ -242,19 +303,19 @@ mod tests {
             _ => None,
         };
         assert_eq!(
-            refused(r.classify(&answer(402, Some("E_LIMIT"), Some("x")), &m)),
+            refused(r.classify(&answer(402, Some("E_LIMIT"), Some("x")), Some(&m))),
             Some(ErrorCode::UnauthorizedAmount)
         );
         assert_eq!(
-            refused(r.classify(&answer(400, None, Some("Line BARRED")), &m)),
+            refused(r.classify(&answer(400, None, Some("Line BARRED")), Some(&m))),
             Some(ErrorCode::PaymentDenied)
         );
         assert!(matches!(
-            r.classify(&answer(503, None, None), &m),
+            r.classify(&answer(503, None, None), Some(&m)),
             Some(AdapterError::Unknown(_))
         ));
         assert!(matches!(
-            r.classify(&answer(400, Some("E_OTHER"), None), &m),
+            r.classify(&answer(400, Some("E_OTHER"), None), Some(&m)),
             Some(AdapterError::NotSent(_))
         ));
     }
@@ -266,13 +327,15 @@ mod tests {
             {"status": 404, "outcome": "refused", "error": "IDENTIFIER_NOT_FOUND", "standard_message": true}
         ]));
         let m = msisdn();
-        let Some(AdapterError::Refused(e)) =
-            r.classify(&answer(402, None, Some("denied for 393400000080")), &m)
-        else {
+        let Some(AdapterError::Refused(e)) = r.classify(
+            &answer(402, None, Some("denied for 393400000080")),
+            Some(&m),
+        ) else {
             panic!("refusal expected");
         };
         assert!(!e.message.contains("393400000080"), "{}", e.message);
-        let Some(AdapterError::Refused(e)) = r.classify(&answer(404, None, Some("secret")), &m)
+        let Some(AdapterError::Refused(e)) =
+            r.classify(&answer(404, None, Some("secret")), Some(&m))
         else {
             panic!("refusal expected");
         };
@@ -284,11 +347,11 @@ mod tests {
         let r = ErrorRules::default();
         let m = msisdn();
         assert!(matches!(
-            r.classify_or_default(&answer(401, None, None), &m),
+            r.classify_or_default(&answer(401, None, None), Some(&m)),
             AdapterError::NotSent(_)
         ));
         assert!(matches!(
-            r.classify_or_default(&answer(400, None, None), &m),
+            r.classify_or_default(&answer(400, None, None), Some(&m)),
             AdapterError::Unknown(_)
         ));
     }
@@ -323,8 +386,65 @@ mod tests {
         );
         // Read naively, a duplicate may have been applied: never NotSent, never a refusal.
         assert!(matches!(
-            dup.classify(&dup_answer, &msisdn()),
+            dup.classify(&dup_answer, Some(&msisdn())),
             Some(AdapterError::Unknown(_))
         ));
+    }
+
+    #[test]
+    fn operations_scope_a_rule_and_fixed_answers_and_reasons_are_used() {
+        let r = rules(serde_json::json!([
+            {"operations": ["status"], "status": 404, "outcome": "not_found"},
+            {"status": 404, "code": "unknown_number", "outcome": "refused",
+             "error": "IDENTIFIER_NOT_FOUND", "answer": "No operator serves this phone number."},
+            {"status": "5xx", "outcome": "unknown", "reason": "the provider failed"}
+        ]));
+        let on = |op, status, code| FailedAnswer {
+            operation: Some(op),
+            status,
+            code,
+            message: Some("line 79161234567 unknown"),
+        };
+        assert_eq!(r.position(&on("status", 404, None)), Some(0));
+        assert_eq!(
+            r.position(&on("topup", 404, Some("unknown_number"))),
+            Some(1)
+        );
+        assert_eq!(
+            r.position(&on("topup", 404, None)),
+            None,
+            "scoped to status"
+        );
+        let Some(AdapterError::Refused(e)) =
+            r.classify(&on("topup", 404, Some("unknown_number")), None)
+        else {
+            panic!("refused")
+        };
+        assert_eq!(e.message, "No operator serves this phone number.");
+        let Some(AdapterError::Unknown(why)) =
+            r.classify(&on("topup", 500, Some("internal_error")), None)
+        else {
+            panic!("unknown")
+        };
+        assert_eq!(why, "the provider failed (upstream 500 internal_error)");
+        let Some(AdapterError::Unknown(why)) =
+            r.classify(&on("topup", 502, Some("Boom +7916")), None)
+        else {
+            panic!("unknown")
+        };
+        assert!(why.ends_with("with a non-standard code)"), "{why}");
+    }
+
+    #[test]
+    fn without_the_subscriber_an_upstream_message_is_not_passed_on() {
+        let r = rules(serde_json::json!([
+            {"status": 402, "outcome": "refused", "error": "CARRIER_BILLING.PAYMENT_DENIED"}
+        ]));
+        let Some(AdapterError::Refused(e)) =
+            r.classify(&answer(402, None, Some("denied for 79161234567")), None)
+        else {
+            panic!("refused")
+        };
+        assert_eq!(e.message, ErrorCode::PaymentDenied.default_message());
     }
 }
