@@ -209,9 +209,18 @@ struct State {
 
 impl State {
     fn record(&self, request: Recorded) {
-        let mut requests = self.requests.lock().unwrap_or_else(PoisonError::into_inner);
-        requests.push(request);
-        self.count.send_replace(requests.len());
+        let count = {
+            let mut requests = self.requests.lock().unwrap_or_else(PoisonError::into_inner);
+            requests.push(request);
+            requests.len()
+        };
+        // Notified after the list's lock is released: a waiter holding the count's read guard
+        // while it takes the list (wait_for) would otherwise deadlock with this writer.
+        self.count.send_if_modified(|c| {
+            let grew = count > *c;
+            *c = (*c).max(count);
+            grew
+        });
     }
 
     fn next_reply(&self) -> Reply {
@@ -407,7 +416,10 @@ impl Receiver {
         let mut count = self.count.clone();
         let reached = tokio::time::timeout(timeout, count.wait_for(|c| *c >= n)).await;
         match reached {
-            Ok(Ok(_)) => self.requests(),
+            Ok(Ok(guard)) => {
+                drop(guard); // the count's read lock, before the list's lock
+                self.requests()
+            }
             _ => panic!(
                 "the receiver got {} request(s) within {timeout:?}, expected {n}",
                 self.count()
