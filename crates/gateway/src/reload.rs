@@ -141,11 +141,16 @@ pub async fn reload(state: &AppState, actor: &str) -> Result<Reloaded, ApiError>
         admins: Arc::new(AdminTokens::from_config(&config)),
         config: Arc::new(config),
     });
-    // A control changed between the first application and the swap reached the old router only.
-    state
+    // Applied from here on: what follows only logs when it fails (the answer says what changed).
+    // A control changed between the first application and the swap reached the old router only;
+    // the refresh task applies the next change anyway.
+    if let Err(e) = state
         .controls
         .apply_now(state.store.as_ref(), &state.router())
-        .await?;
+        .await
+    {
+        tracing::warn!(error = %e.message, "routing controls not re-applied after the reload");
+    }
     for channel in built {
         tokio::spawn(async move {
             if let Err(e) = channel.adapter.register_callbacks().await {
@@ -153,14 +158,17 @@ pub async fn reload(state: &AppState, actor: &str) -> Result<Reloaded, ApiError>
             }
         });
     }
-    crate::routing_controls::audit(
+    if let Err(e) = crate::routing_controls::audit(
         state,
         actor,
         "POST /admin/reload",
         &summary(&old.config),
         &json!({ "changed": changed, "restart_required": restart_required }),
     )
-    .await?;
+    .await
+    {
+        tracing::error!(error = %e.message, "the reload was applied but not written to the audit log");
+    }
     tracing::info!(actor = %actor, changed = %changed, ?restart_required, "configuration reloaded");
     Ok(Reloaded {
         changed,
