@@ -64,18 +64,6 @@ async fn load(gw: &TestGateway, token: &str, first: usize, count: usize) -> Vec<
     answers.into_inner().unwrap()
 }
 
-async fn channel_of(gw: &TestGateway, id: &str) -> String {
-    let record = gw
-        .running
-        .state
-        .store
-        .get_payment("demo-merchant", id)
-        .await
-        .expect("store")
-        .expect("stored");
-    record.channel_id.unwrap_or_default()
-}
-
 async fn health_gauge(gw: &TestGateway) -> String {
     let body = gw
         .http
@@ -121,7 +109,7 @@ async fn traffic_leaves_a_failing_channel_and_returns_after_it_recovers() {
     for answer in &warm {
         let (id, state) = id_and_state(answer);
         assert_eq!((answer.0, state), (201, "succeeded"));
-        assert_eq!(channel_of(&gw, id).await, PRIMARY);
+        assert_eq!(gw.channel_of_payment(id).await, PRIMARY);
     }
     all.extend(warm);
 
@@ -133,7 +121,7 @@ async fn traffic_leaves_a_failing_channel_and_returns_after_it_recovers() {
     for answer in &faulty {
         let (id, state) = id_and_state(answer);
         assert_eq!(answer.0, 201, "{state}");
-        if channel_of(&gw, id).await == PRIMARY {
+        if gw.channel_of_payment(id).await == PRIMARY {
             on_primary += 1;
             assert_eq!(state, "processing", "the outcome was unknown");
         } else {
@@ -183,7 +171,7 @@ async fn traffic_leaves_a_failing_channel_and_returns_after_it_recovers() {
     for answer in &after {
         let (id, state) = id_and_state(answer);
         assert_eq!((answer.0, state), (201, "succeeded"));
-        assert_eq!(channel_of(&gw, id).await, PRIMARY, "traffic is back");
+        assert_eq!(gw.channel_of_payment(id).await, PRIMARY, "traffic is back");
     }
     all.extend(after);
 

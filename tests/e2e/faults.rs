@@ -4,6 +4,7 @@
 //! whose outcomes are unknown and settle to one charge once it heals; the backup answers the rest;
 //! a flapping one never costs a payment; once healed, traffic returns after the cool-down.
 
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use reqwest::Method;
@@ -64,16 +65,8 @@ async fn pay(gw: &TestGateway, token: &str, i: usize) -> Value {
 }
 
 async fn channel_of(gw: &TestGateway, payment: &Value) -> String {
-    let id = payment["paymentId"].as_str().unwrap();
-    let record = gw
-        .running
-        .state
-        .store
-        .get_payment("demo-merchant", id)
+    gw.channel_of_payment(payment["paymentId"].as_str().unwrap())
         .await
-        .unwrap()
-        .unwrap();
-    record.channel_id.unwrap_or_default()
 }
 
 /// Every payment settles, each succeeded one charged once, wherever it went.
@@ -134,22 +127,21 @@ async fn left_after_the_run(
 /// Healed: after the cool-down the probes close the circuit and the primary takes traffic again.
 async fn traffic_returns(gw: &TestGateway, token: &str, from: usize) -> Vec<Value> {
     let primary = gw.running.state.router().channel(PRIMARY).unwrap();
-    let mut sent = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    for i in from.. {
-        assert!(
-            Instant::now() < deadline,
-            "traffic never returned to the healed primary"
-        );
-        sent.push(pay(gw, token, i).await);
-        if primary.health.circuit_of(Capability::Payment).name() == "closed"
-            && channel_of(gw, sent.last().unwrap()).await == PRIMARY
-        {
-            return sent;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    unreachable!("the loop ends by returning or at the deadline")
+    let sent = std::sync::Mutex::new(Vec::new());
+    let next = std::sync::atomic::AtomicUsize::new(from);
+    let back = eventually(Duration::from_secs(30), || async {
+        let p = pay(gw, token, next.fetch_add(1, Ordering::Relaxed)).await;
+        let on_primary = channel_of(gw, &p).await == PRIMARY;
+        sent.lock().unwrap().push(p);
+        (on_primary && primary.health.circuit_of(Capability::Payment).name() == "closed")
+            .then_some(())
+    })
+    .await;
+    assert!(
+        back.is_some(),
+        "traffic never returned to the healed primary"
+    );
+    sent.into_inner().unwrap()
 }
 
 pub async fn a_failing_channel_set_through_the_sandbox_admin_api_is_left_and_rejoined(env: Env) {
@@ -184,14 +176,29 @@ pub async fn slow_and_flapping_channels_cost_no_payment_and_no_double_charge(env
 
     // Flapping: whatever the phase, every payment is accepted and ends charged once.
     fault(&gw, Some(json!({"mode": "flap", "period_ms": 150}))).await;
-    for i in 0..20 {
-        let p = pay(&gw, &token, 300 + i).await;
+    let refused_before = gw.sandbox().refused_by_fault("movistar-es");
+    let flapped = std::sync::Mutex::new(Vec::new());
+    let next = std::sync::atomic::AtomicUsize::new(300);
+    let primary_answered = std::sync::atomic::AtomicBool::new(false);
+    // Until the primary has met both phases: refused in a failing one, answering in a healthy one.
+    let both_phases = eventually(Duration::from_secs(30), || async {
+        let p = pay(&gw, &token, next.fetch_add(1, Ordering::Relaxed)).await;
         // Succeeded, or (sent to the primary in a failing phase) unknown and settled later.
-        let state = p["paymentStatus"].as_str().unwrap_or_default();
-        assert!(["succeeded", "processing"].contains(&state), "{p}");
-        all.push(p);
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+        let state = p["paymentStatus"].as_str().unwrap_or_default().to_string();
+        assert!(["succeeded", "processing"].contains(&state.as_str()), "{p}");
+        if state == "succeeded" && channel_of(&gw, &p).await == PRIMARY {
+            primary_answered.store(true, Ordering::Relaxed);
+        }
+        flapped.lock().unwrap().push(p);
+        let refused = gw.sandbox().refused_by_fault("movistar-es") > refused_before;
+        (refused && primary_answered.load(Ordering::Relaxed)).then_some(())
+    })
+    .await;
+    assert!(
+        both_phases.is_some(),
+        "the flapping primary refused and answered"
+    );
+    all.extend(flapped.into_inner().unwrap());
     let listed: Value = body_of(
         gw.http
             .get(format!("http://{}/_admin/faults", gw.sandbox().addr()))

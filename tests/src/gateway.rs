@@ -95,6 +95,19 @@ impl TestGateway {
         tokio::time::sleep(std::time::Duration::from_millis(1000)).await;
     }
 
+    /// The channel a demo-merchant payment was sent through, as the store holds it (empty: none).
+    pub async fn channel_of_payment(&self, payment_id: &str) -> String {
+        let record = self
+            .running
+            .state
+            .store
+            .get_payment("demo-merchant", payment_id)
+            .await
+            .expect("store")
+            .expect("stored");
+        record.channel_id.unwrap_or_default()
+    }
+
     pub fn charges_for_payment(&self, payment_id: &str) -> u32 {
         self.sandbox().charges_for(&format!("sb-{payment_id}"))
     }

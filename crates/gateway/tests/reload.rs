@@ -93,20 +93,32 @@ async fn a_reload_under_load_adds_an_operator_and_refuses_an_invalid_file() {
 
     // Load on an operator the reload keeps, for the whole test.
     let stop = Arc::new(AtomicBool::new(false));
+    let (running, mut started) = tokio::sync::mpsc::channel::<()>(4);
     let load: Vec<_> = (0..4)
         .map(|w| {
-            let (client, base, token, stop) =
-                (client.clone(), gw.base.clone(), token.clone(), stop.clone());
+            let (client, base, token, stop, running) = (
+                client.clone(),
+                gw.base.clone(),
+                token.clone(),
+                stop.clone(),
+                running.clone(),
+            );
             tokio::spawn(async move {
                 let mut answers = Vec::new();
                 while !stop.load(Ordering::Relaxed) {
                     answers.push(pay(&client, &base, &token, &format!("+3460000{w:03}10")).await);
+                    if answers.len() == 1 {
+                        let _ = running.send(()).await;
+                    }
                 }
                 answers
             })
         })
         .collect();
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The reloads happen while every worker is paying.
+    for _ in 0..4 {
+        started.recv().await.expect("a load worker answered");
+    }
 
     // A new operator and the channel that serves it: configuration only.
     std::fs::write(
