@@ -211,8 +211,9 @@ pub(crate) fn build_router_keeping(
     for (id, settings) in config.channels.iter().filter(|(_, c)| c.enabled) {
         let unchanged = running.and_then(|(old_config, old_router)| {
             let old = old_config.channels.get(id)?;
-            let same = serde_json::to_value(old).ok()? == serde_json::to_value(settings).ok()?;
-            same.then(|| old_router.channel(id)).flatten()
+            crate::reload::same_json(old, settings)
+                .then(|| old_router.channel(id))
+                .flatten()
         });
         if let Some(channel) = unchanged {
             channels.push(channel);

@@ -223,7 +223,8 @@ fn point_at_sandbox(
     Ok(())
 }
 
-fn same_json<T: serde::Serialize>(a: &T, b: &T) -> bool {
+/// Whether two settings say the same (compared as JSON: secrets included, nothing needs `PartialEq`).
+pub(crate) fn same_json<T: serde::Serialize>(a: &T, b: &T) -> bool {
     serde_json::to_value(a).ok() == serde_json::to_value(b).ok()
 }
 
